@@ -1,0 +1,47 @@
+/*
+ * common.h — what every subcommand shares: failure reporting with the exit
+ * code convention (0 ok, 1 runtime failure, 2 usage error), option parsing
+ * help, and opening the pieces of a configured instance.
+ */
+#ifndef SF_CLI_COMMON_H
+#define SF_CLI_COMMON_H
+
+#include <stdio.h>
+
+#include "core/config.h"
+#include "core/err.h"
+
+#define SF_EXIT_OK 0
+#define SF_EXIT_FAIL 1
+#define SF_EXIT_USAGE 2
+
+struct sf_db;
+struct sf_keyring;
+
+struct sf_cli {
+	const char *config_path; /* --config, $STOREFORT_CONFIG or ./storefort.ini */
+	struct sf_config cfg;
+	struct sf_db *db;
+	struct sf_keyring *keys;
+};
+
+/* One line "storefort: <message>" on stderr; returns code for `return`. */
+int sf_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Does argv hold --help / -h?  Then print usage to stdout. */
+int sf_cli_wants_help(int argc, char **argv, const char *usage);
+
+/* Load the configuration.  Returns SF_EXIT_OK or prints why and returns
+ * SF_EXIT_FAIL. */
+int sf_cli_load_config(struct sf_cli *cli);
+/* Open the database (and, when keys is set, the keyring with its data keys).
+ * With check_schema, refuses a database whose migrations are not current. */
+int sf_cli_open(struct sf_cli *cli, int keys, int check_schema);
+/* Open the keyring and load its data keys (database already open). */
+int sf_cli_open_keys(struct sf_cli *cli);
+void sf_cli_close(struct sf_cli *cli);
+
+/* Is stderr a terminal (progress is shown only there)? */
+int sf_cli_tty(void);
+
+#endif

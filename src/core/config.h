@@ -1,0 +1,97 @@
+/*
+ * config.h — storefort's configuration: one INI file (inih) plus environment
+ * overrides STOREFORT_<SECTION>_<KEY>, validated strictly.
+ *
+ * Every key is declared once in the table in config.c (section, name, type,
+ * range, default).  Unknown sections, unknown keys, unknown STOREFORT_*
+ * variables and invalid values are errors naming the setting.  Relative paths
+ * are resolved against app.data_dir (itself relative to the file's folder).
+ *
+ * The environment profile (app.environment) selects guardrails: in
+ * production, sf_config_guard refuses insecure settings and names the one to
+ * change.
+ */
+#ifndef SF_CORE_CONFIG_H
+#define SF_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+enum sf_env { SF_ENV_DEVELOPMENT, SF_ENV_STAGING, SF_ENV_PRODUCTION };
+
+#define SF_CFG_PATH_MAX 1024
+
+struct sf_config {
+	/* [app] */
+	enum sf_env environment;
+	char data_dir[SF_CFG_PATH_MAX];
+	char shop_name[128];
+	/* [server] */
+	char bind[64];
+	int64_t https_port;
+	int64_t http_port;
+	int tls;
+	char tls_cert[SF_CFG_PATH_MAX];
+	char tls_key[SF_CFG_PATH_MAX];
+	char public_host[256];
+	int64_t threads;
+	int64_t max_connections;
+	int64_t max_connections_per_ip;
+	int64_t timeout_s;
+	int64_t max_url;
+	int64_t max_header;
+	int64_t max_body;
+	int64_t arena_cap;
+	/* [database] */
+	char db_backend[16];
+	char db_path[SF_CFG_PATH_MAX];
+	char db_conninfo[512];
+	/* [keys] */
+	char master_key_file[SF_CFG_PATH_MAX];
+	/* [log] */
+	char log_dir[SF_CFG_PATH_MAX];
+	char log_level[8];
+	/* [proxy] */
+	char proxy_trusted[512];
+	int proxy_tls_terminated;
+	/* [health] */
+	int64_t min_free_disk_mb;
+	/* [media] */
+	char media_dir[SF_CFG_PATH_MAX];
+
+	char source[SF_CFG_PATH_MAX]; /* the file it was read from */
+};
+
+/* Fill cfg with the defaults (development profile, data dir "."). */
+void sf_config_defaults(struct sf_config *cfg);
+
+/* Load path (must exist), apply environment overrides, resolve paths and
+ * validate.  On error returns SF_ERR_CONFIG with one line in errbuf naming
+ * the file, section/key or variable and the problem. */
+enum sf_err sf_config_load(const char *path, struct sf_config *cfg, char *errbuf, size_t errlen) SF_WARN_UNUSED;
+
+/* Facts the guardrails need that the configuration alone does not tell. */
+struct sf_guard_facts {
+	int dev_key;      /* the master key file is marked as a development key */
+	int demo_data;    /* the database holds demo data */
+};
+
+/* Environment guardrails.  In production: TLS must be on (or a trusted proxy
+ * terminates it), the master key file must be mode 0600-or-stricter, must not
+ * lie inside the database's folder, must not be a development key, and the
+ * database must not hold demo data.  Returns SF_OK or SF_ERR_CONFIG_UNSAFE
+ * with the setting to change in why.  Other profiles always pass (their
+ * warnings, if any, are written to warn). */
+enum sf_err sf_config_guard(const struct sf_config *cfg, const struct sf_guard_facts *facts, char *why,
+			    size_t whylen, char *warn, size_t warnlen) SF_WARN_UNUSED;
+
+const char *sf_env_name(enum sf_env env);
+/* Parse a level name ("info") into enum sf_log_level values (0..3), -1 if bad. */
+int sf_config_log_level(const struct sf_config *cfg);
+
+/* Write the text of a config file for init (a commented INI). */
+enum sf_err sf_config_write_initial(const char *path, enum sf_env env, const char *master_key_file) SF_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * log.c — the one redacting writer behind every log line (see log.h).
+ *
+ * Redaction happens here, on the way out, so no caller can forget it:
+ * secret-named members are replaced, card-like digit runs are scrubbed from
+ * every string, and each line is written with a single write(2) to a file
+ * opened O_APPEND so concurrent threads never interleave.
+ */
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int app_fd = 2;
+static int access_fd = -1;
+static enum sf_log_level min_level = SF_LOG_INFO;
+static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+/* ==== Card numbers ==== */
+
+static int luhn_ok(const char *digits, size_t n)
+{
+	int sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		int d = digits[n - 1 - i] - '0';
+		if (i % 2 == 1) {
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+	}
+	return sum % 10 == 0;
+}
+
+/*
+ * Find the next card-like run in s[from..n): a run of digits in which single
+ * spaces or dashes may separate digits.  A run of 13–19 digits counts when it
+ * passes Luhn; in a longer run any 13–19 digit window that passes counts (a
+ * card number glued to other digits is still a card number).  On a hit, start and end delimit the whole run in s.
+ */
+static int next_card(const char *s, size_t n, size_t from, size_t *start, size_t *end)
+{
+	size_t i = from;
+	while (i < n) {
+		if (s[i] < '0' || s[i] > '9') {
+			i++;
+			continue;
+		}
+		char digits[256];
+		size_t nd = 0, j = i, last_digit = i;
+		while (j < n) {
+			if (s[j] >= '0' && s[j] <= '9') {
+				if (nd < sizeof digits)
+					digits[nd++] = s[j];
+				last_digit = j;
+				j++;
+			} else if ((s[j] == ' ' || s[j] == '-') && j + 1 < n && s[j + 1] >= '0' && s[j + 1] <= '9') {
+				j++;
+			} else {
+				break;
+			}
+		}
+		if (nd >= 13 && nd <= 19 && luhn_ok(digits, nd)) {
+			*start = i;
+			*end = last_digit + 1;
+			return 1;
+		}
+		if (nd > 19) {
+			/* A longer run may hide a card number glued to other digits. */
+			for (size_t off = 0; off + 13 <= nd; off++)
+				for (size_t len = 13; len <= 19 && off + len <= nd; len++)
+					if (luhn_ok(digits + off, len)) {
+						*start = i;
+						*end = last_digit + 1;
+						return 1;
+					}
+		}
+		i = j > i ? j : i + 1;
+	}
+	return 0;
+}
+
+int sf_log_has_card(const char *s, size_t n)
+{
+	size_t a, b;
+	return next_card(s, n, 0, &a, &b);
+}
+
+size_t sf_log_scrub_cards(char *s)
+{
+	static const char mark[] = "[card]";
+	size_t n = strlen(s), from = 0, count = 0, a, b;
+	while (next_card(s, n, from, &a, &b)) {
+		/* A run is at least 13 bytes, so "[card]" always fits in place. */
+		memcpy(s + a, mark, sizeof mark - 1);
+		memmove(s + a + sizeof mark - 1, s + b, n - b + 1);
+		n -= (b - a) - (sizeof mark - 1);
+		from = a + sizeof mark - 1;
+		count++;
+	}
+	return count;
+}
+
+/* ==== Secret keys ==== */
+
+int sf_log_key_is_secret(const char *key)
+{
+	static const char *const words[] = {
+		"authorization", "cookie", "password", "passwd", "token", "secret", "key", "otp",
+		"card", "pan", "cvc", "cvv", "session", "csrf", "signature", "credential", "totp",
+		"recovery", "pin", "iban", "ssn",
+	};
+	char low[128];
+	size_t n = strlen(key);
+	if (n >= sizeof low)
+		return 1; /* absurdly long names are not worth the risk */
+	for (size_t i = 0; i <= n; i++)
+		low[i] = (char)((key[i] >= 'A' && key[i] <= 'Z') ? key[i] + 32 : key[i]);
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strstr(low, words[i]))
+			return 1;
+	/* "code" alone (OTP / reset codes) but not e.g. "status_code". */
+	return strcmp(low, "code") == 0;
+}
+
+void sf_log_redact_json(json_t *obj)
+{
+	if (json_is_object(obj)) {
+		const char *k;
+		json_t *v;
+		void *tmp;
+		json_object_foreach_safe(obj, tmp, k, v)
+		{
+			if (sf_log_key_is_secret(k) && !json_is_null(v))
+				json_object_set_new(obj, k, json_string("[redacted]"));
+			else
+				sf_log_redact_json(v);
+		}
+	} else if (json_is_array(obj)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(obj, i, v) sf_log_redact_json(v);
+	} else if (json_is_string(obj)) {
+		const char *s = json_string_value(obj);
+		size_t n = json_string_length(obj);
+		if (sf_log_has_card(s, n)) {
+			char *copy = strndup(s, n);
+			if (!copy) {
+				json_string_set(obj, "[unloggable]");
+				return;
+			}
+			sf_log_scrub_cards(copy);
+			json_string_set(obj, copy);
+			free(copy);
+		}
+	}
+}
+
+char *sf_log_redact_query(const char *query)
+{
+	size_t n = strlen(query);
+	/* Worst case every value becomes "[redacted]" (10 bytes) — bounded by
+	 * 10 bytes per '&'-separated argument beyond its original length. */
+	size_t args = 1;
+	for (size_t i = 0; i < n; i++)
+		args += query[i] == '&';
+	char *out = malloc(n + args * 12 + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0, i = 0;
+	while (i <= n) {
+		size_t end = i;
+		while (end < n && query[end] != '&')
+			end++;
+		size_t eq = i;
+		while (eq < end && query[eq] != '=')
+			eq++;
+		char name[128];
+		size_t nl = eq - i < sizeof name - 1 ? eq - i : sizeof name - 1;
+		memcpy(name, query + i, nl);
+		name[nl] = '\0';
+		memcpy(out + o, query + i, eq - i);
+		o += eq - i;
+		if (eq < end) {
+			out[o++] = '=';
+			if (sf_log_key_is_secret(name)) {
+				memcpy(out + o, "[redacted]", 10);
+				o += 10;
+			} else {
+				memcpy(out + o, query + eq + 1, end - eq - 1);
+				o += end - eq - 1;
+			}
+		}
+		if (end < n)
+			out[o++] = '&';
+		i = end + 1;
+	}
+	out[o] = '\0';
+	sf_log_scrub_cards(out);
+	return out;
+}
+
+/* ==== Writing ==== */
+
+static int open_log(const char *dir, const char *name)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+enum sf_err sf_log_open(const char *dir, enum sf_log_level level)
+{
+	min_level = level;
+	if (!dir) {
+		sf_log_close();
+		return SF_OK;
+	}
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return SF_ERR_IO;
+	int a = open_log(dir, "app.log");
+	if (a < 0)
+		return SF_ERR_IO;
+	int b = open_log(dir, "access.log");
+	if (b < 0) {
+		close(a);
+		return SF_ERR_IO;
+	}
+	pthread_mutex_lock(&reopen_lock);
+	int old_a = app_fd, old_b = access_fd;
+	app_fd = a;
+	access_fd = b;
+	pthread_mutex_unlock(&reopen_lock);
+	if (old_a > 2)
+		close(old_a);
+	if (old_b >= 0)
+		close(old_b);
+	return SF_OK;
+}
+
+void sf_log_close(void)
+{
+	pthread_mutex_lock(&reopen_lock);
+	if (app_fd > 2)
+		close(app_fd);
+	if (access_fd >= 0)
+		close(access_fd);
+	app_fd = 2;
+	access_fd = -1;
+	pthread_mutex_unlock(&reopen_lock);
+}
+
+static void now_iso(char *out, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t l = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + l, n - l, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+void sf_log_emit(enum sf_log_stream stream, enum sf_log_level level, json_t *obj)
+{
+	if (!obj)
+		return;
+	if (level < min_level || (stream == SF_LOG_ACCESS && access_fd < 0)) {
+		json_decref(obj);
+		return;
+	}
+	char ts[40];
+	now_iso(ts, sizeof ts);
+	sf_log_redact_json(obj);
+	json_object_set_new(obj, "ts", json_string(ts));
+	if (stream == SF_LOG_APP)
+		json_object_set_new(obj, "level", json_string(level_names[level]));
+	char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (!line)
+		return;
+	size_t n = strlen(line);
+	line[n] = '\n';
+	pthread_mutex_lock(&reopen_lock);
+	int fd = stream == SF_LOG_ACCESS ? access_fd : app_fd;
+	ssize_t w = write(fd, line, n + 1);
+	pthread_mutex_unlock(&reopen_lock);
+	(void)w; /* a failed log write must not fail the request */
+	free(line);
+}
+
+void sf_log(enum sf_log_level level, const char *event, const char *fmt, ...)
+{
+	if (level < min_level)
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	json_t *o = json_object();
+	if (!o)
+		return;
+	json_object_set_new(o, "event", json_string(event));
+	json_t *m = json_string(msg);
+	if (!m) /* not UTF-8: keep the event, drop the text */
+		m = json_string("[invalid utf-8]");
+	json_object_set_new(o, "msg", m);
+	sf_log_emit(SF_LOG_APP, level, o);
+}

@@ -1,0 +1,58 @@
+/*
+ * log.h — structured JSON-line logging through one redacting writer.
+ *
+ * There are two streams: the access log (one line per HTTP request) and the
+ * application log.  Both go through sf_log_emit(), which removes sensitive
+ * values before anything reaches a file:
+ *   - object members whose key names a secret (authorization, cookie,
+ *     set-cookie, password, passwd, token, secret, key, otp, code, card,
+ *     pan, cvc, cvv, session, csrf, and any key containing these words)
+ *     are replaced by "[redacted]";
+ *   - in every string value, runs of 13–19 digits (spaces or dashes allowed
+ *     between them) that pass the Luhn check are replaced by "[card]";
+ *   - query strings are redacted parameter by parameter with the same key
+ *     rule (sf_log_redact_query).
+ * Sealed fields' plaintext is never handed to the logger: callers log ids.
+ * Lines are written with one write(2) each (O_APPEND), so threads do not
+ * interleave.
+ */
+#ifndef SF_CORE_LOG_H
+#define SF_CORE_LOG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/err.h"
+
+enum sf_log_level { SF_LOG_DEBUG, SF_LOG_INFO, SF_LOG_WARN, SF_LOG_ERROR };
+enum sf_log_stream { SF_LOG_APP, SF_LOG_ACCESS };
+
+/* Open the log files in dir (app.log and access.log); dir NULL logs the
+ * application stream to stderr and drops the access log.  Safe to call again
+ * (reopen after rotation). */
+enum sf_err sf_log_open(const char *dir, enum sf_log_level min_level) SF_WARN_UNUSED;
+void sf_log_close(void);
+
+/* Write obj (a JSON object; reference stolen) as one redacted line, adding
+ * "ts" and "level" (and "stream" to the app stream). */
+void sf_log_emit(enum sf_log_stream stream, enum sf_log_level level, json_t *obj);
+
+/* printf-style application log line with an event name:
+ * {"ts":…,"level":…,"event":event,"msg":…}.  The message is scrubbed too. */
+void sf_log(enum sf_log_level level, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* In place: replace each Luhn-valid 13–19 digit run in s by "[card]" (the
+ * result is never longer).  Returns the number of replacements. */
+size_t sf_log_scrub_cards(char *s);
+/* Does s contain a Luhn-valid 13–19 digit run (separators allowed)? */
+int sf_log_has_card(const char *s, size_t n);
+/* Is this key name one whose value must never be logged? */
+int sf_log_key_is_secret(const char *key);
+/* Redact a raw query string (a=1&token=x -> a=1&token=[redacted]) into a
+ * malloc'd string (caller frees); NULL on allocation failure. */
+char *sf_log_redact_query(const char *query);
+/* Redact obj in place (recursively), as sf_log_emit does. */
+void sf_log_redact_json(json_t *obj);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * util.h — small string, number, time and file helpers shared by all layers.
+ */
+#ifndef SF_CORE_UTIL_H
+#define SF_CORE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define SF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Strict decimal parse of the whole string into [min, max]: digits only, an
+ * optional leading '-' when min < 0, no spaces, no '+', no leading zeros
+ * beyond "0".  Returns SF_OK or SF_ERR_INVALID. */
+enum sf_err sf_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) SF_WARN_UNUSED;
+
+/* Is s[0..n) well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF)?
+ * With no_ctl, C0 controls other than tab, LF and CR and DEL are refused too. */
+int sf_utf8_valid(const char *s, size_t n, int no_ctl);
+
+/* Current UTC time as "2026-11-21T07:05:18.123Z" (out at least 25 bytes). */
+void sf_time_iso(char *out, size_t n);
+/* Monotonic milliseconds. */
+int64_t sf_time_mono_ms(void);
+
+/* Copy src into dst of size n, always NUL-terminated; returns 0 when it fit,
+ * -1 when truncated. */
+int sf_strlcpy(char *dst, const char *src, size_t n);
+
+/* Read a whole file (at most max bytes) into a malloc'd NUL-terminated
+ * buffer.  SF_ERR_IO (errno kept), SF_ERR_TOO_LARGE, SF_ERR_NOMEM. */
+enum sf_err sf_file_read(const char *path, size_t max, char **out, size_t *len) SF_WARN_UNUSED;
+/* Write data to path atomically (temp file + fsync + rename) with mode. */
+enum sf_err sf_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode) SF_WARN_UNUSED;
+/* mkdir -p with mode for every created component. */
+enum sf_err sf_mkdirs(const char *path, unsigned mode) SF_WARN_UNUSED;
+
+/* Hex-encode n bytes into out (2n+1 bytes). */
+void sf_hex(const void *p, size_t n, char *out);
+
+/* Random bytes / an unpredictable lowercase base32 token of len chars. */
+void sf_rand_bytes(void *p, size_t n);
+void sf_rand_base32(char *out, size_t len);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * http.h — the HTTP layer's public face: requests, responses, the static
+ * route table, hooks for the edge (WAF, rate limits, bans) and the server.
+ *
+ * Layering: handlers (api/, web/) see only struct sf_req / struct sf_resp;
+ * libmicrohttpd types never leave src/http/.  Everything a request allocates
+ * comes from req->arena (hard cap) and dies with the request.
+ *
+ * The path of a request through this layer:
+ *   accept  -> hooks.on_accept (ban list; before anything is parsed)
+ *   target  -> raw request target captured (URI log callback), URL length cap,
+ *              request id assigned, arena created
+ *   headers -> header size cap (connection memory limit), route lookup
+ *              (404 / 405 + Allow), per-route body cap
+ *   edge    -> hooks.on_headers, then the body is read (capped), then
+ *              hooks.on_body — the WAF and rate limits sit here; they are
+ *              skipped for routes flagged SF_ROUTE_STATIC
+ *   handler -> route->handler(req, resp)
+ *   answer  -> security headers + X-Request-Id added, hooks.on_response,
+ *              response queued, access log line written on completion.
+ */
+#ifndef SF_HTTP_HTTP_H
+#define SF_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+
+#define SF_HTTP_MAX_PARAMS 8
+#define SF_REQUEST_ID_LEN 26 /* 26 chars, base32 of 128 random bits */
+
+/* ==== Route table ==== */
+
+enum sf_auth_mode {
+	SF_AUTH_NONE,     /* public */
+	SF_AUTH_CUSTOMER, /* storefront customer session */
+	SF_AUTH_STAFF,    /* back-office staff session (+ policy, 2FA) */
+	SF_AUTH_TOKEN,    /* API bearer token */
+	SF_AUTH_SIGNED,   /* signed webhook from a provider; no session */
+};
+
+enum sf_csrf_policy {
+	SF_CSRF_NONE,     /* safe method, nothing to protect */
+	SF_CSRF_REQUIRED, /* state-changing with a cookie session: token + origin */
+	SF_CSRF_EXEMPT,   /* state-changing but authenticated otherwise (bearer, signature) */
+};
+
+/* Route classes: the unit rate limits and per-route limits are set for. */
+enum sf_route_class {
+	SF_RC_STATIC, SF_RC_HEALTH, SF_RC_READ, SF_RC_AUTH, SF_RC_ORDER,
+	SF_RC_WEBHOOK, SF_RC_ADMIN, SF_RC_WRITE,
+};
+
+#define SF_ROUTE_STATIC 0x1u /* embedded static asset: not inspected by the WAF */
+
+struct sf_req;
+struct sf_resp;
+
+/* A handler fills resp and returns SF_OK, or returns an error code and the
+ * layer answers with the matching error page / JSON error. */
+typedef enum sf_err (*sf_handler_fn)(struct sf_req *req, struct sf_resp *resp);
+
+struct sf_route {
+	const char *method;        /* "GET", "POST", ... (GET also answers HEAD) */
+	const char *pattern;       /* "/api/v1/products/{slug}"; "{*rest}" matches the tail */
+	sf_handler_fn handler;
+	enum sf_auth_mode auth;
+	const char *permission;    /* "catalog.read"; NULL only for SF_AUTH_NONE routes */
+	enum sf_csrf_policy csrf;
+	enum sf_route_class rclass;
+	size_t max_body;           /* 0: the server default */
+	unsigned flags;            /* SF_ROUTE_* */
+};
+
+/* ==== Requests ==== */
+
+struct sf_kv {
+	const char *k;
+	const char *v;
+};
+
+struct sf_req {
+	struct sf_arena *arena;     /* this request's arena */
+	const char *method;
+	const char *target;         /* raw request target as received */
+	const char *path;           /* percent-decoded, validated UTF-8 path */
+	const char *query;          /* raw query string (after '?') or NULL */
+	struct sf_kv *qargs;        /* decoded query arguments, in order */
+	size_t nqargs;
+	const char *version;        /* "HTTP/1.1" */
+	char request_id[SF_REQUEST_ID_LEN + 1];
+	char client_ip[46];         /* textual address of the client */
+	uint16_t client_port;
+	int https;                  /* arrived over TLS */
+	const struct sf_route *route;
+	struct sf_kv params[SF_HTTP_MAX_PARAMS]; /* path parameters, decoded */
+	size_t nparams;
+	const char *body;           /* NUL-terminated copy of the body, or NULL */
+	size_t body_len;
+	void *app;                  /* the application context given to the server */
+	void *edge;                 /* owned by the edge hooks (e.g. WAF transaction) */
+	void *priv;                 /* owned by the http layer */
+};
+
+/* Request header by case-insensitive name, or NULL. */
+const char *sf_req_header(struct sf_req *req, const char *name);
+/* Decoded query argument (first occurrence) or NULL. */
+const char *sf_req_query(const struct sf_req *req, const char *name);
+/* Path parameter from the route pattern, or NULL. */
+const char *sf_req_param(const struct sf_req *req, const char *name);
+/* Cookie value, or NULL. */
+const char *sf_req_cookie(struct sf_req *req, const char *name);
+/* Iterate every header: fn is called for each (name, value) in order. */
+void sf_req_headers_each(struct sf_req *req, void (*fn)(void *ctx, const char *k, const char *v),
+			 void *ctx);
+/* Does the path start with /api/? (errors answer JSON there). */
+int sf_req_is_api(const struct sf_req *req);
+
+/* ==== Responses ==== */
+
+struct sf_resp {
+	unsigned status;          /* default 200 */
+	const char *content_type; /* default "text/html; charset=utf-8" */
+	const void *body;
+	size_t body_len;
+	void (*body_free)(void *); /* called on body after sending, or NULL */
+	struct sf_kv headers[24];  /* extra headers (arena strings) */
+	size_t nheaders;
+};
+
+/* Add a header (values copied into the request arena). */
+enum sf_err sf_resp_header(struct sf_req *req, struct sf_resp *resp, const char *name, const char *value);
+/* Set a body the response owns: body_free(body) runs once sent (may be NULL
+ * for static or arena memory). */
+void sf_resp_body(struct sf_resp *resp, unsigned status, const char *content_type, const void *body,
+		  size_t len, void (*body_free)(void *));
+/* Serialise json (reference stolen) as the body, application/json. */
+enum sf_err sf_resp_json(struct sf_req *req, struct sf_resp *resp, unsigned status, json_t *json);
+/* A redirect (303 for POST answers, 302 otherwise when status is 0). */
+enum sf_err sf_resp_redirect(struct sf_req *req, struct sf_resp *resp, unsigned status, const char *location);
+/* Fill resp with the error answer for err: JSON
+ * {"error":{"code","message","request_id"}} under /api/, an HTML page
+ * elsewhere (hooks.error_page when set, else a built-in escaped page).
+ * message NULL uses the registry's description; for errors whose status is
+ * 5xx the registry's description is always used, so a message can never
+ * leak internal detail.  The body is heap memory (works with a full arena). */
+void sf_resp_error(struct sf_req *req, struct sf_resp *resp, enum sf_err err, const char *message);
+
+/* ==== Server ==== */
+
+struct sf_http_hooks {
+	/* After accept, before parsing: return non-zero to drop the connection. */
+	int (*on_accept)(void *app, const char *ip);
+	/* After the headers, before the body (not for SF_ROUTE_STATIC routes). */
+	enum sf_err (*on_headers)(struct sf_req *req);
+	/* After the complete body, before the handler (not for static routes). */
+	enum sf_err (*on_body)(struct sf_req *req);
+	/* After the handler, before sending (response headers phase). */
+	void (*on_response)(struct sf_req *req, struct sf_resp *resp);
+	/* When the request is done: called for every request that reached the
+	 * handler stage (so always when on_headers was), errors included. */
+	void (*on_done)(struct sf_req *req);
+	/* Render an HTML error page into resp (NULL: built-in minimal page). */
+	void (*error_page)(struct sf_req *req, struct sf_resp *resp, enum sf_err err, const char *message);
+};
+
+struct sf_http_options {
+	const char *bind_addr;        /* "127.0.0.1", "::", "0.0.0.0" */
+	uint16_t https_port;          /* with a certificate: the HTTPS port, 0 an ephemeral one
+	                               * (see sf_http_https_port); without one it must be 0 */
+	uint16_t http_port;           /* 0: none; otherwise only redirects to HTTPS (or serves if no TLS) */
+	const char *tls_cert_pem;     /* PEM text (NULL: plain HTTP, only with a TLS-terminating proxy);
+	                               * needed only during sf_http_start (may be wiped after) */
+	const char *tls_key_pem;
+	const char *public_host;      /* host:port used in redirects; NULL: derive from Host */
+	unsigned threads;             /* 0: number of cores */
+	unsigned max_connections;     /* total */
+	unsigned max_connections_per_ip;
+	unsigned timeout_s;           /* idle/slow client timeout */
+	size_t max_url;               /* bytes of the request target */
+	size_t max_header;            /* bytes of all request headers */
+	size_t max_body;              /* default body cap per request */
+	size_t arena_cap;             /* hard cap per request (must exceed the largest body cap:
+	                               * the body is copied into the arena) */
+	int hsts;                     /* send Strict-Transport-Security (HTTPS, or behind TLS proxy) */
+	const char *media_dir;        /* directory served under /media/ (NULL: none) */
+	int http_ephemeral;           /* with http_port 0: still open the plain listener on an
+	                               * ephemeral port (tests; see sf_http_http_port) */
+};
+
+struct sf_http_server;
+
+/* Start listening.  routes must outlive the server.  Returns SF_OK or an
+ * error with a reason (which port, which option) in errbuf. */
+enum sf_err sf_http_start(const struct sf_http_options *opt, const struct sf_route *routes, size_t nroutes,
+			  const struct sf_http_hooks *hooks, void *app, struct sf_http_server **out,
+			  char *errbuf, size_t errlen) SF_WARN_UNUSED;
+/* Stop accepting, finish in-flight requests, free. NULL accepted. */
+void sf_http_stop(struct sf_http_server *srv);
+/* The ports actually bound (useful with port 0 in tests). */
+uint16_t sf_http_https_port(const struct sf_http_server *srv);
+uint16_t sf_http_http_port(const struct sf_http_server *srv);
+
+/* ==== Static files: handlers for the application's route table ==== */
+
+/* For "/static/{*path}" (flags SF_ROUTE_STATIC): the embedded asset
+ * "static/" + path with its ETag; If-None-Match -> 304; Cache-Control
+ * "public, max-age=31536000, immutable".  Nothing outside "static/" is
+ * reachable.  Returns SF_OK, SF_ERR_NOT_FOUND or SF_ERR_BAD_REQUEST (a
+ * dot segment, empty segment or backslash in path). */
+enum sf_err sf_http_static_asset(struct sf_req *req, struct sf_resp *resp);
+/* For "/media/{*path}": a regular file below opt->media_dir, opened
+ * segment by segment with O_NOFOLLOW (no symlinks), at most 10 MB, of an
+ * allowed image type (svg, png, jpg, jpeg, webp, gif), with an ETag from
+ * size and mtime; If-None-Match -> 304; SVG gets the CSP
+ * "default-src 'none'; sandbox".  Returns SF_OK, SF_ERR_NOT_FOUND (also
+ * for a disallowed type, a symlink, a non-regular or too large file, or no
+ * media_dir), SF_ERR_BAD_REQUEST (bad path), SF_ERR_IO or SF_ERR_NOMEM.
+ * The body is heap memory freed after sending. */
+enum sf_err sf_http_static_media(struct sf_req *req, struct sf_resp *resp);
+
+/* Match a path against the table.  Returns the route or NULL; sets *allow
+ * (arena string "GET, HEAD") when the path exists with other methods. */
+const struct sf_route *sf_http_route_match(const struct sf_route *routes, size_t nroutes, const char *method,
+					   const char *path, struct sf_req *req, const char **allow);
+
+#endif

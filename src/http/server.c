@@ -1,0 +1,969 @@
+/*
+ * server.c — the libmicrohttpd daemons and the request state machine.
+ *
+ * One HTTPS daemon serves the routes; an optional plain daemon on http_port
+ * answers every request with 308 to HTTPS (or, when there is no certificate
+ * because a trusted proxy terminates TLS, serves the routes itself).
+ *
+ * libmicrohttpd calls the access handler several times per request:
+ *   1st call (headers complete): decode the raw target, check limits, route,
+ *            run hooks.on_headers.  Nothing is queued here (queueing on the
+ *            first call makes 0.9.75 close keep-alive connections), except
+ *            an error for a request that announces a body we will not read.
+ *   next calls with data: the body, accumulated up to the route's cap.
+ *   last call (no data): hooks.on_body, the handler, the answer.
+ *
+ * A watchdog thread closes connections that take longer than timeout_s to
+ * deliver a request (slowloris): libmicrohttpd's own timeout only counts
+ * idle time, and one byte a second is never idle.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "http/internal.h"
+
+/* ==== Connection watchdog ==== */
+
+struct sf_http_watch {
+	struct sf_http_watch *prev, *next;
+	int fd;
+	struct timespec deadline; /* tv_sec 0: not receiving a request */
+};
+
+struct sf_http_watchdog {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	int running;
+	int stop;
+	struct sf_http_watch *head;
+	unsigned timeout_s;
+	size_t inflight; /* requests between the URI callback and completion */
+};
+
+struct sf_http_server_full {
+	struct sf_http_server pub;
+	struct sf_http_watchdog wd;
+};
+
+static struct sf_http_watchdog *srv_wd(struct sf_http_server *srv)
+{
+	return &((struct sf_http_server_full *)srv)->wd;
+}
+
+static void deadline_arm(struct sf_http_watchdog *wd, struct sf_http_watch *w)
+{
+	if (!w)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+	w->deadline.tv_sec += wd->timeout_s;
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct sf_http_watchdog *wd = arg;
+	pthread_mutex_lock(&wd->mu);
+	while (!wd->stop) {
+		struct timespec now, wake;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (struct sf_http_watch *w = wd->head; w; w = w->next) {
+			if (w->deadline.tv_sec == 0)
+				continue;
+			if (now.tv_sec > w->deadline.tv_sec ||
+			    (now.tv_sec == w->deadline.tv_sec && now.tv_nsec >= w->deadline.tv_nsec)) {
+				/* The connection is still registered, so libmicrohttpd has
+				 * not closed this fd yet: shutting it down makes the next
+				 * read fail and the daemon close the connection itself. */
+				shutdown(w->fd, SHUT_RDWR);
+				w->deadline.tv_sec = 0;
+			}
+		}
+		clock_gettime(CLOCK_REALTIME, &wake);
+		wake.tv_nsec += 250 * 1000 * 1000;
+		if (wake.tv_nsec >= 1000000000L) {
+			wake.tv_sec++;
+			wake.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&wd->cv, &wd->mu, &wake);
+	}
+	pthread_mutex_unlock(&wd->mu);
+	return NULL;
+}
+
+static void notify_connection_cb(void *cls, struct MHD_Connection *con, void **socket_context,
+				 enum MHD_ConnectionNotificationCode toe)
+{
+	struct sf_http_listener *ln = cls;
+	struct sf_http_watchdog *wd = srv_wd(ln->srv);
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct sf_http_watch *w = calloc(1, sizeof *w);
+		if (!w || !ci) {
+			free(w);
+			*socket_context = NULL;
+			return;
+		}
+		w->fd = ci->connect_fd;
+		pthread_mutex_lock(&wd->mu);
+		deadline_arm(wd, w);
+		w->next = wd->head;
+		if (wd->head)
+			wd->head->prev = w;
+		wd->head = w;
+		pthread_mutex_unlock(&wd->mu);
+		*socket_context = w;
+		return;
+	}
+	struct sf_http_watch *w = *socket_context;
+	if (!w)
+		return;
+	pthread_mutex_lock(&wd->mu);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		wd->head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&wd->mu);
+	free(w);
+	*socket_context = NULL;
+}
+
+static struct sf_http_watch *con_watch(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* ==== Small helpers ==== */
+
+const struct sf_http_server *sf_http_req_server(const struct sf_req *req)
+{
+	const struct sf_http_ctx *ctx = req ? req->priv : NULL;
+	return (ctx && ctx->ln) ? ctx->ln->srv : NULL;
+}
+
+static void addr_to_text(const struct sockaddr *sa, char *ip, size_t iplen, uint16_t *port)
+{
+	ip[0] = '\0';
+	if (port)
+		*port = 0;
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)iplen);
+		if (port)
+			*port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, (socklen_t)iplen);
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)iplen);
+		if (port)
+			*port = ntohs(in6->sin6_port);
+	}
+}
+
+static int hsts_due(const struct sf_http_ctx *ctx)
+{
+	const struct sf_http_server *srv = ctx->ln->srv;
+	if (!srv->opt.hsts || ctx->ln->redirect)
+		return 0;
+	return ctx->ln->tls || srv->proxy_tls;
+}
+
+__attribute__((format(printf, 2, 0))) static void mhd_log_cb(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char line[512];
+	vsnprintf(line, sizeof line, fmt, ap);
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	sf_log(SF_LOG_INFO, "http_daemon", "%s", line);
+}
+
+static enum MHD_Result accept_cb(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	(void)addrlen;
+	struct sf_http_listener *ln = cls;
+	if (!ln->srv->hooks.on_accept)
+		return MHD_YES;
+	char ip[INET6_ADDRSTRLEN];
+	addr_to_text(addr, ip, sizeof ip, NULL);
+	return ln->srv->hooks.on_accept(ln->srv->app, ip) ? MHD_NO : MHD_YES;
+}
+
+/* ==== Request start: the URI log callback ==== */
+
+static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	struct sf_http_listener *ln = cls;
+	struct sf_http_server *srv = ln->srv;
+	struct sf_http_ctx *ctx = calloc(1, sizeof *ctx);
+	if (!ctx)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &ctx->started);
+	sf_arena_init(&ctx->arena, srv->opt.arena_cap);
+	ctx->ln = ln;
+	ctx->con = con;
+	ctx->req.arena = &ctx->arena;
+	ctx->req.priv = ctx;
+	ctx->req.app = srv->app;
+	ctx->req.https = ln->tls;
+	ctx->resp.status = 200;
+	sf_buf_init(&ctx->body_buf, 0);
+	sf_http_request_id(ctx->req.request_id);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	addr_to_text(ci ? ci->client_addr : NULL, ctx->req.client_ip, sizeof ctx->req.client_ip,
+		     &ctx->req.client_port);
+
+	/* A copy of the target's path for the access log, printable ASCII
+	 * only and bounded, whatever the target holds. */
+	size_t len = strlen(uri ? uri : "");
+	size_t keep = len < 512 ? len : 512;
+	ctx->raw_path_log = sf_arena_alloc(&ctx->arena, keep + 4);
+	if (ctx->raw_path_log) {
+		for (size_t i = 0; i < keep; i++) {
+			unsigned char c = (unsigned char)uri[i];
+			ctx->raw_path_log[i] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
+		}
+		memcpy(ctx->raw_path_log + keep, len > keep ? "..." : "", len > keep ? 4 : 1);
+	}
+	if (len > srv->opt.max_url)
+		ctx->pending = SF_ERR_URI_TOO_LONG;
+	else if (!(ctx->req.target = sf_arena_strndup(&ctx->arena, uri, len)))
+		ctx->pending = SF_ERR_NOMEM;
+
+	struct sf_http_watchdog *wd = srv_wd(srv);
+	pthread_mutex_lock(&wd->mu);
+	wd->inflight++;
+	pthread_mutex_unlock(&wd->mu);
+	return ctx;
+}
+
+/* ==== Answering ==== */
+
+/* The request is in (or answered): the watchdog no longer times it, so a
+ * slow handler is never cut off by it. */
+static void deadline_clear(struct sf_http_ctx *ctx)
+{
+	struct sf_http_watch *w = con_watch(ctx->con);
+	if (!w)
+		return;
+	struct sf_http_watchdog *wd = srv_wd(ctx->ln->srv);
+	pthread_mutex_lock(&wd->mu);
+	w->deadline.tv_sec = 0;
+	pthread_mutex_unlock(&wd->mu);
+}
+
+struct add_hdr_ctx {
+	struct MHD_Response *r;
+};
+
+static void add_hdr(void *cls, const char *k, const char *v)
+{
+	struct add_hdr_ctx *a = cls;
+	MHD_add_response_header(a->r, k, v);
+}
+
+/* Turn ctx->resp into a libmicrohttpd response and queue it.  Returns the
+ * libmicrohttpd result for the access handler. */
+static enum MHD_Result answer(struct sf_http_ctx *ctx)
+{
+	struct sf_resp *resp = &ctx->resp;
+	unsigned status = resp->status ? resp->status : 200;
+	struct MHD_Response *r;
+	const void *body = resp->body ? resp->body : "";
+	size_t len = resp->body ? resp->body_len : 0;
+	if (status == 304 || status == 204) {
+		if (resp->body_free && resp->body)
+			resp->body_free((void *)(uintptr_t)resp->body);
+		resp->body_free = NULL;
+		resp->body = NULL;
+		body = "";
+		len = 0;
+	}
+	if (resp->body_free) {
+		r = MHD_create_response_from_buffer_with_free_callback(len, (void *)(uintptr_t)body,
+									resp->body_free);
+		if (!r) {
+			resp->body_free((void *)(uintptr_t)body);
+		}
+		resp->body_free = NULL; /* owned by libmicrohttpd now (or freed) */
+		resp->body = NULL;
+	} else {
+		/* Static or arena memory: the arena outlives the response, as it
+		 * is released only in the completion callback. */
+		r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+	}
+	if (!r)
+		return MHD_NO;
+	if (status != 304 && status != 204)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					resp->content_type ? resp->content_type : "text/html; charset=utf-8");
+	for (size_t i = 0; i < resp->nheaders; i++)
+		MHD_add_response_header(r, resp->headers[i].k, resp->headers[i].v);
+	if (status == 405 && ctx->allow && !sf_http_resp_find(resp, "Allow"))
+		MHD_add_response_header(r, "Allow", ctx->allow);
+	struct add_hdr_ctx a = { r };
+	sf_http_security_headers(ctx->req.request_id, hsts_due(ctx), sf_http_resp_find(resp, "Cache-Control") != NULL,
+				 sf_http_resp_find(resp, "Content-Security-Policy") != NULL, add_hdr, &a);
+	enum MHD_Result ret = MHD_queue_response(ctx->con, status, r);
+	MHD_destroy_response(r);
+	ctx->status_sent = status;
+	ctx->bytes_sent = (ctx->req.method && strcmp(ctx->req.method, "HEAD") == 0) ? 0 : len;
+	ctx->phase = 2;
+	deadline_clear(ctx);
+	return ret;
+}
+
+static enum MHD_Result answer_error(struct sf_http_ctx *ctx, enum sf_err err)
+{
+	sf_http_resp_reset(&ctx->resp);
+	sf_resp_error(&ctx->req, &ctx->resp, err, NULL);
+	if (ctx->ln->srv->hooks.on_response)
+		ctx->ln->srv->hooks.on_response(&ctx->req, &ctx->resp);
+	return answer(ctx);
+}
+
+/* Host for the HTTPS redirect: public_host, else the Host header without
+ * its port when it is a plain name or a bracketed IPv6 literal. */
+static const char *redirect_host(struct sf_http_ctx *ctx, int *with_port)
+{
+	const struct sf_http_server *srv = ctx->ln->srv;
+	*with_port = 1;
+	if (srv->opt.public_host && *srv->opt.public_host) {
+		*with_port = 0;
+		return srv->opt.public_host;
+	}
+	const char *h = MHD_lookup_connection_value(ctx->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	if (!h || !*h)
+		return "localhost";
+	size_t n;
+	if (h[0] == '[') {
+		const char *close = strchr(h, ']');
+		if (!close || close - h < 3)
+			return "localhost";
+		for (const char *p = h + 1; p < close; p++)
+			if (!strchr("0123456789abcdefABCDEF:.", *p))
+				return "localhost";
+		n = (size_t)(close - h) + 1;
+	} else {
+		n = strcspn(h, ":");
+		if (n == 0 || n > 253)
+			return "localhost";
+		for (size_t i = 0; i < n; i++) {
+			char c = h[i];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+			      c == '-'))
+				return "localhost";
+		}
+	}
+	const char *rest = h + n;
+	if (*rest == ':') {
+		rest++;
+		if (!*rest || strspn(rest, "0123456789") != strlen(rest))
+			return "localhost";
+	} else if (*rest) {
+		return "localhost";
+	}
+	char *out = sf_arena_strndup(&ctx->arena, h, n);
+	return out ? out : "localhost";
+}
+
+static enum MHD_Result answer_redirect(struct sf_http_ctx *ctx)
+{
+	const struct sf_http_server *srv = ctx->ln->srv;
+	int with_port;
+	const char *host = redirect_host(ctx, &with_port);
+	const char *target = ctx->req.target;
+	int target_ok = target && target[0] == '/';
+	for (const char *p = target; target_ok && *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			target_ok = 0;
+	if (!target_ok || (target[1] == '/' ))
+		target = "/"; /* never "//host" (protocol-relative) nor raw bytes */
+	char portbuf[8] = "";
+	if (with_port && srv->https.port != 443)
+		snprintf(portbuf, sizeof portbuf, ":%u", (unsigned)srv->https.port);
+	char *loc = sf_arena_printf(&ctx->arena, "https://%s%s%s", host, portbuf, target);
+	sf_http_resp_reset(&ctx->resp);
+	if (!loc)
+		return answer_error(ctx, SF_ERR_NOMEM);
+	ctx->resp.headers[0].k = "Location";
+	ctx->resp.headers[0].v = loc;
+	ctx->resp.nheaders = 1;
+	sf_resp_body(&ctx->resp, 308, "text/plain; charset=utf-8", NULL, 0, NULL);
+	return answer(ctx);
+}
+
+/* ==== First call: headers are complete ==== */
+
+struct hdr_size_ctx {
+	size_t total;
+};
+
+static enum MHD_Result hdr_size_cb(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+	(void)kind;
+	struct hdr_size_ctx *h = cls;
+	h->total += strlen(k) + (v ? strlen(v) : 0);
+	return MHD_YES;
+}
+
+/* Parse a Content-Length value strictly; -1 when malformed. */
+static long long parse_length(const char *s)
+{
+	if (!s || !*s)
+		return -1;
+	long long v = 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (LLONG_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/* Everything known once the headers are in.  Sets ctx->pending on error. */
+static void first_call(struct sf_http_ctx *ctx, const char *method, const char *version)
+{
+	struct sf_http_server *srv = ctx->ln->srv;
+	struct sf_req *req = &ctx->req;
+	req->method = sf_arena_strdup(&ctx->arena, method);
+	req->version = sf_arena_strdup(&ctx->arena, version ? version : "");
+	const char *ua = MHD_lookup_connection_value(ctx->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+	if (ua)
+		ctx->user_agent = sf_arena_strndup(&ctx->arena, ua, strnlen(ua, 256));
+	if (!req->method || !req->version)
+		ctx->pending = SF_ERR_NOMEM;
+
+	const char *cl = MHD_lookup_connection_value(ctx->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(ctx->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (te && cl) {
+		/* Both framings at once is the classic smuggling vector (RFC 9112
+		 * 6.1: a server MAY reject it): refuse. */
+		ctx->pending = SF_ERR_BAD_REQUEST;
+		ctx->chunked = 1;
+	} else if (te) {
+		ctx->chunked = 1;
+	} else if (cl) {
+		long long n = parse_length(cl);
+		if (n < 0) {
+			if (!ctx->pending)
+				ctx->pending = SF_ERR_BAD_REQUEST;
+		} else {
+			ctx->body_expected = (size_t)n;
+		}
+	}
+	if (ctx->pending || ctx->ln->redirect)
+		return;
+
+	struct hdr_size_ctx hs = { 0 };
+	MHD_get_connection_values(ctx->con, MHD_HEADER_KIND, hdr_size_cb, &hs);
+	if (hs.total > srv->opt.max_header) {
+		ctx->pending = SF_ERR_HEADERS_TOO_LARGE;
+		return;
+	}
+
+	const char *t = req->target;
+	const char *q = strchr(t, '?');
+	size_t plen = q ? (size_t)(q - t) : strlen(t);
+	char *path = NULL;
+	enum sf_err err = sf_http_decode_path(&ctx->arena, t, plen, &path);
+	if (err) {
+		ctx->pending = err;
+		return;
+	}
+	req->path = path;
+	if (q) {
+		req->query = q + 1;
+		err = sf_http_parse_query(&ctx->arena, q + 1, strlen(q + 1), &req->qargs, &req->nqargs);
+		if (err) {
+			ctx->pending = err;
+			return;
+		}
+	}
+
+	const char *allow = NULL;
+	const struct sf_route *route = sf_http_route_match(srv->routes, srv->nroutes, req->method, req->path, req, &allow);
+	if (!route) {
+		if (sf_arena_failed(&ctx->arena)) {
+			ctx->pending = SF_ERR_NOMEM;
+		} else if (allow) {
+			ctx->allow = allow;
+			ctx->pending = SF_ERR_METHOD;
+		} else {
+			ctx->pending = SF_ERR_NOT_FOUND;
+		}
+		return;
+	}
+	ctx->body_cap = route->max_body ? route->max_body : srv->opt.max_body;
+	if (!ctx->chunked && ctx->body_expected > ctx->body_cap) {
+		ctx->pending = SF_ERR_BODY_TOO_LARGE;
+		return;
+	}
+	if (!ctx->chunked && ctx->body_expected > 0) {
+		ctx->body_fixed = sf_arena_alloc(&ctx->arena, ctx->body_expected + 1);
+		if (!ctx->body_fixed) {
+			ctx->pending = SF_ERR_NOMEM;
+			return;
+		}
+	}
+	if (ctx->chunked)
+		ctx->body_buf.bf_max = ctx->body_cap;
+
+	ctx->hooks_started = 1;
+	if (!(route->flags & SF_ROUTE_STATIC) && srv->hooks.on_headers) {
+		err = srv->hooks.on_headers(req);
+		if (err)
+			ctx->pending = err;
+	}
+}
+
+/* ==== Body ==== */
+
+static void body_feed(struct sf_http_ctx *ctx, const char *data, size_t n)
+{
+	ctx->body_seen += n;
+	if (ctx->discard_body || ctx->pending)
+		return;
+	if (ctx->body_fixed) {
+		if (n > ctx->body_expected - ctx->body_got) {
+			ctx->pending = SF_ERR_BAD_REQUEST; /* more than announced */
+			return;
+		}
+		memcpy(ctx->body_fixed + ctx->body_got, data, n);
+		ctx->body_got += n;
+		return;
+	}
+	if (ctx->body_buf.bf_len + n > ctx->body_cap) {
+		ctx->discard_body = 1;
+		sf_buf_free(&ctx->body_buf);
+		return;
+	}
+	if (sf_buf_append(&ctx->body_buf, data, n))
+		ctx->pending = SF_ERR_NOMEM;
+}
+
+/* Put the complete body into the arena, NUL-terminated. */
+static enum sf_err body_finish(struct sf_http_ctx *ctx)
+{
+	if (ctx->body_fixed) {
+		if (ctx->body_got != ctx->body_expected)
+			return SF_ERR_BAD_REQUEST;
+		ctx->body_fixed[ctx->body_got] = '\0';
+		ctx->req.body = ctx->body_fixed;
+		ctx->req.body_len = ctx->body_got;
+		return SF_OK;
+	}
+	if (ctx->chunked && ctx->body_buf.bf_len > 0) {
+		char *b = sf_arena_strndup(&ctx->arena, ctx->body_buf.bf_data, ctx->body_buf.bf_len);
+		size_t n = ctx->body_buf.bf_len;
+		sf_buf_free(&ctx->body_buf);
+		if (!b)
+			return SF_ERR_NOMEM;
+		ctx->req.body = b;
+		ctx->req.body_len = n;
+	}
+	return SF_OK;
+}
+
+/* ==== The access handler ==== */
+
+static enum MHD_Result final_call(struct sf_http_ctx *ctx)
+{
+	struct sf_http_server *srv = ctx->ln->srv;
+	deadline_clear(ctx);
+	if (ctx->ln->redirect)
+		return answer_redirect(ctx);
+	if (ctx->discard_body)
+		return answer_error(ctx, SF_ERR_BODY_TOO_LARGE);
+	if (ctx->pending)
+		return answer_error(ctx, ctx->pending);
+	enum sf_err err = body_finish(ctx);
+	if (err)
+		return answer_error(ctx, err);
+	const struct sf_route *route = ctx->req.route;
+	if (!(route->flags & SF_ROUTE_STATIC) && srv->hooks.on_body) {
+		err = srv->hooks.on_body(&ctx->req);
+		if (err)
+			return answer_error(ctx, err);
+	}
+	err = route->handler(&ctx->req, &ctx->resp);
+	if (sf_arena_failed(&ctx->arena))
+		err = SF_ERR_NOMEM;
+	if (err) {
+		sf_http_resp_reset(&ctx->resp);
+		sf_resp_error(&ctx->req, &ctx->resp, err, NULL);
+	}
+	if (srv->hooks.on_response)
+		srv->hooks.on_response(&ctx->req, &ctx->resp);
+	return answer(ctx);
+}
+
+/* How much of an over-cap chunked body is read (and dropped) before the
+ * connection is closed instead of answered. */
+static size_t discard_limit(size_t cap)
+{
+	return cap > 1024 * 1024 ? cap : 1024 * 1024;
+}
+
+static enum MHD_Result static_503(struct MHD_Connection *con)
+{
+	static const char msg[] = "Service unavailable\n";
+	struct MHD_Response *r = MHD_create_response_from_buffer(sizeof msg - 1, (void *)(uintptr_t)msg,
+								 MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	enum MHD_Result ret = MHD_queue_response(con, 503, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con, const char *url, const char *method,
+				 const char *version, const char *upload_data, size_t *upload_data_size,
+				 void **con_cls)
+{
+	(void)cls;
+	(void)url; /* already unescaped and without the query: never used */
+	struct sf_http_ctx *ctx = *con_cls;
+	if (!ctx)
+		return static_503(con); /* the URI callback could not allocate */
+	if (ctx->phase == 0) {
+		ctx->phase = 1;
+		first_call(ctx, method, version);
+		int has_body = ctx->chunked || ctx->body_expected > 0;
+		if (has_body && (ctx->pending || ctx->ln->redirect)) {
+			/* Answer before the body is read; the connection closes. */
+			return ctx->ln->redirect ? answer_redirect(ctx) : answer_error(ctx, ctx->pending);
+		}
+		return MHD_YES;
+	}
+	if (ctx->phase == 2) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		body_feed(ctx, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		if (ctx->discard_body && ctx->body_seen - ctx->body_cap > discard_limit(ctx->body_cap)) {
+			/* libmicrohttpd 0.9.75 cannot queue an answer in the middle
+			 * of an upload, so a chunked body over the cap is dropped
+			 * until its end and then answered 413; one that goes on far
+			 * past the cap is cut off instead. */
+			return MHD_NO;
+		}
+		return MHD_YES;
+	}
+	return final_call(ctx);
+}
+
+/* ==== Completion ==== */
+
+static void completed_cb(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)toe;
+	struct sf_http_listener *ln = cls;
+	struct sf_http_server *srv = ln->srv;
+	struct sf_http_ctx *ctx = *con_cls;
+	if (!ctx)
+		return;
+	*con_cls = NULL;
+	if (ctx->phase >= 1 && srv->hooks.on_done)
+		srv->hooks.on_done(&ctx->req);
+
+	if (ctx->phase >= 1) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double ms = (double)(now.tv_sec - ctx->started.tv_sec) * 1000.0 +
+			    (double)(now.tv_nsec - ctx->started.tv_nsec) / 1e6;
+		json_t *o = json_object();
+		const char *path = ctx->req.path;
+		char *log_path = NULL;
+		if (!path && ctx->raw_path_log) {
+			size_t pl = strcspn(ctx->raw_path_log, "?");
+			log_path = strndup(ctx->raw_path_log, pl);
+			path = log_path;
+		}
+		char *rq = NULL;
+		if (ctx->req.query)
+			rq = sf_log_redact_query(ctx->req.query);
+		else if (!ctx->req.path && ctx->raw_path_log && strchr(ctx->raw_path_log, '?'))
+			rq = sf_log_redact_query(strchr(ctx->raw_path_log, '?') + 1);
+		if (o) {
+			json_object_set_new(o, "request_id", json_string(ctx->req.request_id));
+			json_object_set_new(o, "ip", json_string(ctx->req.client_ip));
+			json_object_set_new(o, "method", json_string(ctx->req.method ? ctx->req.method : "-"));
+			json_t *jp = json_string(path ? path : "-");
+			json_object_set_new(o, "path", jp ? jp : json_string("[invalid]"));
+			if (rq) {
+				json_t *jq = json_string(rq);
+				json_object_set_new(o, "query", jq ? jq : json_string("[invalid]"));
+			}
+			json_object_set_new(o, "status", json_integer(ctx->status_sent));
+			json_object_set_new(o, "bytes", json_integer((json_int_t)ctx->bytes_sent));
+			json_object_set_new(o, "duration_ms", json_real(ms));
+			if (ctx->user_agent) {
+				json_t *ju = json_string(ctx->user_agent);
+				json_object_set_new(o, "user_agent", ju ? ju : json_string("[invalid]"));
+			}
+			json_object_set_new(o, "tls", json_boolean(ctx->ln->tls));
+			sf_log_emit(SF_LOG_ACCESS, SF_LOG_INFO, o);
+		}
+		free(rq);
+		free(log_path);
+	}
+
+	struct sf_http_watchdog *wd = srv_wd(srv);
+	struct sf_http_watch *w = con ? con_watch(con) : NULL;
+	pthread_mutex_lock(&wd->mu);
+	if (wd->inflight)
+		wd->inflight--;
+	if (w)
+		deadline_arm(wd, w); /* the next request on this connection */
+	pthread_cond_broadcast(&wd->cv);
+	pthread_mutex_unlock(&wd->mu);
+
+	sf_http_resp_reset(&ctx->resp);
+	sf_buf_free(&ctx->body_buf);
+	sf_arena_release(&ctx->arena);
+	free(ctx);
+}
+
+/* ==== Start / stop ==== */
+
+static size_t memory_limit(const struct sf_http_options *opt)
+{
+	/* The read buffer must hold the request line and all headers, plus
+	 * libmicrohttpd's own copies; our limits answer first (414/431). */
+	size_t m = opt->max_url + 2 * opt->max_header + 64 * 1024;
+	return m < 128 * 1024 ? 128 * 1024 : m;
+}
+
+static enum sf_err start_daemon(struct sf_http_server *srv, struct sf_http_listener *ln, uint16_t port, int tls,
+				char *errbuf, size_t errlen)
+{
+	const struct sf_http_options *opt = &srv->opt;
+	const char *bind = opt->bind_addr && *opt->bind_addr ? opt->bind_addr : "127.0.0.1";
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	struct sockaddr *sa;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	memset(&sin, 0, sizeof sin);
+	memset(&sin6, 0, sizeof sin6);
+	if (inet_pton(AF_INET, bind, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(port);
+		sa = (struct sockaddr *)&sin;
+	} else if (inet_pton(AF_INET6, bind, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(port);
+		sa = (struct sockaddr *)&sin6;
+		flags |= IN6_IS_ADDR_UNSPECIFIED(&sin6.sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+	} else {
+		snprintf(errbuf, errlen, "bind address '%s' is not a numeric IPv4 or IPv6 address", bind);
+		return SF_ERR_CONFIG;
+	}
+	if (tls)
+		flags |= MHD_USE_TLS;
+	unsigned threads = opt->threads;
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (ln->redirect && threads > 1)
+		threads = 1; /* the redirect listener is tiny */
+	ln->srv = srv;
+	ln->tls = tls;
+
+	struct MHD_OptionItem ops[24];
+	size_t i = 0;
+#define OPT(o, v, p) ops[i++] = (struct MHD_OptionItem){ (o), (intptr_t)(v), (p) }
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log_cb, ln); /* first, or early messages go to stderr */
+	OPT(MHD_OPTION_SOCK_ADDR, 0, sa);
+	if (threads > 1)
+		OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
+	if (opt->max_connections)
+		OPT(MHD_OPTION_CONNECTION_LIMIT, opt->max_connections, NULL);
+	if (opt->max_connections_per_ip)
+		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt->max_connections_per_ip, NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s ? opt->timeout_s : 30, NULL);
+	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit(opt), NULL);
+	OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
+	OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
+	OPT(MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_log_cb, ln);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_cb, ln);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection_cb, ln);
+	if (tls) {
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)opt->tls_cert_pem);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)opt->tls_key_pem);
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)SF_HTTP_TLS_PRIORITIES);
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	ln->daemon = MHD_start_daemon(flags, port, accept_cb, ln, access_cb, ln, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+	if (!ln->daemon) {
+		snprintf(errbuf, errlen, "cannot listen on %s port %u (%s)%s", bind, (unsigned)port,
+			 tls ? "HTTPS" : "HTTP",
+			 tls ? ": check the TLS certificate and key, and that the port is free"
+			     : ": check that the port is free and allowed");
+		return SF_ERR_CONFIG;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(ln->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	ln->port = di ? di->port : port;
+	return SF_OK;
+}
+
+enum sf_err sf_http_start(const struct sf_http_options *opt, const struct sf_route *routes, size_t nroutes,
+			  const struct sf_http_hooks *hooks, void *app, struct sf_http_server **out, char *errbuf,
+			  size_t errlen)
+{
+	enum sf_err err = SF_OK;
+	if (errlen)
+		errbuf[0] = '\0';
+	*out = NULL;
+	if (!opt || (!routes && nroutes)) {
+		snprintf(errbuf, errlen, "no options or routes given");
+		return SF_ERR_INVALID;
+	}
+	int have_tls = opt->tls_cert_pem && opt->tls_key_pem;
+	if ((opt->tls_cert_pem != NULL) != (opt->tls_key_pem != NULL)) {
+		snprintf(errbuf, errlen, "a TLS certificate needs its key and a key its certificate");
+		return SF_ERR_CONFIG;
+	}
+	if (!have_tls && opt->https_port) {
+		snprintf(errbuf, errlen, "https_port %u is set but no TLS certificate was given", (unsigned)opt->https_port);
+		return SF_ERR_CONFIG;
+	}
+	if (!have_tls && !opt->http_port && !opt->http_ephemeral) {
+		snprintf(errbuf, errlen, "no listener: give a TLS certificate or an http_port");
+		return SF_ERR_CONFIG;
+	}
+	if (opt->max_url == 0 || opt->max_header == 0 || opt->arena_cap == 0) {
+		snprintf(errbuf, errlen, "max_url, max_header and arena_cap must be set");
+		return SF_ERR_CONFIG;
+	}
+	if (sodium_init() < 0) {
+		snprintf(errbuf, errlen, "libsodium failed to initialise");
+		return SF_ERR_CRYPTO;
+	}
+	struct sf_http_server_full *full = calloc(1, sizeof *full);
+	if (!full)
+		return SF_ERR_NOMEM;
+	struct sf_http_server *srv = &full->pub;
+	srv->opt = *opt;
+	srv->routes = routes;
+	srv->nroutes = nroutes;
+	if (hooks)
+		srv->hooks = *hooks;
+	srv->app = app;
+	srv->proxy_tls = !have_tls;
+	struct sf_http_watchdog *wd = &full->wd;
+	pthread_mutex_init(&wd->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_cond_init(&wd->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	wd->timeout_s = opt->timeout_s ? opt->timeout_s : 30;
+	if (pthread_create(&wd->thread, NULL, watchdog_main, wd) != 0) {
+		snprintf(errbuf, errlen, "cannot start the connection watchdog thread");
+		err = SF_ERR_INTERNAL;
+		goto out;
+	}
+	wd->running = 1;
+
+	if (have_tls) {
+		err = start_daemon(srv, &srv->https, opt->https_port, 1, errbuf, errlen);
+		if (err)
+			goto out;
+	}
+	if (opt->http_port || opt->http_ephemeral) {
+		srv->http.redirect = have_tls;
+		err = start_daemon(srv, &srv->http, opt->http_port, 0, errbuf, errlen);
+		if (err)
+			goto out;
+	}
+	*out = srv;
+out:
+	if (err)
+		sf_http_stop(srv);
+	return err;
+}
+
+void sf_http_stop(struct sf_http_server *srv)
+{
+	if (!srv)
+		return;
+	struct sf_http_watchdog *wd = srv_wd(srv);
+	struct sf_http_listener *lns[2] = { &srv->https, &srv->http };
+	/* Stop accepting; let requests in flight finish (bounded). */
+	MHD_socket quiesced[2] = { MHD_INVALID_SOCKET, MHD_INVALID_SOCKET };
+	for (int i = 0; i < 2; i++)
+		if (lns[i]->daemon)
+			quiesced[i] = MHD_quiesce_daemon(lns[i]->daemon);
+	struct timespec limit;
+	clock_gettime(CLOCK_MONOTONIC, &limit);
+	limit.tv_sec += 10;
+	pthread_mutex_lock(&wd->mu);
+	while (wd->inflight > 0 && wd->running) {
+		struct timespec now, wake;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= limit.tv_sec)
+			break;
+		clock_gettime(CLOCK_REALTIME, &wake);
+		wake.tv_nsec += 50 * 1000 * 1000;
+		if (wake.tv_nsec >= 1000000000L) {
+			wake.tv_sec++;
+			wake.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&wd->cv, &wd->mu, &wake);
+	}
+	pthread_mutex_unlock(&wd->mu);
+	for (int i = 0; i < 2; i++) {
+		if (lns[i]->daemon)
+			MHD_stop_daemon(lns[i]->daemon);
+		lns[i]->daemon = NULL;
+		if (quiesced[i] != MHD_INVALID_SOCKET)
+			close(quiesced[i]); /* ours after quiescing, closed after the stop */
+	}
+	if (wd->running) {
+		pthread_mutex_lock(&wd->mu);
+		wd->stop = 1;
+		pthread_cond_broadcast(&wd->cv);
+		pthread_mutex_unlock(&wd->mu);
+		pthread_join(wd->thread, NULL);
+	}
+	pthread_cond_destroy(&wd->cv);
+	pthread_mutex_destroy(&wd->mu);
+	free(srv);
+}
+
+uint16_t sf_http_https_port(const struct sf_http_server *srv)
+{
+	return srv && srv->https.daemon ? srv->https.port : 0;
+}
+
+uint16_t sf_http_http_port(const struct sf_http_server *srv)
+{
+	return srv && srv->http.daemon ? srv->http.port : 0;
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""run_all.py — run every storefort test and end with "N passed, N failed".
+
+Suites, in order:
+  unit   every test registered with meson: the cmocka suites (one result per
+         test case), the fuzz targets' regression runs, and the HTTP layer's
+         own cases against tests/http/http_demo over TLS (a crash or
+         sanitizer report counts as a failure of that executable)
+  app    the real storefort binary: CLI, configuration, HTTPS cases and
+         log redaction (tests/http/app_test.py)
+Exit status 1 when anything failed.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def run_tap(cmd, env, cwd, timeout, label):
+    """Run a command that prints TAP; return (passed, failed)."""
+    try:
+        p = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+        out = p.stdout.decode('utf-8', 'replace')
+        rc = p.returncode
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b'').decode('utf-8', 'replace') + '\n[timed out after %ds]' % timeout
+        rc = -1
+    passed = failed = 0
+    for line in out.splitlines():
+        if re.match(r'^ok \d+', line):
+            passed += 1
+        elif re.match(r'^not ok \d+', line):
+            failed += 1
+            print('  FAIL %s: %s' % (label, line))
+    sanitizer = 'ERROR: AddressSanitizer' in out or 'runtime error:' in out or 'ERROR: LeakSanitizer' in out
+    if rc != 0 and failed == 0 or sanitizer:
+        failed += 1
+        print('  FAIL %s: exit %s%s' % (label, rc, ' (sanitizer report)' if sanitizer else ''))
+    if failed:
+        print('\n'.join('    | ' + l for l in out.splitlines()[-60:]))
+    return passed, failed
+
+
+def unit_tests(build):
+    intro = subprocess.run(['meson', 'introspect', build, '--tests'], stdout=subprocess.PIPE, check=True)
+    tests = json.loads(intro.stdout)
+    total_p = total_f = 0
+    for t in sorted(tests, key=lambda t: t['name']):
+        env = dict(os.environ)
+        env.update(t.get('env') or {})
+        env['CMOCKA_MESSAGE_OUTPUT'] = 'TAP'
+        env.setdefault('ASAN_OPTIONS', 'detect_leaks=1:abort_on_error=0')
+        env.setdefault('UBSAN_OPTIONS', 'print_stacktrace=1:halt_on_error=1')
+        p, f = run_tap(t['cmd'], env, t.get('workdir') or build, t.get('timeout') or 300, t['name'])
+        print('unit %-28s %4d passed, %d failed' % (t['name'], p, f))
+        total_p += p
+        total_f += f
+    return total_p, total_f
+
+
+def script_suite(name, cmd, timeout):
+    env = dict(os.environ)
+    env.setdefault('ASAN_OPTIONS', 'detect_leaks=1:abort_on_error=0')
+    env.setdefault('UBSAN_OPTIONS', 'print_stacktrace=1:halt_on_error=1')
+    p, f = run_tap(cmd, env, ROOT, timeout, name)
+    print('%-33s %4d passed, %d failed' % (name, p, f))
+    return p, f
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--build', default='build-test')
+    ap.add_argument('--only', choices=['unit', 'app'])
+    a = ap.parse_args()
+    build = os.path.abspath(a.build)
+    passed = failed = 0
+    if a.only in (None, 'unit'):
+        p, f = unit_tests(build)
+        passed += p
+        failed += f
+    binary = os.path.join(build, 'src', 'cli', 'storefort')
+    if a.only in (None, 'app') and os.path.exists(os.path.join(HERE, 'http', 'app_test.py')):
+        p, f = script_suite('app', [sys.executable, os.path.join(HERE, 'http', 'app_test.py'), '--binary', binary],
+                            1200)
+        passed += p
+        failed += f
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

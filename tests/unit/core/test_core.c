@@ -1,0 +1,267 @@
+/* test_core.c — arena, buffer, parsing, UTF-8, card scrubbing and the
+ * redacting logger (which is tested by reading back what it wrote). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/util.h"
+
+static void test_err_registry(void **state)
+{
+	(void)state;
+	assert_int_equal(sf_err_status(SF_ERR_NOT_FOUND), 404);
+	assert_string_equal(sf_err_code(SF_ERR_NOT_FOUND), "not_found");
+	assert_int_equal(sf_err_status(SF_ERR_METHOD), 405);
+	assert_int_equal(sf_err_status(SF_ERR_URI_TOO_LONG), 414);
+	assert_int_equal(sf_err_status(SF_ERR_HEADERS_TOO_LARGE), 431);
+	assert_string_equal(sf_err_code((enum sf_err)9999), "internal");
+	assert_int_equal(sf_err_status((enum sf_err)9999), 500);
+}
+
+static void test_arena_cap(void **state)
+{
+	(void)state;
+	struct sf_arena a;
+	sf_arena_init(&a, 64 * 1024);
+	char *p = sf_arena_strdup(&a, "hello");
+	assert_non_null(p);
+	assert_string_equal(p, "hello");
+	assert_true(((uintptr_t)sf_arena_alloc(&a, 3) & 15) == 0);
+	size_t got = 0;
+	while (sf_arena_alloc(&a, 1000))
+		got += 1000;
+	assert_true(got > 40 * 1000);
+	assert_true(got < 64 * 1024);
+	assert_true(sf_arena_failed(&a));
+	assert_null(sf_arena_alloc(&a, SIZE_MAX - 4));
+	sf_arena_release(&a);
+
+	sf_arena_init(&a, 1024 * 1024);
+	char *s = sf_arena_printf(&a, "%s-%d", "x", 42);
+	assert_string_equal(s, "x-42");
+	assert_null(sf_arena_alloc(&a, 2 * 1024 * 1024));
+	sf_arena_release(&a);
+}
+
+static void test_buf(void **state)
+{
+	(void)state;
+	struct sf_buf b;
+	sf_buf_init(&b, 10);
+	assert_int_equal(sf_buf_puts(&b, "12345"), SF_OK);
+	assert_int_equal(sf_buf_printf(&b, "%d", 6789), SF_OK);
+	assert_string_equal(b.bf_data, "123456789");
+	assert_int_equal(sf_buf_puts(&b, "ab"), SF_ERR_LIMIT);
+	assert_int_equal(b.bf_err, SF_ERR_LIMIT);
+	assert_int_equal(sf_buf_putc(&b, 'x'), SF_ERR_LIMIT); /* sticky */
+	sf_buf_free(&b);
+
+	sf_buf_init(&b, 1000);
+	const char *evil = "<a href=\"x\" onclick='y'>&`=";
+	assert_int_equal(sf_buf_put_html(&b, evil, strlen(evil)), SF_OK);
+	assert_string_equal(b.bf_data, "&lt;a href&#61;&quot;x&quot; onclick&#61;&#39;y&#39;&gt;&amp;&#96;&#61;");
+	size_t len;
+	char *stolen = sf_buf_steal(&b, &len);
+	assert_int_equal(len, strlen(stolen));
+	free(stolen);
+	sf_buf_free(&b);
+}
+
+static void test_parse_i64(void **state)
+{
+	(void)state;
+	int64_t v;
+	assert_int_equal(sf_parse_i64("42", 0, 100, &v), SF_OK);
+	assert_int_equal(v, 42);
+	assert_int_equal(sf_parse_i64("0", 0, 100, &v), SF_OK);
+	assert_int_equal(sf_parse_i64("-5", -10, 10, &v), SF_OK);
+	assert_int_equal(v, -5);
+	const char *bad[] = {"", "+1", " 1", "1 ", "01", "1e3", "0x10", "-1", "101", "9223372036854775808",
+			     "99999999999999999999", "1.5", "--1", "-"};
+	for (size_t i = 0; i < SF_ARRAY_LEN(bad); i++)
+		assert_int_equal(sf_parse_i64(bad[i], 0, 100, &v), SF_ERR_INVALID);
+	assert_int_equal(sf_parse_i64("9223372036854775807", 0, INT64_MAX, &v), SF_OK);
+	assert_int_equal(sf_parse_i64("-9223372036854775808", INT64_MIN, 0, &v), SF_OK);
+	assert_true(v == INT64_MIN);
+	assert_int_equal(sf_parse_i64(NULL, 0, 1, &v), SF_ERR_INVALID);
+}
+
+static void test_utf8(void **state)
+{
+	(void)state;
+	assert_true(sf_utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15, 1));
+	assert_false(sf_utf8_valid("\xc3", 1, 0));               /* truncated */
+	assert_false(sf_utf8_valid("\xc0\xaf", 2, 0));           /* overlong '/' */
+	assert_false(sf_utf8_valid("\xed\xa0\x80", 3, 0));       /* surrogate */
+	assert_false(sf_utf8_valid("\xf4\x90\x80\x80", 4, 0));   /* > U+10FFFF */
+	assert_false(sf_utf8_valid("\xff", 1, 0));
+	assert_false(sf_utf8_valid("a\x01", 2, 1));
+	assert_true(sf_utf8_valid("a\x01", 2, 0));
+	assert_false(sf_utf8_valid("a\x7f", 2, 1));
+	assert_false(sf_utf8_valid("a\0b", 3, 1));
+}
+
+static void test_cards(void **state)
+{
+	(void)state;
+	/* Visa test number, with and without separators. */
+	assert_true(sf_log_has_card("4111111111111111", 16));
+	assert_true(sf_log_has_card("pay 4111 1111 1111 1111 now", 27));
+	assert_true(sf_log_has_card("4111-1111-1111-1111", 19));
+	assert_true(sf_log_has_card("378282246310005", 15)); /* Amex, 15 digits */
+	assert_true(sf_log_has_card("x=99994111111111111111", 22)); /* glued to other digits */
+	assert_false(sf_log_has_card("4111111111111112", 16)); /* Luhn fails */
+	assert_false(sf_log_has_card("123456789012", 12));     /* too short */
+	assert_false(sf_log_has_card("order 2026-11-21 12:00", 22));
+
+	char s[] = "card=4111 1111 1111 1111&x=5500005555555559;ok=1234";
+	assert_int_equal(sf_log_scrub_cards(s), 2);
+	assert_string_equal(s, "card=[card]&x=[card];ok=1234");
+	assert_null(strstr(s, "4111"));
+}
+
+static void test_secret_keys(void **state)
+{
+	(void)state;
+	const char *secret[] = {"Authorization", "cookie", "Set-Cookie", "password", "new_password", "api_token",
+				"X-Api-Key", "client_secret", "otp", "code", "card_number", "cvc", "session_id",
+				"csrf_token", "Stripe-Signature"};
+	for (size_t i = 0; i < SF_ARRAY_LEN(secret); i++)
+		assert_true(sf_log_key_is_secret(secret[i]));
+	const char *plain[] = {"page", "q", "sort", "status_code", "user_agent", "path"};
+	for (size_t i = 0; i < SF_ARRAY_LEN(plain); i++)
+		assert_false(sf_log_key_is_secret(plain[i]));
+}
+
+static void test_redact_query(void **state)
+{
+	(void)state;
+	char *r = sf_log_redact_query("page=2&token=abc123&q=shoes&password=hunter2&n=4111111111111111&flag");
+	assert_non_null(r);
+	assert_string_equal(r, "page=2&token=[redacted]&q=shoes&password=[redacted]&n=[card]&flag");
+	free(r);
+	r = sf_log_redact_query("");
+	assert_string_equal(r, "");
+	free(r);
+	r = sf_log_redact_query("&&=&a=");
+	assert_string_equal(r, "&&=&a=");
+	free(r);
+}
+
+static char *slurp(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	if (sf_file_read(path, 1 << 20, &buf, &len) != SF_OK)
+		return NULL;
+	return buf;
+}
+
+static void test_log_writer(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sf-test-log-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sf_log_open(dir, SF_LOG_INFO), SF_OK);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:{s:s,s:s},s:[s]}", "event", "test", "Authorization", "Bearer sekrit-1",
+			      "note", "card 4111 1111 1111 1111 seen", "headers", "Cookie", "sid=sekrit-2", "accept",
+			      "text/html", "list", "5500-0055-5555-5559");
+	sf_log_emit(SF_LOG_ACCESS, SF_LOG_INFO, o);
+	sf_log(SF_LOG_WARN, "test.event", "password hunter2 for card %s", "4111111111111111");
+	sf_log(SF_LOG_DEBUG, "test.hidden", "below the level");
+	sf_log_close();
+
+	char path[512];
+	snprintf(path, sizeof path, "%s/access.log", dir);
+	char *access = slurp(path);
+	assert_non_null(access);
+	assert_null(strstr(access, "sekrit"));
+	assert_null(strstr(access, "4111"));
+	assert_null(strstr(access, "5500"));
+	assert_non_null(strstr(access, "\"Authorization\":\"[redacted]\""));
+	assert_non_null(strstr(access, "text/html"));
+	assert_non_null(strstr(access, "[card]"));
+	assert_int_equal(access[strlen(access) - 1], '\n');
+	json_error_t jerr;
+	json_t *back = json_loads(access, 0, &jerr);
+	assert_non_null(back);
+	assert_non_null(json_object_get(back, "ts"));
+	json_decref(back);
+	free(access);
+
+	snprintf(path, sizeof path, "%s/app.log", dir);
+	char *app = slurp(path);
+	assert_non_null(app);
+	assert_null(strstr(app, "4111"));
+	assert_non_null(strstr(app, "\"level\":\"warn\""));
+	assert_null(strstr(app, "below the level"));
+	free(app);
+
+	snprintf(path, sizeof path, "%s/access.log", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/app.log", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_files(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sf-test-files-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char p[512], deep[512];
+	snprintf(p, sizeof p, "%s/f.txt", dir);
+	assert_int_equal(sf_file_write_atomic(p, "abc", 3, 0600), SF_OK);
+	char *d = NULL;
+	size_t n = 0;
+	assert_int_equal(sf_file_read(p, 100, &d, &n), SF_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(d, "abc");
+	free(d);
+	assert_int_equal(sf_file_read(p, 2, &d, &n), SF_ERR_TOO_LARGE);
+	assert_int_equal(sf_file_read(dir, 100, &d, &n), SF_ERR_IO); /* a directory */
+	snprintf(deep, sizeof deep, "%s/a/b/c", dir);
+	assert_int_equal(sf_mkdirs(deep, 0700), SF_OK);
+	assert_int_equal(sf_mkdirs(deep, 0700), SF_OK);
+	assert_int_equal(sf_mkdirs(p, 0700), SF_ERR_IO); /* a file is in the way */
+	rmdir(deep);
+	snprintf(deep, sizeof deep, "%s/a/b", dir);
+	rmdir(deep);
+	snprintf(deep, sizeof deep, "%s/a", dir);
+	rmdir(deep);
+	unlink(p);
+	rmdir(dir);
+
+	char tok[27];
+	sf_rand_base32(tok, 26);
+	assert_int_equal(strlen(tok), 26);
+	for (int i = 0; i < 26; i++)
+		assert_non_null(strchr("abcdefghijklmnopqrstuvwxyz234567", tok[i]));
+	char tok2[27];
+	sf_rand_base32(tok2, 26);
+	assert_string_not_equal(tok, tok2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_err_registry), cmocka_unit_test(test_arena_cap),
+		cmocka_unit_test(test_buf),          cmocka_unit_test(test_parse_i64),
+		cmocka_unit_test(test_utf8),         cmocka_unit_test(test_cards),
+		cmocka_unit_test(test_secret_keys),  cmocka_unit_test(test_redact_query),
+		cmocka_unit_test(test_log_writer),   cmocka_unit_test(test_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
