@@ -15,6 +15,7 @@
  *   edge    -> hooks.on_headers, then the body is read (capped), then
  *              hooks.on_body — the WAF and rate limits sit here; they are
  *              skipped for routes flagged SF_ROUTE_STATIC
+ *   auth    -> hooks.authorize: session/token, policy, permission, CSRF
  *   handler -> route->handler(req, resp)
  *   answer  -> security headers + X-Request-Id added, hooks.on_response,
  *              response queued, access log line written on completion.
@@ -102,6 +103,7 @@ struct sf_req {
 	size_t body_len;
 	void *app;                  /* the application context given to the server */
 	void *edge;                 /* owned by the edge hooks (e.g. WAF transaction) */
+	void *auth;                 /* owned by the auth hook: the authenticated principal */
 	void *priv;                 /* owned by the http layer */
 };
 
@@ -158,6 +160,13 @@ struct sf_http_hooks {
 	enum sf_err (*on_headers)(struct sf_req *req);
 	/* After the complete body, before the handler (not for static routes). */
 	enum sf_err (*on_body)(struct sf_req *req);
+	/* The auth stage, after on_body and before the handler (not for static
+	 * routes): resolve the session or token into req->auth and enforce the
+	 * route's auth mode, permission and CSRF policy.  An error answers with
+	 * that error (401/403) and the handler does not run; resp may carry
+	 * headers (e.g. a cleared cookie) that survive the error answer only if
+	 * the hook returns SF_OK. */
+	enum sf_err (*authorize)(struct sf_req *req, struct sf_resp *resp);
 	/* After the handler, before sending (response headers phase). */
 	void (*on_response)(struct sf_req *req, struct sf_resp *resp);
 	/* When the request is done: called for every request that reached the

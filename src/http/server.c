@@ -607,6 +607,16 @@ static enum MHD_Result final_call(struct sf_http_ctx *ctx)
 		if (err)
 			return answer_error(ctx, err);
 	}
+	/* The auth stage: session or token, staff policy, permission, CSRF —
+	 * everything the route row declares (see hooks.authorize). */
+	if (!(route->flags & SF_ROUTE_STATIC) && srv->hooks.authorize) {
+		err = srv->hooks.authorize(&ctx->req, &ctx->resp);
+		if (err) {
+			sf_http_resp_reset(&ctx->resp);
+			sf_resp_error(&ctx->req, &ctx->resp, err, NULL);
+			goto respond;
+		}
+	}
 	err = route->handler(&ctx->req, &ctx->resp);
 	if (sf_arena_failed(&ctx->arena))
 		err = SF_ERR_NOMEM;
@@ -614,6 +624,7 @@ static enum MHD_Result final_call(struct sf_http_ctx *ctx)
 		sf_http_resp_reset(&ctx->resp);
 		sf_resp_error(&ctx->req, &ctx->resp, err, NULL);
 	}
+respond:
 	if (srv->hooks.on_response)
 		srv->hooks.on_response(&ctx->req, &ctx->resp);
 	return answer(ctx);
