@@ -66,9 +66,7 @@ struct sf_keyring {
 
 /* ==== small helpers ==== */
 
-static void reason(char *errbuf, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void reason(char *errbuf, size_t errlen, const char *fmt, ...)
+void sf_crypto_reason(char *errbuf, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -273,12 +271,12 @@ static enum sf_err parse_key_file(const char *path, const char *text, size_t len
 	enum sf_err err = SF_ERR_KEY;
 
 	if (len == 0) {
-		reason(errbuf, errlen, "master key file %s: is empty", path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: is empty", path);
 		return SF_ERR_KEY;
 	}
 	n = strlen(FILE_HEADER);
 	if (len < n || memcmp(p, FILE_HEADER, n) != 0) {
-		reason(errbuf, errlen, "master key file %s: first line is not 'storefort-master-key v1'", path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: first line is not 'storefort-master-key v1'", path);
 		return SF_ERR_KEY;
 	}
 	p += n;
@@ -286,7 +284,7 @@ static enum sf_err parse_key_file(const char *path, const char *text, size_t len
 	nl = memchr(p, '\n', (size_t)(end - p));
 	n = strlen(FILE_KIND_PREFIX);
 	if (!nl || (size_t)(nl - p) < n || memcmp(p, FILE_KIND_PREFIX, n) != 0) {
-		reason(errbuf, errlen, "master key file %s: second line is not 'kind: development|production'", path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: second line is not 'kind: development|production'", path);
 		return SF_ERR_KEY;
 	}
 	p += n;
@@ -295,7 +293,7 @@ static enum sf_err parse_key_file(const char *path, const char *text, size_t len
 	} else if ((size_t)(nl - p) == strlen(KIND_PROD) && memcmp(p, KIND_PROD, strlen(KIND_PROD)) == 0) {
 		*dev = 0;
 	} else {
-		reason(errbuf, errlen, "master key file %s: unknown kind (expected development or production)", path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: unknown kind (expected development or production)", path);
 		return SF_ERR_KEY;
 	}
 	p = nl + 1;
@@ -303,33 +301,33 @@ static enum sf_err parse_key_file(const char *path, const char *text, size_t len
 	nl = memchr(p, '\n', (size_t)(end - p));
 	n = strlen(FILE_KEY_PREFIX);
 	if (!nl || (size_t)(nl - p) < n || memcmp(p, FILE_KEY_PREFIX, n) != 0) {
-		reason(errbuf, errlen, "master key file %s: third line is not 'key: <base64>'", path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: third line is not 'key: <base64>'", path);
 		return SF_ERR_KEY;
 	}
 	if (nl + 1 != end) {
-		reason(errbuf, errlen, "master key file %s: unexpected data after the key line", path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: unexpected data after the key line", path);
 		return SF_ERR_KEY;
 	}
 	p += n;
 	n = (size_t)(nl - p);
 	if (n == 0) {
-		reason(errbuf, errlen, "master key file %s: the key is empty", path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: the key is empty", path);
 		return SF_ERR_KEY;
 	}
 	/* Decoded bytes never exceed the text length, so any decode failure is
 	 * malformed base64 rather than a too-small buffer. */
 	tmp = sodium_malloc(n);
 	if (!tmp) {
-		reason(errbuf, errlen, "master key file %s: out of memory", path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: out of memory", path);
 		return SF_ERR_NOMEM;
 	}
 	if (sodium_base642bin(tmp, n, p, n, NULL, &binlen, &b64end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    b64end != nl) {
-		reason(errbuf, errlen, "master key file %s: the key is not valid base64", path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: the key is not valid base64", path);
 		goto out;
 	}
 	if (binlen != SF_MASTER_KEY_LEN) {
-		reason(errbuf, errlen, "master key file %s: the key is %zu bytes, expected %d", path, binlen,
+		sf_crypto_reason(errbuf, errlen, "master key file %s: the key is %zu bytes, expected %d", path, binlen,
 		       SF_MASTER_KEY_LEN);
 		goto out;
 	}
@@ -390,11 +388,11 @@ enum sf_err sf_keyring_open(const char *master_path, struct sf_keyring **out, ch
 
 	*out = NULL;
 	if (!master_path || !*master_path) {
-		reason(errbuf, errlen, "no master key file given");
+		sf_crypto_reason(errbuf, errlen, "no master key file given");
 		return SF_ERR_INVALID;
 	}
 	if (sodium_init() < 0) {
-		reason(errbuf, errlen, "libsodium failed to initialise");
+		sf_crypto_reason(errbuf, errlen, "libsodium failed to initialise");
 		return SF_ERR_CRYPTO;
 	}
 	/* O_NONBLOCK so that a FIFO planted at the path cannot hang us. */
@@ -402,30 +400,30 @@ enum sf_err sf_keyring_open(const char *master_path, struct sf_keyring **out, ch
 	if (fd < 0) {
 		int e = errno;
 		if (e == ELOOP) {
-			reason(errbuf, errlen, "master key file %s: is a symbolic link (refused)", master_path);
+			sf_crypto_reason(errbuf, errlen, "master key file %s: is a symbolic link (refused)", master_path);
 			return SF_ERR_KEY;
 		}
-		reason(errbuf, errlen, "master key file %s: cannot open: %s", master_path, strerror(e));
+		sf_crypto_reason(errbuf, errlen, "master key file %s: cannot open: %s", master_path, strerror(e));
 		return SF_ERR_IO;
 	}
 	if (fstat(fd, &st) != 0) {
-		reason(errbuf, errlen, "master key file %s: cannot stat: %s", master_path, strerror(errno));
+		sf_crypto_reason(errbuf, errlen, "master key file %s: cannot stat: %s", master_path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		reason(errbuf, errlen, "master key file %s: is not a regular file", master_path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: is not a regular file", master_path);
 		err = SF_ERR_KEY;
 		goto out;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		reason(errbuf, errlen, "master key file %s: is accessible by group or others (mode %04o); chmod 600 it",
+		sf_crypto_reason(errbuf, errlen, "master key file %s: is accessible by group or others (mode %04o); chmod 600 it",
 		       master_path, (unsigned)(st.st_mode & 07777));
 		err = SF_ERR_KEY;
 		goto out;
 	}
 	text = sodium_malloc(SF_MASTER_KEY_FILE_MAX + 1);
 	if (!text) {
-		reason(errbuf, errlen, "master key file %s: out of memory", master_path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: out of memory", master_path);
 		err = SF_ERR_NOMEM;
 		goto out;
 	}
@@ -434,7 +432,7 @@ enum sf_err sf_keyring_open(const char *master_path, struct sf_keyring **out, ch
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			reason(errbuf, errlen, "master key file %s: cannot read: %s", master_path, strerror(errno));
+			sf_crypto_reason(errbuf, errlen, "master key file %s: cannot read: %s", master_path, strerror(errno));
 			goto out;
 		}
 		if (r == 0)
@@ -442,14 +440,14 @@ enum sf_err sf_keyring_open(const char *master_path, struct sf_keyring **out, ch
 		len += (size_t)r;
 	}
 	if (len > SF_MASTER_KEY_FILE_MAX) {
-		reason(errbuf, errlen, "master key file %s: is larger than %d bytes", master_path,
+		sf_crypto_reason(errbuf, errlen, "master key file %s: is larger than %d bytes", master_path,
 		       SF_MASTER_KEY_FILE_MAX);
 		err = SF_ERR_KEY;
 		goto out;
 	}
 	kr = keyring_new();
 	if (!kr) {
-		reason(errbuf, errlen, "master key file %s: out of memory", master_path);
+		sf_crypto_reason(errbuf, errlen, "master key file %s: out of memory", master_path);
 		err = SF_ERR_NOMEM;
 		goto out;
 	}
@@ -594,6 +592,30 @@ static enum sf_err unwrap_with(const unsigned char *mk, const unsigned char *wra
 	return SF_OK;
 }
 
+/* wrap_with / unwrap_with with kr's master key, taking the lock and opening
+ * the master key's guarded page only for the operation. */
+static enum sf_err master_wrap(struct sf_keyring *kr, const unsigned char *key, uint32_t purpose, uint32_t id,
+			       uint32_t version, unsigned char *wrapped)
+{
+	wrlock(kr);
+	prot_ro(kr->kr_master);
+	enum sf_err err = wrap_with(kr->kr_master, key, purpose, id, version, wrapped);
+	prot_none(kr->kr_master);
+	unlock(kr);
+	return err;
+}
+
+static enum sf_err master_unwrap(struct sf_keyring *kr, const void *wrapped, size_t wlen, uint32_t purpose,
+				 uint32_t id, uint32_t version, unsigned char *key)
+{
+	wrlock(kr);
+	prot_ro(kr->kr_master);
+	enum sf_err err = unwrap_with(kr->kr_master, wrapped, wlen, purpose, id, version, key);
+	prot_none(kr->kr_master);
+	unlock(kr);
+	return err;
+}
+
 /* Add a key to the ring: either generate it (wrapped_in NULL; wrapped form
  * into *wrapped_out) or unwrap wrapped_in. */
 static enum sf_err add_key(struct sf_keyring *kr, uint32_t purpose, uint32_t id, uint32_t version, int active,
@@ -688,11 +710,7 @@ enum sf_err sf_keyring_wrap_new(struct sf_keyring *kr, enum sf_key_purpose purpo
 		goto out;
 	}
 	randombytes_buf(key, SF_DATA_KEY_LEN);
-	wrlock(kr);
-	prot_ro(kr->kr_master);
-	err = wrap_with(kr->kr_master, key, (uint32_t)purpose, id, version, w);
-	prot_none(kr->kr_master);
-	unlock(kr);
+	err = master_wrap(kr, key, (uint32_t)purpose, id, version, w);
 	if (err)
 		goto out;
 	*wrapped = w;
@@ -712,11 +730,7 @@ enum sf_err sf_keyring_check_wrapped(struct sf_keyring *kr, enum sf_key_purpose 
 
 	if (!key)
 		return SF_ERR_NOMEM;
-	wrlock(kr);
-	prot_ro(kr->kr_master);
-	err = unwrap_with(kr->kr_master, wrapped, wlen, (uint32_t)purpose, id, version, key);
-	prot_none(kr->kr_master);
-	unlock(kr);
+	err = master_unwrap(kr, wrapped, wlen, (uint32_t)purpose, id, version, key);
 	sodium_free(key);
 	return err;
 }
@@ -738,18 +752,10 @@ enum sf_err sf_keyring_rewrap_key(struct sf_keyring *kr, struct sf_keyring *to, 
 		err = SF_ERR_NOMEM;
 		goto out;
 	}
-	wrlock(kr);
-	prot_ro(kr->kr_master);
-	err = unwrap_with(kr->kr_master, wrapped, wlen, (uint32_t)purpose, id, version, key);
-	prot_none(kr->kr_master);
-	unlock(kr);
+	err = master_unwrap(kr, wrapped, wlen, (uint32_t)purpose, id, version, key);
 	if (err)
 		goto out;
-	wrlock(to);
-	prot_ro(to->kr_master);
-	err = wrap_with(to->kr_master, key, (uint32_t)purpose, id, version, w);
-	prot_none(to->kr_master);
-	unlock(to);
+	err = master_wrap(to, key, (uint32_t)purpose, id, version, w);
 	if (err)
 		goto out;
 	*out = w;

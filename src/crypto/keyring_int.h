@@ -42,4 +42,8 @@ void sf_keyring_clear(struct sf_keyring *kr);
  * Data keys are untouched. */
 void sf_keyring_swap_master(struct sf_keyring *kr, struct sf_keyring *from);
 
+/* Write a formatted reason into errbuf when there is one (errbuf may be
+ * NULL).  Reasons name files and problems, never key material. */
+void sf_crypto_reason(char *errbuf, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

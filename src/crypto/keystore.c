@@ -54,18 +54,6 @@ struct ks_ctx {
 	size_t errlen;
 };
 
-static void reason(char *errbuf, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void reason(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errbuf || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void rows_reset(struct key_rows *l)
 {
@@ -139,14 +127,14 @@ static enum sf_db_status list_keys(struct sf_db_conn *c, struct ks_ctx *ctx)
 		if (!in_u32(id) || !in_u32(version) || !in_u32(purpose) ||
 		    !sf_keyring_purpose_valid((uint32_t)purpose) || (active != 0 && active != 1) || !w ||
 		    wlen != SF_WRAPPED_KEY_LEN) {
-			reason(ctx->errbuf, ctx->errlen,
+			sf_crypto_reason(ctx->errbuf, ctx->errlen,
 			       "data_keys row (id %" PRId64 ", version %" PRId64 ", purpose %" PRId64 ") is malformed", id,
 			       version, purpose);
 			st = ctx_fail(ctx, SF_ERR_KEY);
 			break;
 		}
 		if (ctx->list.n >= SF_KEYRING_MAX_KEYS) {
-			reason(ctx->errbuf, ctx->errlen, "data_keys holds more than %d keys", SF_KEYRING_MAX_KEYS);
+			sf_crypto_reason(ctx->errbuf, ctx->errlen, "data_keys holds more than %d keys", SF_KEYRING_MAX_KEYS);
 			st = ctx_fail(ctx, SF_ERR_LIMIT);
 			break;
 		}
@@ -179,7 +167,7 @@ static enum sf_err txn_result(struct sf_db *db, enum sf_db_status st, struct ks_
 		err = SF_ERR_DB;
 	{
 		struct sf_db_conn *c = sf_db_conn_get(db);
-		reason(ctx->errbuf, ctx->errlen, "%s: database error: %s", what, c ? sf_db_errmsg(c) : "no connection");
+		sf_crypto_reason(ctx->errbuf, ctx->errlen, "%s: database error: %s", what, c ? sf_db_errmsg(c) : "no connection");
 	}
 	return err;
 }
@@ -220,7 +208,7 @@ static enum sf_db_status load_txn(struct sf_db_conn *c, void *arg)
 		err = sf_keyring_check_wrapped(ctx->kr, (enum sf_key_purpose)r->kw_purpose, r->kw_id, r->kw_version,
 					       r->kw_wrapped, r->kw_wlen);
 		if (err) {
-			reason(ctx->errbuf, ctx->errlen,
+			sf_crypto_reason(ctx->errbuf, ctx->errlen,
 			       "data key (purpose %" PRIu32 ", id %" PRIu32 ", version %" PRIu32
 			       ") does not open with this master key: wrong master key file, or the key was altered",
 			       r->kw_purpose, r->kw_id, r->kw_version);
@@ -275,7 +263,7 @@ enum sf_err sf_keystore_load(struct sf_db *db, struct sf_keyring *kr, char *errb
 	}
 	for (size_t p = 0; p < NPURPOSES; p++) {
 		if (active[all_purposes[p]] == SIZE_MAX) {
-			reason(errbuf, errlen, "data keys of purpose %d are stored but none is active",
+			sf_crypto_reason(errbuf, errlen, "data keys of purpose %d are stored but none is active",
 			       (int)all_purposes[p]);
 			err = SF_ERR_KEY;
 			goto out;
@@ -288,7 +276,7 @@ enum sf_err sf_keystore_load(struct sf_db *db, struct sf_keyring *kr, char *errb
 		err = sf_keyring_add_wrapped(kr, (enum sf_key_purpose)r->kw_purpose, r->kw_id, r->kw_version,
 					     active[r->kw_purpose] == i, r->kw_wrapped, r->kw_wlen);
 		if (err) {
-			reason(errbuf, errlen,
+			sf_crypto_reason(errbuf, errlen,
 			       "data key (purpose %" PRIu32 ", id %" PRIu32 ", version %" PRIu32 ") cannot be loaded: %s",
 			       r->kw_purpose, r->kw_id, r->kw_version, sf_err_desc(err));
 			sf_keyring_clear(kr);
@@ -322,7 +310,7 @@ static enum sf_db_status rotate_txn(struct sf_db_conn *c, void *arg)
 		if (ctx->list.rows[i].kw_purpose == purpose && ctx->list.rows[i].kw_version > maxv)
 			maxv = ctx->list.rows[i].kw_version;
 	if (maxv == UINT32_MAX) {
-		reason(ctx->errbuf, ctx->errlen, "purpose %" PRIu32 " has no key version left", purpose);
+		sf_crypto_reason(ctx->errbuf, ctx->errlen, "purpose %" PRIu32 " has no key version left", purpose);
 		return ctx_fail(ctx, SF_ERR_LIMIT);
 	}
 	ctx->new_version = maxv + 1;
@@ -381,7 +369,7 @@ static enum sf_db_status rewrap_txn(struct sf_db_conn *c, void *arg)
 		err = sf_keyring_rewrap_key(ctx->kr, ctx->newkr, (enum sf_key_purpose)r->kw_purpose, r->kw_id,
 					    r->kw_version, r->kw_wrapped, r->kw_wlen, &w, &wlen);
 		if (err) {
-			reason(ctx->errbuf, ctx->errlen,
+			sf_crypto_reason(ctx->errbuf, ctx->errlen,
 			       "data key (purpose %" PRIu32 ", id %" PRIu32 ", version %" PRIu32
 			       ") does not open with the current master key",
 			       r->kw_purpose, r->kw_id, r->kw_version);
@@ -393,7 +381,7 @@ static enum sf_db_status rewrap_txn(struct sf_db_conn *c, void *arg)
 		st = sf_db_exec(c, SF_STMT_KEY_UPDATE_WRAPPED, p, 3, NULL);
 		free(w);
 		if (st == SF_DB_NO_ROWS) {
-			reason(ctx->errbuf, ctx->errlen,
+			sf_crypto_reason(ctx->errbuf, ctx->errlen,
 			       "data key (id %" PRIu32 ", version %" PRIu32 ") vanished during rewrap", r->kw_id,
 			       r->kw_version);
 			return ctx_fail(ctx, SF_ERR_DB);

@@ -127,11 +127,9 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 			       "ORDER BY p.id, v.position, v.id",
 };
 
-int sf_sqlite_sql_missing(int include_catalog)
+int sf_sqlite_sql_missing(void)
 {
 	for (int i = 0; i < SF_STMT__COUNT; i++) {
-		if (!include_catalog && i >= SF_STMT_CAT_CATEGORY_LIST)
-			continue;
 		if (!sf_sqlite_sql[i])
 			return i;
 	}

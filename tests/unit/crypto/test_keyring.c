@@ -20,28 +20,14 @@
 #include <unistd.h>
 
 #include "crypto/keyring.h"
+#include "sf_test.h"
 
-static char tmpdir[64];
-
-static void path_in(char *out, size_t n, const char *name)
-{
-	int w = snprintf(out, n, "%s/%s", tmpdir, name);
-	assert_true(w > 0 && (size_t)w < n);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
+static char tmpdir[96];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/sf-test-keyring-XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (sf_test_mkdtemp(tmpdir, sizeof tmpdir, "keyring") != 0)
 		return -1;
 	return sodium_init() < 0 ? -1 : 0;
 }
@@ -49,8 +35,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return sf_test_rmtree(tmpdir);
 }
+
+#define path_in(out, n, name) sf_test_path(out, n, tmpdir, name)
 
 static void write_file(const char *path, const void *data, size_t n, mode_t mode)
 {

@@ -18,29 +18,15 @@
 #include <unistd.h>
 
 #include "crypto/keyring.h"
+#include "sf_test.h"
 #include "db/db.h"
 
-static char tmpdir[64];
-
-static void path_in(char *out, size_t n, const char *name)
-{
-	int w = snprintf(out, n, "%s/%s", tmpdir, name);
-	assert_true(w > 0 && (size_t)w < n);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
+static char tmpdir[96];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/sf-test-keystore-XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (sf_test_mkdtemp(tmpdir, sizeof tmpdir, "keystore") != 0)
 		return -1;
 	return sodium_init() < 0 ? -1 : 0;
 }
@@ -48,46 +34,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return sf_test_rmtree(tmpdir);
 }
 
-static struct sf_db *open_db(const char *name)
-{
-	char path[256], err[256] = "";
-	struct sf_db_options opt = {.backend = SF_DB_SQLITE, .path = path, .busy_timeout_ms = 5000, .create = 1};
-	struct sf_db *db = NULL;
-	int applied = 0;
-
-	path_in(path, sizeof path, name);
-	if (sf_db_open(&opt, &db, err, sizeof err) != SF_OK)
-		fail_msg("sf_db_open: %s", err);
-	if (sf_db_migrate(db, &applied, err, sizeof err) != SF_OK)
-		fail_msg("sf_db_migrate: %s", err);
-	return db;
-}
-
-static struct sf_keyring *open_ring(const char *master_name, int create, int dev)
-{
-	char path[256], err[256] = "";
-	struct sf_keyring *kr = NULL;
-
-	path_in(path, sizeof path, master_name);
-	if (create)
-		assert_int_equal(sf_master_key_create(path, dev), SF_OK);
-	if (sf_keyring_open(path, &kr, err, sizeof err) != SF_OK)
-		fail_msg("sf_keyring_open: %s", err);
-	return kr;
-}
-
-static struct sf_keyring *load_ring(struct sf_db *db, const char *master_name)
-{
-	struct sf_keyring *kr = open_ring(master_name, 0, 0);
-	char err[256] = "";
-
-	if (sf_keystore_load(db, kr, err, sizeof err) != SF_OK)
-		fail_msg("sf_keystore_load: %s", err);
-	return kr;
-}
+#define path_in(out, n, name) sf_test_path(out, n, tmpdir, name)
+#define open_db(name) sf_test_db_open(tmpdir, name)
+#define open_ring(name, create, dev) sf_test_ring_open(tmpdir, name, create, dev)
+#define load_ring(db, name) sf_test_ring_load(db, tmpdir, name)
 
 /* Stored rows, in KEY_LIST order (id, version). */
 struct row {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "sf_test.h"
 
 /* ==== retry injection ==== */
 
@@ -61,27 +62,12 @@ static enum sf_db_status flaky_txn(struct sf_db *db, sf_db_txn_fn fn, void *ctx,
 
 /* ==== fixtures ==== */
 
-static char tmpdir[64];
-
-static void path_in(char *out, size_t n, const char *name)
-{
-	int w = snprintf(out, n, "%s/%s", tmpdir, name);
-	assert_true(w > 0 && (size_t)w < n);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
+static char tmpdir[96];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/sf-test-kstxn-XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (sf_test_mkdtemp(tmpdir, sizeof tmpdir, "kstxn") != 0)
 		return -1;
 	return sodium_init() < 0 ? -1 : 0;
 }
@@ -89,36 +75,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return sf_test_rmtree(tmpdir);
 }
 
-static struct sf_db *open_db(const char *name)
-{
-	char path[256], err[256] = "";
-	struct sf_db_options opt = {.backend = SF_DB_SQLITE, .path = path, .busy_timeout_ms = 5000, .create = 1};
-	struct sf_db *db = NULL;
-	int applied = 0;
-
-	path_in(path, sizeof path, name);
-	if (sf_db_open(&opt, &db, err, sizeof err) != SF_OK)
-		fail_msg("sf_db_open: %s", err);
-	if (sf_db_migrate(db, &applied, err, sizeof err) != SF_OK)
-		fail_msg("sf_db_migrate: %s", err);
-	return db;
-}
-
-static struct sf_keyring *open_ring(const char *name, int create)
-{
-	char path[256], err[256] = "";
-	struct sf_keyring *kr = NULL;
-
-	path_in(path, sizeof path, name);
-	if (create)
-		assert_int_equal(sf_master_key_create(path, 1), SF_OK);
-	if (sf_keyring_open(path, &kr, err, sizeof err) != SF_OK)
-		fail_msg("sf_keyring_open: %s", err);
-	return kr;
-}
+#define path_in(out, n, name) sf_test_path(out, n, tmpdir, name)
+#define open_db(name) sf_test_db_open(tmpdir, name)
+#define open_ring(name, create) sf_test_ring_open(tmpdir, name, create, 1)
 
 static size_t count_rows(struct sf_db *db)
 {

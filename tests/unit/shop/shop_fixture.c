@@ -5,7 +5,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,40 +13,23 @@
 #include "audit/audit.h"
 #include "crypto/keyring.h"
 #include "db/db.h"
+#include "sf_test.h"
 #include "shop_fixture.h"
 
 int shop_fx_setup(void **state)
 {
-	char db_path[128], key_path[128], errbuf[256];
-	int applied = 0;
+	char key_path[160];
 	struct shop_fx *f = calloc(1, sizeof *f);
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof f->dir, "/tmp/sf_shoptest_XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!f || sf_test_mkdtemp(f->dir, sizeof f->dir, "shop") != 0)
 		return -1;
 	snprintf(f->media, sizeof f->media, "%s/media", f->dir);
-	snprintf(db_path, sizeof db_path, "%s/shop.db", f->dir);
-	snprintf(key_path, sizeof key_path, "%s/master.key", f->dir);
-	struct sf_db_options opt = {.backend = SF_DB_SQLITE, .path = db_path, .create = 1};
-	if (sf_db_open(&opt, &f->db, errbuf, sizeof errbuf) != SF_OK ||
-	    sf_db_migrate(f->db, &applied, errbuf, sizeof errbuf) != SF_OK ||
-	    sf_master_key_create(key_path, 1) != SF_OK ||
-	    sf_keyring_open(key_path, &f->kr, errbuf, sizeof errbuf) != SF_OK ||
-	    sf_keystore_load(f->db, f->kr, errbuf, sizeof errbuf) != SF_OK) {
-		fprintf(stderr, "fixture: %s\n", errbuf);
+	f->db = sf_test_db_open(f->dir, "shop.db");
+	sf_test_path(key_path, sizeof key_path, f->dir, "master.key");
+	if (sf_master_key_create(key_path, 1) != SF_OK)
 		return -1;
-	}
+	f->kr = sf_test_ring_load(f->db, f->dir, "master.key");
 	*state = f;
 	return 0;
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 int shop_fx_teardown(void **state)
@@ -55,7 +37,7 @@ int shop_fx_teardown(void **state)
 	struct shop_fx *f = *state;
 	sf_keyring_free(f->kr);
 	sf_db_close(f->db);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	sf_test_rmtree(f->dir);
 	free(f);
 	return 0;
 }
