@@ -3,7 +3,7 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 MESON_OPTS ?=
 
-.PHONY: all deps build run test bench fuzz clean distclean
+.PHONY: all deps build run test bench crs fuzz clean distclean
 
 all: build
 
@@ -31,6 +31,13 @@ test: deps $(TEST_BUILD)/build.ninja
 bench: build
 	@bench/run $(BUILD)/src/cli/storefort
 
+# The OWASP CRS v3.3.4 regression suite (../shared/tools/crs-regress) against storefort in
+# detect mode at paranoia 4; CRS_TESTS=DIR runs another folder of the same format.
+CRS_TESTS ?= $(abspath $(CURDIR)/../shared/testdata/crs-regression)
+crs: build
+	@python3 tests/crs/run.py --binary $(BUILD)/src/cli/storefort --tests $(CRS_TESTS) \
+		--tool $(abspath $(CURDIR)/../shared/tools/crs-regress)
+
 # Coverage-guided fuzzing of every parser with libFuzzer (clang), FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -38,7 +45,7 @@ fuzz:
 	test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false \
 		-Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C build-fuzz
-	@for t in csv query tmpl http unseal; do \
+	@for t in csv query tmpl http unseal xff multipart; do \
 		mkdir -p build-fuzz/corpus-$$t; \
 		echo "== fuzz_$$t ($(FUZZ_SECONDS)s)"; \
 		build-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -7,7 +7,25 @@ Suites, in order:
          own cases against tests/http/http_demo over TLS (a crash or
          sanitizer report counts as a failure of that executable)
   app    the real storefort binary: CLI, configuration, HTTPS cases and
-         log redaction (tests/http/app_test.py)
+         log redaction (tests/http/app_test.py), with the WAF in block mode
+  edge   the WAF, rate limits, bans, connection defences and trusted proxies
+         against the real binary (tests/http/edge_test.py)
+  shop   cart, checkout and orders over HTTPS with the WAF blocking, 64
+         concurrent buyers (tests/http/shop_test.py)
+  accounts customer accounts over HTTPS: pages, API, CSRF, enumeration,
+         lockout, reset, hostile input, sealed storage (tests/http/accounts_test.py)
+  staff  the back office's way in over HTTPS with the WAF blocking (PL1, PL2):
+         enrollment, TOTP, roles per request, where-and-when policy, CSRF,
+         re-authentication, API tokens, lockout, CLI (tests/http/staff_test.py)
+  pay    payments (sandbox and Stripe against a local stub, webhook signatures
+         from the official stripe npm package), outgoing webhooks, the OpenAPI
+         document linted by @redocly/cli (tests/http/pay_test.py)
+  admin  the back office over HTTPS with the WAF blocking at paranoia 2: staff
+         log in through enrollment + TOTP; pages x roles, orders, customers
+         (reveal), catalog, inventory, uploads, reports, audit viewer, CSV
+         exports, CSRF and hostile input (tests/http/admin_test.py)
+  browser the shopper journey in Debian's chromium driven by Playwright
+         (tests/e2e/browser_test.py)
 Exit status 1 when anything failed.
 """
 import argparse
@@ -76,7 +94,7 @@ def script_suite(name, cmd, timeout):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--build', default='build-test')
-    ap.add_argument('--only', choices=['unit', 'app'])
+    ap.add_argument('--only', choices=['unit', 'app', 'edge', 'browser'])
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     passed = failed = 0
@@ -88,6 +106,41 @@ def main():
     if a.only in (None, 'app') and os.path.exists(os.path.join(HERE, 'http', 'app_test.py')):
         p, f = script_suite('app', [sys.executable, os.path.join(HERE, 'http', 'app_test.py'), '--binary', binary],
                             1200)
+        passed += p
+        failed += f
+    if a.only in (None, 'app') and os.path.exists(os.path.join(HERE, 'http', 'accounts_test.py')):
+        p, f = script_suite('accounts', [sys.executable, os.path.join(HERE, 'http', 'accounts_test.py'), '--binary',
+                                         binary], 900)
+        passed += p
+        failed += f
+    staff = os.path.join(HERE, 'http', 'staff_test.py')
+    if a.only in (None, 'app') and os.path.exists(staff):
+        p, f = script_suite('staff', [sys.executable, staff, '--binary', binary], 1200)
+        passed += p
+        failed += f
+    shop = os.path.join(HERE, 'http', 'shop_test.py')
+    if a.only in (None, 'app') and os.path.exists(shop):
+        p, f = script_suite('shop', [sys.executable, shop, '--binary', binary], 1200)
+        passed += p
+        failed += f
+    admin = os.path.join(HERE, 'http', 'admin_test.py')
+    if a.only in (None, 'app') and os.path.exists(admin):
+        p, f = script_suite('admin', [sys.executable, admin, '--binary', binary], 1200)
+        passed += p
+        failed += f
+    pay = os.path.join(HERE, 'http', 'pay_test.py')
+    if a.only in (None, 'app') and os.path.exists(pay):
+        p, f = script_suite('pay', [sys.executable, pay, '--binary', binary], 1500)
+        passed += p
+        failed += f
+    browser = os.path.join(HERE, 'e2e', 'browser_test.py')
+    if a.only in (None, 'app', 'browser') and os.path.exists(browser):
+        p, f = script_suite('browser', [sys.executable, browser, '--binary', binary], 900)
+        passed += p
+        failed += f
+    if a.only in (None, 'edge') and os.path.exists(os.path.join(HERE, 'http', 'edge_test.py')):
+        p, f = script_suite('edge', [sys.executable, os.path.join(HERE, 'http', 'edge_test.py'), '--binary', binary],
+                            900)
         passed += p
         failed += f
     print('%d passed, %d failed' % (passed, failed))

@@ -50,4 +50,58 @@ const char *sf_auth_csrf_token(struct sf_req *req, struct sf_resp *resp);
 /* The hook (see above). */
 enum sf_err sf_auth_authorize(struct sf_req *req, struct sf_resp *resp);
 
+/* ==== Sessions for handlers (login / logout) ==== */
+
+struct sf_config;
+struct sf_session_policy;
+
+/* Start a session for (kind, id) after a successful login or a privilege
+ * change: the request's current session (if any) is deleted, a new token is
+ * made and set as the kind's cookie on resp, and the request's principal
+ * becomes (kind, id), so a CSRF token made afterwards for this response is
+ * bound to the new session.  Only SF_PRINCIPAL_CUSTOMER has a built-in
+ * policy; other kinds need sf_auth_set_policy first.  Returns SF_OK,
+ * SF_ERR_INVALID (no policy for kind), SF_ERR_UNAVAILABLE (no database),
+ * SF_ERR_DB*. */
+enum sf_err sf_auth_session_start(struct sf_req *req, struct sf_resp *resp, enum sf_principal_kind kind,
+				  int64_t id) SF_WARN_UNUSED;
+
+/* Log out: delete the request's session and clear its cookie on resp; the
+ * principal becomes anonymous.  SF_OK also without a session; SF_ERR_DB*. */
+enum sf_err sf_auth_session_end(struct sf_req *req, struct sf_resp *resp) SF_WARN_UNUSED;
+
+/* The customer session policy for cfg (NULL: defaults): cookie
+ * "__Host-sf_session", SameSite=Lax, [auth] customer_idle_timeout and
+ * customer_absolute_timeout. */
+void sf_auth_customer_policy(const struct sf_config *cfg, struct sf_session_policy *out);
+
+/* Register the session policy of another principal kind (staff: its own
+ * cookie, SameSite=Strict, 15 min idle / 8 h absolute).  pol must outlive
+ * the server.  Call before serving. */
+void sf_auth_set_policy(enum sf_principal_kind kind, const struct sf_session_policy *pol);
+
+/* A module that grants access for an auth mode (staff sessions and their
+ * policy, API tokens) registers its resolver here before serving; it sets
+ * the principal (sf_auth_set_principal) and returns SF_OK, or an error
+ * (401/403).  Without a resolver, SF_AUTH_STAFF and SF_AUTH_TOKEN routes
+ * are denied (403): deny by default. */
+typedef enum sf_err (*sf_auth_mode_fn)(struct sf_req *req, struct sf_resp *resp);
+void sf_auth_set_mode_handler(enum sf_auth_mode mode, sf_auth_mode_fn fn);
+/* For resolvers: set the request's principal. */
+void sf_auth_set_principal(struct sf_req *req, const struct sf_principal *p);
+
+/* ==== Time (injectable for tests) ==== */
+
+/* Seconds since the epoch: time(NULL), or the test clock. */
+int64_t sf_auth_now(void);
+/* Replace the clock (NULL restores time(NULL)).  Tests only. */
+void sf_auth_set_clock(int64_t (*fn)(void));
+
+/* ==== Failed logins ==== */
+
+/* Report a failed login from this request's client address to the edge
+ * (ban list) and the application log.  Called by every login handler on
+ * each failure, whatever its kind. */
+void sf_auth_login_failed(struct sf_req *req, const char *kind);
+
 #endif

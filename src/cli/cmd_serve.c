@@ -5,7 +5,8 @@
  * keys, production guardrails, templates, TLS material, then the listeners.
  * Signals are blocked before any thread starts and taken synchronously here
  * with sigwait: SIGINT/SIGTERM stop gracefully (in-flight requests finish),
- * SIGHUP reopens the log files (for rotation).
+ * SIGHUP reopens the log files (for rotation) and reloads the WAF rules
+ * (the edge swaps the rule set; connections stay open).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,15 +16,23 @@
 #include <string.h>
 
 #include "api/routes.h"
+#include "auth/auth.h"
+#include "auth/staff.h"
 #include "cli/cmds.h"
 #include "cli/common.h"
+#include "cli/serve_payments.h"
 #include "core/app.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "crypto/keyring.h"
 #include "db/db.h"
+#include "edge/edge.h"
 #include "http/http.h"
 #include "http/tls.h"
+#include "ops/mail.h"
+#include "shop/catalog_cache.h"
+#include "shop/commerce.h"
+#include "shop/order.h"
 #include "web/pages.h"
 #include "web/tmpl.h"
 
@@ -33,7 +42,8 @@ static const char usage[] =
 	"Serve the storefront and the JSON API over HTTPS on [server] https_port, and\n"
 	"redirect plain HTTP on [server] http_port to HTTPS.  In production, refuses to\n"
 	"start with an unsafe configuration and names the setting to change.\n"
-	"Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reopens the log files.\n";
+	"Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reopens the log files and\n"
+	"reloads the WAF rules (a rule set that does not load keeps the old one).\n";
 
 struct demo_flag {
 	int set;
@@ -110,6 +120,17 @@ int sf_cmd_serve(struct sf_cli *cli, int argc, char **argv)
 		.tmpl = tmpl,
 		.data_dir = cfg->data_dir,
 	};
+	/* The catalog response cache (off with cache_entries = 0). */
+	if (cfg->catalog_cache_entries > 0) {
+		app.catalog_cache = sf_catalog_cache_new((size_t)cfg->catalog_cache_entries,
+							 (size_t)cfg->catalog_cache_mb * 1024 * 1024);
+		if (!app.catalog_cache) {
+			sf_tls_free_pem(cert);
+			sf_tls_free_pem(key);
+			sf_tmpl_free(tmpl);
+			return sf_cli_fail(SF_EXIT_FAIL, "serve: out of memory creating the catalog cache");
+		}
+	}
 	struct sf_http_options opt = {
 		.bind_addr = cfg->bind,
 		.https_port = cfg->tls ? (uint16_t)cfg->https_port : 0,
@@ -127,8 +148,35 @@ int sf_cmd_serve(struct sf_cli *cli, int argc, char **argv)
 		.arena_cap = (size_t)cfg->arena_cap,
 		.hsts = cfg->tls || cfg->proxy_tls_terminated,
 		.media_dir = cfg->media_dir,
+		.admin_prefix = cfg->admin_path,
 	};
 	struct sf_http_hooks hooks = {.error_page = sf_web_error_page};
+	/* The edge (bans, rate limits, WAF rules) is built before any server
+	 * thread exists: the rule parser is not thread-safe. */
+	struct sf_edge *edge = NULL;
+	if (sf_edge_new(&app, cfg, &edge, err, sizeof err) != SF_OK) {
+		if (cert)
+			sf_tls_free_pem(cert);
+		if (key)
+			sf_tls_free_pem(key);
+		sf_catalog_cache_free(app.catalog_cache);
+		sf_tmpl_free(tmpl);
+		return sf_cli_fail(SF_EXIT_FAIL, "%s", err);
+	}
+	app.edge = edge;
+	sf_edge_hooks(&hooks);
+	hooks.authorize = sf_auth_authorize;
+	/* Staff sessions, the back-office policy and API tokens (src/auth/staff.c). */
+	if (sf_staff_init(&app, err, sizeof err) != SF_OK) {
+		if (cert)
+			sf_tls_free_pem(cert);
+		if (key)
+			sf_tls_free_pem(key);
+		sf_edge_free(edge);
+		sf_catalog_cache_free(app.catalog_cache);
+		sf_tmpl_free(tmpl);
+		return sf_cli_fail(SF_EXIT_FAIL, "%s", err);
+	}
 
 	/* Block the signals before the server's threads exist, so only this
 	 * thread ever receives them. */
@@ -143,15 +191,51 @@ int sf_cmd_serve(struct sf_cli *cli, int argc, char **argv)
 	size_t nroutes = 0;
 	const struct sf_route *routes = sf_routes(&nroutes);
 	struct sf_http_server *srv = NULL;
-	enum sf_err e = sf_http_start(&opt, routes, nroutes, &hooks, &app, &srv, err, sizeof err);
+	/* The mail outbox: queued inside transactions, sent by a thread started
+	 * after the signal mask (it inherits it). */
+	struct sf_mailer *mailer = NULL;
+	sf_mail_set_keyring(cli->keys);
+	app.mail_enqueue = sf_mail_enqueue;
+	enum sf_err e = sf_mailer_start(cli->db, cli->keys, cfg, &mailer, err, sizeof err);
+	app.mailer = mailer;
+	/* Order mails go through the outbox; unpaid reservations expire via
+	 * the reaper (every 30 s; orders are also checked on access). */
+	sf_shop_set_mailer(sf_mail_enqueue);
+	struct sf_order_reaper *reaper = NULL;
+	if (!e && sf_order_reaper_start(cli->db, cli->keys, 30, &reaper) != SF_OK) {
+		e = SF_ERR_INTERNAL;
+		snprintf(err, sizeof err, "cannot start the reservation reaper thread");
+	}
+	if (!e)
+		e = sf_http_start(&opt, routes, nroutes, &hooks, &app, &srv, err, sizeof err);
 	if (cert)
 		sf_tls_free_pem(cert);
 	if (key)
 		sf_tls_free_pem(key);
 	if (e) {
+		sf_order_reaper_stop(reaper);
+		sf_mailer_stop(mailer);
+		sf_edge_free(edge);
+		sf_catalog_cache_free(app.catalog_cache);
 		sf_tmpl_free(tmpl);
 		return sf_cli_fail(SF_EXIT_FAIL, "serve: %s", err);
 	}
+	/* Payments and outgoing webhooks: after the listener, whose real port
+	 * the sandbox provider notifies. */
+	struct sf_payments *payments = NULL;
+	struct sf_webhook_sender *whsender = NULL;
+	if (sf_serve_payments_start(cfg, cli->db, cli->keys, sf_http_https_port(srv), sf_http_http_port(srv),
+				    &payments, &whsender, err, sizeof err) != SF_OK) {
+		sf_http_stop(srv);
+		sf_order_reaper_stop(reaper);
+		sf_mailer_stop(mailer);
+		sf_edge_free(edge);
+		sf_catalog_cache_free(app.catalog_cache);
+		sf_tmpl_free(tmpl);
+		return sf_cli_fail(SF_EXIT_FAIL, "serve: %s", err);
+	}
+	app.payments = payments;
+	app.webhooks = whsender;
 	sf_log(SF_LOG_INFO, "serve.start", "storefort serving (%s) https_port=%u http_port=%u",
 	       sf_env_name(cfg->environment), sf_http_https_port(srv), sf_http_http_port(srv));
 	if (cfg->tls)
@@ -172,12 +256,23 @@ int sf_cmd_serve(struct sf_cli *cli, int argc, char **argv)
 			if (sf_log_open(cfg->log_dir, (enum sf_log_level)sf_config_log_level(cfg)) != SF_OK)
 				fprintf(stderr, "storefort: warning: cannot reopen log files in %s\n", cfg->log_dir);
 			sf_log(SF_LOG_INFO, "serve.reload", "log files reopened");
+			if (sf_edge_reload(edge, err, sizeof err) != SF_OK) {
+				fprintf(stderr, "storefort: warning: WAF rules not reloaded: %s\n", err);
+				sf_log(SF_LOG_ERROR, "serve.waf_reload_failed", "%s", err);
+			} else {
+				sf_log(SF_LOG_INFO, "serve.waf_reload", "WAF rules reloaded");
+			}
 			continue;
 		}
 		sf_log(SF_LOG_INFO, "serve.stop", "stopping on signal %d", sig);
 		break;
 	}
 	sf_http_stop(srv);
+	sf_serve_payments_stop(payments, whsender);
+	sf_order_reaper_stop(reaper);
+	sf_mailer_stop(mailer);
+	sf_edge_free(edge);
+	sf_catalog_cache_free(app.catalog_cache);
 	sf_tmpl_free(tmpl);
 	sf_log_close();
 	return SF_EXIT_OK;

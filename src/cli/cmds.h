@@ -11,5 +11,8 @@ int sf_cmd_serve(struct sf_cli *cli, int argc, char **argv);
 int sf_cmd_migrate(struct sf_cli *cli, int argc, char **argv);
 int sf_cmd_catalog(struct sf_cli *cli, int argc, char **argv);
 int sf_cmd_audit(struct sf_cli *cli, int argc, char **argv);
+int sf_cmd_bans(struct sf_cli *cli, int argc, char **argv);
+int sf_cmd_staff(struct sf_cli *cli, int argc, char **argv);
+int sf_cmd_webhooks(struct sf_cli *cli, int argc, char **argv);
 
 #endif

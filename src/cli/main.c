@@ -30,6 +30,9 @@ static const struct command commands[] = {
 	{"migrate", sf_cmd_migrate, "apply pending database migrations (--status to only show them)"},
 	{"catalog", sf_cmd_catalog, "catalog import FILE.csv | catalog export [--output FILE]"},
 	{"audit", sf_cmd_audit, "audit verify: check the audit trail's hash chain"},
+	{"bans", sf_cmd_bans, "bans list | bans lift ADDRESS: the addresses banned by the edge"},
+	{"staff", sf_cmd_staff, "staff add|link|reset-2fa|lock|unlock|list: back-office accounts"},
+	{"webhooks", sf_cmd_webhooks, "webhooks add URL --events a,b | list | remove ID: outgoing webhooks"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "show this help, or a command's help"},
 };

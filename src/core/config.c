@@ -64,6 +64,66 @@ static const struct key keys[] = {
 	{"proxy", "tls_terminated", K_BOOL, F(proxy_tls_terminated), 0, 0, NULL},
 	{"health", "min_free_disk_mb", K_INT, F(min_free_disk_mb), 0, 10000000, NULL},
 	{"media", "dir", K_PATH, F(media_dir), 0, 0, NULL},
+	{"catalog", "cache_entries", K_INT, F(catalog_cache_entries), 0, 10000000, NULL},
+	{"catalog", "cache_mb", K_INT, F(catalog_cache_mb), 1, 65536, NULL},
+	{"waf", "mode", K_CHOICE, F(waf_mode), 0, 0, "block|detect|off"},
+	{"waf", "paranoia", K_INT, F(waf_paranoia), 1, 4, NULL},
+	{"waf", "rules_extra", K_STR, F(waf_rules_extra), 0, 0, NULL},
+	{"waf", "log", K_PATH, F(waf_log), 0, 0, NULL},
+	{"waf", "body_limit", K_INT, F(waf_body_limit), 1024, 1073741824, NULL},
+	{"ratelimit", "enabled", K_BOOL, F(rl_enabled), 0, 0, NULL},
+	{"ratelimit", "auth", K_STR, F(rl_auth), 0, 0, NULL},
+	{"ratelimit", "order", K_STR, F(rl_order), 0, 0, NULL},
+	{"ratelimit", "read", K_STR, F(rl_read), 0, 0, NULL},
+	{"ratelimit", "write", K_STR, F(rl_write), 0, 0, NULL},
+	{"ratelimit", "admin", K_STR, F(rl_admin), 0, 0, NULL},
+	{"ratelimit", "webhook", K_STR, F(rl_webhook), 0, 0, NULL},
+	{"ratelimit", "health", K_STR, F(rl_health), 0, 0, NULL},
+	{"bans", "waf_blocks", K_INT, F(ban_waf_blocks), 0, 1000000, NULL},
+	{"bans", "rate_limit_hits", K_INT, F(ban_rate_limit_hits), 0, 1000000, NULL},
+	{"bans", "failed_logins", K_INT, F(ban_failed_logins), 0, 1000000, NULL},
+	{"bans", "window", K_INT, F(ban_window), 1, 604800, NULL},
+	{"bans", "duration", K_INT, F(ban_duration), 1, 31536000, NULL},
+	{"bans", "max_duration", K_INT, F(ban_max_duration), 1, 31536000, NULL},
+	{"bans", "allow", K_STR, F(ban_allow), 0, 0, NULL},
+	{"auth", "customer_idle_timeout", K_INT, F(auth_customer_idle_s), 60, 86400, NULL},
+	{"auth", "customer_absolute_timeout", K_INT, F(auth_customer_absolute_s), 300, 31536000, NULL},
+	{"auth", "argon2_memory_kib", K_INT, F(auth_argon2_memory_kib), 19456, 4194304, NULL},
+	{"auth", "argon2_ops", K_INT, F(auth_argon2_ops), 2, 64, NULL},
+	{"auth", "max_failures", K_INT, F(auth_max_failures), 1, 100, NULL},
+	{"auth", "lock_minutes", K_INT, F(auth_lock_minutes), 1, 10080, NULL},
+	{"auth", "verify_link_hours", K_INT, F(auth_verify_hours), 1, 720, NULL},
+	{"auth", "reset_link_minutes", K_INT, F(auth_reset_minutes), 5, 1440, NULL},
+	{"mail", "smtp_url", K_STR, F(mail_smtp_url), 0, 0, NULL},
+	{"mail", "from", K_STR, F(mail_from), 0, 0, NULL},
+	{"mail", "username", K_STR, F(mail_username), 0, 0, NULL},
+	{"mail", "password_file", K_STR, F(mail_password_file), 0, 0, NULL},
+	{"mail", "dir", K_PATH, F(mail_dir), 0, 0, NULL},
+	{"mail", "link_base", K_STR, F(mail_link_base), 0, 0, NULL},
+	{"payments", "provider", K_CHOICE, F(pay_provider), 0, 0, "sandbox|stripe"},
+	{"payments", "sandbox_secret_file", K_STR, F(pay_sandbox_secret_file), 0, 0, NULL},
+	{"payments", "stripe_secret_key_file", K_STR, F(pay_stripe_secret_key_file), 0, 0, NULL},
+	{"payments", "stripe_webhook_secret_file", K_STR, F(pay_stripe_webhook_secret_file), 0, 0, NULL},
+	{"payments", "stripe_api_base", K_STR, F(pay_stripe_api_base), 0, 0, NULL},
+	{"payments", "public_base", K_STR, F(pay_public_base), 0, 0, NULL},
+	{"webhooks", "timeout", K_INT, F(webhook_timeout_s), 1, 30, NULL},
+	{"webhooks", "max_attempts", K_INT, F(webhook_max_attempts), 1, 30, NULL},
+	{"shop", "prices_include_tax", K_BOOL, F(shop_prices_include_tax), 0, 0, NULL},
+	{"shop", "reservation_minutes", K_INT, F(shop_reservation_minutes), 1, 10080, NULL},
+	{"shop", "max_line_quantity", K_INT, F(shop_max_line_quantity), 1, 10000, NULL},
+	{"shop", "max_cart_lines", K_INT, F(shop_max_cart_lines), 1, 500, NULL},
+	{"admin", "path", K_STR, F(admin_path), 0, 0, NULL},
+	{"admin", "allow", K_STR, F(admin_allow), 0, 0, NULL},
+	{"admin", "require_2fa", K_BOOL, F(admin_require_2fa), 0, 0, NULL},
+	{"admin", "idle_timeout", K_INT, F(admin_idle_s), 60, 86400, NULL},
+	{"admin", "absolute_timeout", K_INT, F(admin_absolute_s), 300, 604800, NULL},
+	{"admin", "reauth_minutes", K_INT, F(admin_reauth_minutes), 1, 60, NULL},
+	{"admin", "password_min_length", K_INT, F(admin_pw_min_length), 12, 128, NULL},
+	{"admin", "password_max_age_days", K_INT, F(admin_pw_max_age_days), 0, 3650, NULL},
+	{"admin", "password_history", K_INT, F(admin_pw_history), 0, 24, NULL},
+	{"admin", "enroll_link_hours", K_INT, F(admin_enroll_hours), 1, 720, NULL},
+	{"admin", "ip_max_failures", K_INT, F(admin_ip_max_failures), 1, 100000, NULL},
+	{"admin", "ip_window", K_INT, F(admin_ip_window_s), 60, 86400, NULL},
 };
 
 #undef F
@@ -101,7 +161,57 @@ void sf_config_defaults(struct sf_config *cfg)
 	sf_strlcpy(cfg->log_dir, "log", sizeof cfg->log_dir);
 	sf_strlcpy(cfg->log_level, "info", sizeof cfg->log_level);
 	cfg->min_free_disk_mb = 100;
+	cfg->catalog_cache_entries = 8192;
+	cfg->catalog_cache_mb = 64;
 	sf_strlcpy(cfg->media_dir, "media", sizeof cfg->media_dir);
+	sf_strlcpy(cfg->waf_mode, "block", sizeof cfg->waf_mode);
+	cfg->waf_paranoia = 1;
+	sf_strlcpy(cfg->waf_log, "log/waf.log", sizeof cfg->waf_log);
+	cfg->waf_body_limit = 1048576;
+	cfg->rl_enabled = 1;
+	sf_strlcpy(cfg->rl_auth, "5/60", sizeof cfg->rl_auth);
+	sf_strlcpy(cfg->rl_order, "10/1800", sizeof cfg->rl_order);
+	sf_strlcpy(cfg->rl_read, "600/60", sizeof cfg->rl_read);
+	sf_strlcpy(cfg->rl_write, "120/60", sizeof cfg->rl_write);
+	sf_strlcpy(cfg->rl_admin, "600/60", sizeof cfg->rl_admin);
+	sf_strlcpy(cfg->rl_webhook, "600/60", sizeof cfg->rl_webhook);
+	sf_strlcpy(cfg->rl_health, "off", sizeof cfg->rl_health);
+	cfg->ban_waf_blocks = 10;
+	cfg->ban_rate_limit_hits = 50;
+	cfg->ban_failed_logins = 20;
+	cfg->ban_window = 600;
+	cfg->ban_duration = 900;
+	cfg->ban_max_duration = 86400;
+	sf_strlcpy(cfg->ban_allow, "127.0.0.1, ::1", sizeof cfg->ban_allow);
+	cfg->auth_customer_idle_s = 30 * 60;
+	cfg->auth_customer_absolute_s = 7 * 86400;
+	cfg->auth_argon2_memory_kib = 19456; /* 19 MiB */
+	cfg->auth_argon2_ops = 2;
+	cfg->auth_max_failures = 10;
+	cfg->auth_lock_minutes = 30;
+	cfg->auth_verify_hours = 48;
+	cfg->auth_reset_minutes = 60;
+	sf_strlcpy(cfg->mail_from, "storefort <noreply@localhost>", sizeof cfg->mail_from);
+	sf_strlcpy(cfg->mail_dir, "mail", sizeof cfg->mail_dir);
+	sf_strlcpy(cfg->pay_provider, "sandbox", sizeof cfg->pay_provider);
+	sf_strlcpy(cfg->pay_stripe_api_base, "https://api.stripe.com", sizeof cfg->pay_stripe_api_base);
+	cfg->webhook_timeout_s = 3;
+	cfg->webhook_max_attempts = 10;
+	cfg->shop_prices_include_tax = 1;
+	cfg->shop_reservation_minutes = 30;
+	cfg->shop_max_line_quantity = 20;
+	cfg->shop_max_cart_lines = 50;
+	sf_strlcpy(cfg->admin_path, "/admin", sizeof cfg->admin_path);
+	cfg->admin_require_2fa = 1;
+	cfg->admin_idle_s = 15 * 60;
+	cfg->admin_absolute_s = 8 * 3600;
+	cfg->admin_reauth_minutes = 5;
+	cfg->admin_pw_min_length = 12;
+	cfg->admin_pw_max_age_days = 90;
+	cfg->admin_pw_history = 4;
+	cfg->admin_enroll_hours = 72;
+	cfg->admin_ip_max_failures = 30;
+	cfg->admin_ip_window_s = 15 * 60;
 }
 
 struct load_ctx {
@@ -430,6 +540,23 @@ enum sf_err sf_config_guard(const struct sf_config *cfg, const struct sf_guard_f
 			snprintf(problems, sizeof problems,
 				 "[database] path %s holds demo data: use a database initialised without --demo",
 				 cfg->db_path);
+		else if (!strcmp(cfg->pay_provider, "sandbox"))
+			snprintf(problems, sizeof problems,
+				 "[payments] provider = sandbox approves payments without any money: "
+				 "set provider = stripe");
+	}
+	if (!problems[0]) {
+		if (!cfg->admin_require_2fa)
+			snprintf(problems, sizeof problems,
+				 "[admin] require_2fa is off: staff must log in with a second factor (set it on)");
+		else if (cfg->admin_idle_s > 15 * 60)
+			snprintf(problems, sizeof problems,
+				 "[admin] idle_timeout %lld is longer than 900 seconds: it may only be made shorter",
+				 (long long)cfg->admin_idle_s);
+		else if (cfg->admin_absolute_s > 8 * 3600)
+			snprintf(problems, sizeof problems,
+				 "[admin] absolute_timeout %lld is longer than 28800 seconds: it may only be made shorter",
+				 (long long)cfg->admin_absolute_s);
 	}
 	if (!problems[0])
 		return SF_OK;
@@ -469,8 +596,16 @@ enum sf_err sf_config_write_initial(const char *path, enum sf_env env, const cha
 			 "master_key_file = %s\n\n"
 			 "[log]\n"
 			 "dir = log\n"
-			 "level = info\n",
-			 sf_env_name(env), master_key_file);
+			 "level = info\n%s",
+			 sf_env_name(env), master_key_file,
+			 env == SF_ENV_PRODUCTION
+				 ? "\n[payments]\n"
+				   "; The sandbox provider is refused in production.  Put the Stripe keys in\n"
+				   "; these files (mode 0600); until then the pay step answers 503.\n"
+				   "provider = stripe\n"
+				   "stripe_secret_key_file = secrets/stripe_secret_key\n"
+				   "stripe_webhook_secret_file = secrets/stripe_webhook_secret\n"
+				 : "");
 	if (n < 0 || (size_t)n >= sizeof text)
 		return SF_ERR_INVALID;
 	return sf_file_write_atomic(path, text, (size_t)n, 0640);

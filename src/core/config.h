@@ -58,8 +58,74 @@ struct sf_config {
 	int proxy_tls_terminated;
 	/* [health] */
 	int64_t min_free_disk_mb;
+	int64_t catalog_cache_entries; /* 0: the catalog response cache is off */
+	int64_t catalog_cache_mb;
 	/* [media] */
 	char media_dir[SF_CFG_PATH_MAX];
+	/* [waf] (src/edge) */
+	char waf_mode[8];
+	int64_t waf_paranoia;
+	char waf_rules_extra[SF_CFG_PATH_MAX];
+	char waf_log[SF_CFG_PATH_MAX];
+	int64_t waf_body_limit;
+	/* [ratelimit]: "N/S" (N requests per S seconds per address) or "off" */
+	int rl_enabled;
+	char rl_auth[24], rl_order[24], rl_read[24], rl_write[24], rl_admin[24], rl_webhook[24], rl_health[24];
+	/* [bans] */
+	int64_t ban_waf_blocks;
+	int64_t ban_rate_limit_hits;
+	int64_t ban_failed_logins;
+	int64_t ban_window;
+	int64_t ban_duration;
+	int64_t ban_max_duration;
+	char ban_allow[512];
+
+	/* [auth] customer sessions, passwords, login throttling */
+	int64_t auth_customer_idle_s;
+	int64_t auth_customer_absolute_s;
+	int64_t auth_argon2_memory_kib;
+	int64_t auth_argon2_ops;
+	int64_t auth_max_failures;
+	int64_t auth_lock_minutes;
+	int64_t auth_verify_hours;
+	int64_t auth_reset_minutes;
+	/* [shop] cart, checkout and stock reservation */
+	int shop_prices_include_tax;
+	int64_t shop_reservation_minutes;
+	int64_t shop_max_line_quantity;
+	int64_t shop_max_cart_lines;
+	/* [mail] */
+	char mail_smtp_url[512];
+	char mail_from[256];
+	char mail_username[256];
+	char mail_password_file[SF_CFG_PATH_MAX];
+	char mail_dir[SF_CFG_PATH_MAX];
+	char mail_link_base[256];
+	/* [payments] (src/shop/payment.h) */
+	char pay_provider[16];                          /* "sandbox" | "stripe" */
+	char pay_sandbox_secret_file[SF_CFG_PATH_MAX];  /* "": a random secret per process */
+	char pay_stripe_secret_key_file[SF_CFG_PATH_MAX];
+	char pay_stripe_webhook_secret_file[SF_CFG_PATH_MAX];
+	char pay_stripe_api_base[256];
+	char pay_public_base[256];                      /* "": [mail] link_base, else https://public_host */
+	/* [webhooks] outgoing (src/shop/webhook.h) */
+	int64_t webhook_timeout_s;
+	int64_t webhook_max_attempts;
+
+	/* [admin] the back office: path, address allow list, staff sessions,
+	 * second factor and password policy (src/auth/staff.c) */
+	char admin_path[64];
+	char admin_allow[1024];
+	int admin_require_2fa;
+	int64_t admin_idle_s;
+	int64_t admin_absolute_s;
+	int64_t admin_reauth_minutes;
+	int64_t admin_pw_min_length;
+	int64_t admin_pw_max_age_days;
+	int64_t admin_pw_history;
+	int64_t admin_enroll_hours;
+	int64_t admin_ip_max_failures;
+	int64_t admin_ip_window_s;
 
 	char source[SF_CFG_PATH_MAX]; /* the file it was read from */
 };

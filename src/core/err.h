@@ -57,8 +57,75 @@
 	X(SF_ERR_TAMPERED, 502, 500, "tampered", "Protected data failed authentication.")  \
 	/* 6xx: audit */                                                                   \
 	X(SF_ERR_AUDIT_BROKEN, 600, 500, "audit_broken", "The audit chain is broken.")     \
+	/* 86x: edge (WAF, rate limits, bans) */                                           \
+	X(SF_ERR_WAF_BLOCKED, 860, 403, "request_blocked",                                 \
+	  "The request was blocked by the web application firewall.")                      \
+	X(SF_ERR_BANNED, 861, 403, "address_banned",                                       \
+	  "Your address is temporarily blocked after repeated abuse.")                     \
 	/* 7xx: domain */                                                                  \
-	X(SF_ERR_CSV, 700, 400, "csv_invalid", "The CSV input is not valid.")
+	X(SF_ERR_CSV, 700, 400, "csv_invalid", "The CSV input is not valid.")              \
+	/* 80x: auth and customer accounts */                                              \
+	X(SF_ERR_CSRF, 800, 403, "csrf_failed",                                            \
+	  "The form or request is missing a valid CSRF token, or came from another site.") \
+	X(SF_ERR_LOGIN_FAILED, 801, 401, "login_failed",                                   \
+	  "The e-mail address or password is not correct, or the account is locked.")      \
+	X(SF_ERR_WEAK_PASSWORD, 802, 400, "weak_password", "The password is not acceptable.") \
+	X(SF_ERR_TOKEN_INVALID, 803, 400, "token_invalid",                                 \
+	  "The link is not valid, was already used, or has expired.")                      \
+	X(SF_ERR_UNVERIFIED, 804, 403, "email_unverified",                                 \
+	  "Confirm your e-mail address first: follow the link in the e-mail we sent.")      \
+	/* 81x: staff access (src/auth/staff.c) */                                       \
+	X(SF_ERR_REAUTH, 810, 403, "reauth_required",                                      \
+	  "Confirm your password and authenticator code again to continue.")               \
+	X(SF_ERR_ACCESS_POLICY, 811, 403, "access_policy",                                 \
+	  "The back office cannot be used from this address or at this time.")             \
+	X(SF_ERR_LAST_OWNER, 812, 409, "last_owner",                                       \
+	  "The last active owner cannot lose the owner role or be deactivated.")           \
+	/* 82x-83x: cart, checkout, orders, coupons */                                     \
+	X(SF_ERR_OUT_OF_STOCK, 820, 409, "out_of_stock",                                   \
+	  "Not enough stock for the requested quantity.")                                  \
+	X(SF_ERR_QUANTITY, 821, 400, "invalid_quantity",                                   \
+	  "The quantity must be a whole number within the allowed range.")                 \
+	X(SF_ERR_CART_EMPTY, 822, 409, "cart_empty", "The cart is empty.")                 \
+	X(SF_ERR_CART_FULL, 823, 409, "cart_full", "The cart holds too many lines.")      \
+	X(SF_ERR_CURRENCY_MIX, 824, 409, "currency_mismatch",                              \
+	  "Items priced in different currencies cannot share a cart.")                     \
+	X(SF_ERR_COUPON_INVALID, 825, 400, "coupon_invalid", "The coupon code is not valid.") \
+	X(SF_ERR_COUPON_EXPIRED, 826, 400, "coupon_expired",                               \
+	  "The coupon is not valid at this time.")                                         \
+	X(SF_ERR_COUPON_USED_UP, 827, 409, "coupon_used_up",                               \
+	  "The coupon has reached its usage limit.")                                       \
+	X(SF_ERR_COUPON_MIN_ORDER, 828, 400, "coupon_minimum_not_met",                     \
+	  "The order does not reach the coupon's minimum amount.")                         \
+	X(SF_ERR_COUPON_LOGIN, 829, 400, "coupon_requires_login",                          \
+	  "This coupon can only be used when signed in.")                                  \
+	X(SF_ERR_IDEMPOTENCY_KEY, 830, 400, "idempotency_key_required",                    \
+	  "A valid Idempotency-Key header (8 to 128 visible characters) is required.")    \
+	X(SF_ERR_IDEMPOTENCY, 831, 409, "idempotency_conflict",                            \
+	  "This Idempotency-Key was already used with a different request.")               \
+	X(SF_ERR_ORDER_STATE, 832, 409, "invalid_order_state",                             \
+	  "The order cannot make this change in its current state.")                       \
+	X(SF_ERR_ORDER_EXPIRED, 833, 409, "order_expired",                                 \
+	  "The order's reservation has expired.")                                          \
+	X(SF_ERR_AMOUNT_MISMATCH, 834, 409, "amount_mismatch",                             \
+	  "The amount or currency does not match the order.")                              \
+	X(SF_ERR_SHIPPING_METHOD, 835, 400, "invalid_shipping_method",                     \
+	  "Choose one of the offered shipping methods.")                                   \
+	X(SF_ERR_ADDRESS, 836, 400, "invalid_address",                                     \
+	  "The shipping address is incomplete or not valid.")                             \
+	/* 84x: payments and webhooks */                                                   \
+	X(SF_ERR_SIGNATURE, 840, 400, "signature_invalid",                                 \
+	  "The request signature is missing or does not verify.")                          \
+	X(SF_ERR_SIGNATURE_EXPIRED, 841, 400, "signature_expired",                         \
+	  "The signed timestamp is outside the allowed tolerance.")                         \
+	X(SF_ERR_PAYMENT_PROVIDER, 842, 502, "payment_provider_error",                     \
+	  "The payment provider could not be reached or refused the request.")             \
+	X(SF_ERR_PAYMENT_SESSION, 843, 409, "payment_session_closed",                      \
+	  "This payment session is already completed.")                                    \
+	X(SF_ERR_WEBHOOK_URL, 844, 400, "webhook_url_invalid",                             \
+	  "The webhook URL must be an absolute http(s) URL.")                              \
+	X(SF_ERR_WEBHOOK_EVENT, 845, 400, "webhook_event_unknown",                         \
+	  "An event name is not one storefort emits.")
 
 enum sf_err {
 #define SF_ERR_ENUM(name, value, status, code, desc) name = value,

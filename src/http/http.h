@@ -121,6 +121,29 @@ void sf_req_headers_each(struct sf_req *req, void (*fn)(void *ctx, const char *k
 /* Does the path start with /api/? (errors answer JSON there). */
 int sf_req_is_api(const struct sf_req *req);
 
+/* ==== multipart/form-data (multipart.c) ==== */
+
+struct sf_part {
+	const char *name;          /* the form field name (arena) */
+	const char *content_type;  /* the part's Content-Type (arena) or NULL */
+	const unsigned char *data; /* into req->body, not NUL-terminated */
+	size_t len;
+	int is_file;               /* the part carried a filename (a file input) */
+};
+
+/* Is this Content-Type multipart/form-data? */
+int sf_multipart_is(const char *content_type);
+/* Split req->body into at most max parts.  SF_OK with *nparts set;
+ * SF_ERR_UNSUPPORTED_MEDIA (not multipart/form-data); SF_ERR_BAD_REQUEST
+ * (no or bad boundary, bad framing, a part without a name, more than max
+ * parts). */
+enum sf_err sf_multipart_parse(struct sf_req *req, struct sf_part *parts, size_t max,
+			       size_t *nparts) SF_WARN_UNUSED;
+/* The same on any bytes (for tests and fuzzing): ct is the Content-Type,
+ * data[0..len) the body; parts point into data; copies come from a. */
+enum sf_err sf_multipart_split(struct sf_arena *a, const char *ct, const char *data, size_t len,
+			       struct sf_part *parts, size_t max, size_t *nparts) SF_WARN_UNUSED;
+
 /* ==== Responses ==== */
 
 struct sf_resp {
@@ -139,6 +162,13 @@ enum sf_err sf_resp_header(struct sf_req *req, struct sf_resp *resp, const char 
  * for static or arena memory). */
 void sf_resp_body(struct sf_resp *resp, unsigned status, const char *content_type, const void *body,
 		  size_t len, void (*body_free)(void *));
+/* A 200 answer with body (as sf_resp_body) carrying a strong ETag (etag is
+ * quoted, e.g. "\"abc\""): when the request's If-None-Match matches it, the
+ * answer is 304 without a body instead (body_free still runs).  Returns
+ * SF_OK, or the error of adding the ETag header (the body is then owned by
+ * resp anyway). */
+enum sf_err sf_resp_tagged(struct sf_req *req, struct sf_resp *resp, const char *content_type, const void *body,
+			   size_t len, void (*body_free)(void *), const char *etag);
 /* Serialise json (reference stolen) as the body, application/json. */
 enum sf_err sf_resp_json(struct sf_req *req, struct sf_resp *resp, unsigned status, json_t *json);
 /* A redirect (303 for POST answers, 302 otherwise when status is 0). */
@@ -198,6 +228,9 @@ struct sf_http_options {
 	const char *media_dir;        /* directory served under /media/ (NULL: none) */
 	int http_ephemeral;           /* with http_port 0: still open the plain listener on an
 	                               * ephemeral port (tests; see sf_http_http_port) */
+	const char *admin_prefix;     /* the back-office path ([admin] path): a request under it is
+	                               * routed as "/admin" + the rest, and "/admin..." itself answers
+	                               * 404; NULL or "/admin": no rewrite */
 };
 
 struct sf_http_server;
@@ -230,6 +263,16 @@ enum sf_err sf_http_static_asset(struct sf_req *req, struct sf_resp *resp);
  * media_dir), SF_ERR_BAD_REQUEST (bad path), SF_ERR_IO or SF_ERR_NOMEM.
  * The body is heap memory freed after sending. */
 enum sf_err sf_http_static_media(struct sf_req *req, struct sf_resp *resp);
+
+/* The back-office prefix rewrite (see sf_http_options.admin_prefix) for a
+ * decoded path: returns path unchanged, the rewritten path (arena string),
+ * or NULL when the path must answer 404 (the literal /admin under another
+ * prefix) or the arena is exhausted (*nomem set). */
+const char *sf_http_admin_rewrite(struct sf_arena *a, const char *prefix, const char *path, int *nomem);
+/* The same rewrite the other way, for Location headers: a local redirect to
+ * "/admin..." becomes prefix + the rest, so handlers may always name the
+ * internal "/admin" paths.  Other locations are returned unchanged. */
+const char *sf_http_admin_outward(struct sf_arena *a, const char *prefix, const char *location, int *nomem);
 
 /* Match a path against the table.  Returns the route or NULL; sets *allow
  * (arena string "GET, HEAD") when the path exists with other methods. */

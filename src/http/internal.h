@@ -49,6 +49,9 @@ struct sf_http_ctx {
 	const char *allow;           /* Allow header value for 405 answers */
 	int phase;                   /* 0: first call not seen; 1: headers done; 2: answered */
 	int hooks_started;           /* on_headers ran (or would have) */
+	int inspect_body;            /* refused at the first call, body still read for the edge */
+	int edge_body_done;          /* on_body ran for a refused request, or must not (on_headers refused) */
+	int malformed;               /* refused as malformed framing: the edge never sees it */
 	int discard_body;            /* body over the cap: drop it, answer 413 */
 	int chunked;
 	size_t body_cap;

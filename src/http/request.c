@@ -202,11 +202,31 @@ enum sf_err sf_http_parse_query(struct sf_arena *a, const char *raw, size_t len,
 
 /* ==== Request ids ==== */
 
+/* Request ids come from a per-thread ChaCha20 stream: a key drawn from the
+ * system generator when the thread makes its first id, and a counter as
+ * the nonce, so every id is 128 unpredictable bits without a getrandom(2)
+ * system call per request (one per request was ~3% of a cached answer).
+ * The key never leaves this thread and is not used for anything else. */
+static _Thread_local unsigned char rid_key[crypto_stream_chacha20_KEYBYTES];
+static _Thread_local uint64_t rid_counter;
+
+static void request_id_bytes(unsigned char raw[16])
+{
+	if (rid_counter == 0) {
+		randombytes_buf(rid_key, sizeof rid_key);
+		rid_counter = 1;
+	}
+	unsigned char nonce[crypto_stream_chacha20_NONCEBYTES];
+	memcpy(nonce, &rid_counter, sizeof nonce);
+	rid_counter++;
+	crypto_stream_chacha20(raw, 16, nonce, rid_key);
+}
+
 void sf_http_request_id(char out[SF_REQUEST_ID_LEN + 1])
 {
 	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 	unsigned char raw[16];
-	randombytes_buf(raw, sizeof raw);
+	request_id_bytes(raw);
 	/* 128 bits -> 26 groups of 5 bits (the last one padded with zeros). */
 	unsigned acc = 0;
 	int bits = 0;

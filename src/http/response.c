@@ -126,6 +126,14 @@ enum sf_err sf_resp_json(struct sf_req *req, struct sf_resp *resp, unsigned stat
 	return SF_OK;
 }
 
+enum sf_err sf_resp_tagged(struct sf_req *req, struct sf_resp *resp, const char *content_type, const void *body,
+			   size_t len, void (*body_free)(void *), const char *etag)
+{
+	int fresh = etag && sf_http_etag_match(sf_req_header(req, "If-None-Match"), etag);
+	sf_resp_body(resp, fresh ? 304 : 200, content_type, body, len, body_free);
+	return etag ? sf_resp_header(req, resp, "ETag", etag) : SF_OK;
+}
+
 enum sf_err sf_resp_redirect(struct sf_req *req, struct sf_resp *resp, unsigned status, const char *location)
 {
 	if (!location || !*location || !header_value_ok(location) || strchr(location, '\t'))
@@ -134,6 +142,13 @@ enum sf_err sf_resp_redirect(struct sf_req *req, struct sf_resp *resp, unsigned 
 		status = (req->method && strcmp(req->method, "POST") == 0) ? 303 : 302;
 	if (status < 300 || status > 399)
 		return SF_ERR_INVALID;
+	const struct sf_http_server *srv = sf_http_req_server(req);
+	if (srv) {
+		int nomem = 0;
+		location = sf_http_admin_outward(req->arena, srv->opt.admin_prefix, location, &nomem);
+		if (nomem)
+			return SF_ERR_NOMEM;
+	}
 	enum sf_err err = sf_resp_header(req, resp, "Location", location);
 	if (err)
 		return err;

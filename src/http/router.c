@@ -143,3 +143,40 @@ const struct sf_route *sf_http_route_match(const struct sf_route *routes, size_t
 	*allow = out;
 	return NULL;
 }
+
+/* Does path equal prefix or continue it with '/'? */
+static int under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+const char *sf_http_admin_rewrite(struct sf_arena *a, const char *prefix, const char *path, int *nomem)
+{
+	*nomem = 0;
+	if (!prefix || !*prefix || !strcmp(prefix, "/admin") || !path)
+		return path;
+	if (under(path, prefix)) {
+		size_t n = strlen(prefix);
+		char *out = sf_arena_printf(a, "/admin%s", path + n);
+		if (!out)
+			*nomem = 1;
+		return out;
+	}
+	return under(path, "/admin") ? NULL : path;
+}
+
+const char *sf_http_admin_outward(struct sf_arena *a, const char *prefix, const char *location, int *nomem)
+{
+	*nomem = 0;
+	if (!prefix || !*prefix || !strcmp(prefix, "/admin") || !location)
+		return location;
+	size_t n = strlen("/admin");
+	if (strncmp(location, "/admin", n) != 0 ||
+	    (location[n] != '\0' && location[n] != '/' && location[n] != '?' && location[n] != '#'))
+		return location;
+	char *out = sf_arena_printf(a, "%s%s", prefix, location + n);
+	if (!out)
+		*nomem = 1;
+	return out;
+}

@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +37,14 @@
 
 /* ==== Connection watchdog ==== */
 
+/* The request path only stores and clears deadlines (atomics, no lock):
+ * taking a shared mutex and waking the watchdog on every request cost more
+ * than a third of the CPU time of a small keep-alive request.  The mutex
+ * guards the list, which changes once per connection, not per request. */
 struct sf_http_watch {
 	struct sf_http_watch *prev, *next;
 	int fd;
-	struct timespec deadline; /* tv_sec 0: not receiving a request */
+	_Atomic long long deadline_ms; /* CLOCK_MONOTONIC ms; 0: not receiving a request */
 };
 
 struct sf_http_watchdog {
@@ -50,7 +55,8 @@ struct sf_http_watchdog {
 	int stop;
 	struct sf_http_watch *head;
 	unsigned timeout_s;
-	size_t inflight; /* requests between the URI callback and completion */
+	_Atomic size_t inflight;  /* requests between the URI callback and completion */
+	_Atomic int draining;     /* sf_http_stop waits for inflight to reach 0 */
 };
 
 struct sf_http_server_full {
@@ -63,12 +69,21 @@ static struct sf_http_watchdog *srv_wd(struct sf_http_server *srv)
 	return &((struct sf_http_server_full *)srv)->wd;
 }
 
+/* Monotonic milliseconds from the coarse clock (a vDSO read, no syscall;
+ * its few milliseconds of granularity do not matter for a timeout of
+ * seconds). */
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void deadline_arm(struct sf_http_watchdog *wd, struct sf_http_watch *w)
 {
 	if (!w)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &w->deadline);
-	w->deadline.tv_sec += wd->timeout_s;
+	atomic_store_explicit(&w->deadline_ms, mono_ms() + (long long)wd->timeout_s * 1000, memory_order_relaxed);
 }
 
 static void *watchdog_main(void *arg)
@@ -76,20 +91,18 @@ static void *watchdog_main(void *arg)
 	struct sf_http_watchdog *wd = arg;
 	pthread_mutex_lock(&wd->mu);
 	while (!wd->stop) {
-		struct timespec now, wake;
-		clock_gettime(CLOCK_MONOTONIC, &now);
+		long long now = mono_ms();
 		for (struct sf_http_watch *w = wd->head; w; w = w->next) {
-			if (w->deadline.tv_sec == 0)
-				continue;
-			if (now.tv_sec > w->deadline.tv_sec ||
-			    (now.tv_sec == w->deadline.tv_sec && now.tv_nsec >= w->deadline.tv_nsec)) {
+			long long d = atomic_load_explicit(&w->deadline_ms, memory_order_relaxed);
+			if (d != 0 && now >= d) {
 				/* The connection is still registered, so libmicrohttpd has
 				 * not closed this fd yet: shutting it down makes the next
 				 * read fail and the daemon close the connection itself. */
 				shutdown(w->fd, SHUT_RDWR);
-				w->deadline.tv_sec = 0;
+				atomic_store_explicit(&w->deadline_ms, 0, memory_order_relaxed);
 			}
 		}
+		struct timespec wake;
 		clock_gettime(CLOCK_REALTIME, &wake);
 		wake.tv_nsec += 250 * 1000 * 1000;
 		if (wake.tv_nsec >= 1000000000L) {
@@ -116,8 +129,8 @@ static void notify_connection_cb(void *cls, struct MHD_Connection *con, void **s
 			return;
 		}
 		w->fd = ci->connect_fd;
-		pthread_mutex_lock(&wd->mu);
 		deadline_arm(wd, w);
+		pthread_mutex_lock(&wd->mu);
 		w->next = wd->head;
 		if (wd->head)
 			wd->head->prev = w;
@@ -249,10 +262,7 @@ static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *con)
 	else if (!(ctx->req.target = sf_arena_strndup(&ctx->arena, uri, len)))
 		ctx->pending = SF_ERR_NOMEM;
 
-	struct sf_http_watchdog *wd = srv_wd(srv);
-	pthread_mutex_lock(&wd->mu);
-	wd->inflight++;
-	pthread_mutex_unlock(&wd->mu);
+	atomic_fetch_add_explicit(&srv_wd(srv)->inflight, 1, memory_order_relaxed);
 	return ctx;
 }
 
@@ -265,10 +275,7 @@ static void deadline_clear(struct sf_http_ctx *ctx)
 	struct sf_http_watch *w = con_watch(ctx->con);
 	if (!w)
 		return;
-	struct sf_http_watchdog *wd = srv_wd(ctx->ln->srv);
-	pthread_mutex_lock(&wd->mu);
-	w->deadline.tv_sec = 0;
-	pthread_mutex_unlock(&wd->mu);
+	atomic_store_explicit(&w->deadline_ms, 0, memory_order_relaxed);
 }
 
 struct add_hdr_ctx {
@@ -416,6 +423,7 @@ static enum MHD_Result answer_redirect(struct sf_http_ctx *ctx)
 
 struct hdr_size_ctx {
 	size_t total;
+	int bad;      /* a control byte (bare CR, NUL...) in a header */
 };
 
 static enum MHD_Result hdr_size_cb(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
@@ -423,6 +431,8 @@ static enum MHD_Result hdr_size_cb(void *cls, enum MHD_ValueKind kind, const cha
 	(void)kind;
 	struct hdr_size_ctx *h = cls;
 	h->total += strlen(k) + (v ? strlen(v) : 0);
+	for (const char *p = v; p && *p && !h->bad; p++)
+		h->bad = ((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f;
 	return MHD_YES;
 }
 
@@ -443,7 +453,7 @@ static long long parse_length(const char *s)
 }
 
 /* Everything known once the headers are in.  Sets ctx->pending on error. */
-static void first_call(struct sf_http_ctx *ctx, const char *method, const char *version)
+static void first_call_checks(struct sf_http_ctx *ctx, const char *method, const char *version)
 {
 	struct sf_http_server *srv = ctx->ln->srv;
 	struct sf_req *req = &ctx->req;
@@ -482,6 +492,20 @@ static void first_call(struct sf_http_ctx *ctx, const char *method, const char *
 		ctx->pending = SF_ERR_HEADERS_TOO_LARGE;
 		return;
 	}
+	/* Framing the request itself gets wrong (RFC 9110/9112): a method that
+	 * is not a token, a fragment in the target, a control byte in a header
+	 * (response splitting), a Host that is not host[:port].  Such a request
+	 * is refused as malformed before the edge sees it. */
+	const char *host = MHD_lookup_connection_value(ctx->con, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	if (hs.bad || strchr(req->target, '#') || !req->method[0] ||
+	    strspn(req->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~") !=
+		    strlen(req->method) ||
+	    (host && *host && strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:[]") !=
+				      strlen(host))) {
+		ctx->pending = SF_ERR_BAD_REQUEST;
+		ctx->malformed = 1;
+		return;
+	}
 
 	const char *t = req->target;
 	const char *q = strchr(t, '?');
@@ -492,7 +516,12 @@ static void first_call(struct sf_http_ctx *ctx, const char *method, const char *
 		ctx->pending = err;
 		return;
 	}
-	req->path = path;
+	int nomem = 0;
+	req->path = sf_http_admin_rewrite(&ctx->arena, srv->opt.admin_prefix, path, &nomem);
+	if (!req->path) {
+		ctx->pending = nomem ? SF_ERR_NOMEM : SF_ERR_NOT_FOUND;
+		return;
+	}
 	if (q) {
 		req->query = q + 1;
 		err = sf_http_parse_query(&ctx->arena, q + 1, strlen(q + 1), &req->qargs, &req->nqargs);
@@ -529,13 +558,62 @@ static void first_call(struct sf_http_ctx *ctx, const char *method, const char *
 	}
 	if (ctx->chunked)
 		ctx->body_buf.bf_max = ctx->body_cap;
+}
 
+static enum sf_err body_finish(struct sf_http_ctx *ctx);
+
+/* The edge (hooks.on_headers / on_body) sees every dynamic request that
+ * libmicrohttpd parsed, also one this layer refuses (400, 404, 405): a
+ * scanner's probes must reach the WAF and the ban counters, as they would
+ * behind a proxy.  The layer's own error still answers such a request; its
+ * body is read (up to the default cap) so that the WAF inspects it too. */
+static void first_call(struct sf_http_ctx *ctx, const char *method, const char *version)
+{
+	struct sf_http_server *srv = ctx->ln->srv;
+	first_call_checks(ctx, method, version);
+	const struct sf_route *route = ctx->req.route;
+	if (ctx->ln->redirect || !srv->hooks.on_headers || !ctx->req.target || !ctx->req.method || ctx->malformed ||
+	    ctx->pending == SF_ERR_NOMEM || ctx->pending == SF_ERR_HEADERS_TOO_LARGE ||
+	    (route && (route->flags & SF_ROUTE_STATIC)))
+		return;
 	ctx->hooks_started = 1;
-	if (!(route->flags & SF_ROUTE_STATIC) && srv->hooks.on_headers) {
-		err = srv->hooks.on_headers(req);
-		if (err)
-			ctx->pending = err;
+	if (ctx->pending && ctx->pending != SF_ERR_BODY_TOO_LARGE && !(ctx->chunked && ctx->body_expected)) {
+		if (!ctx->body_cap)
+			ctx->body_cap = srv->opt.max_body;
+		if (ctx->chunked) {
+			ctx->body_buf.bf_max = ctx->body_cap;
+			ctx->inspect_body = 1;
+		} else if (ctx->body_expected <= ctx->body_cap) {
+			if (!ctx->body_fixed && ctx->body_expected > 0)
+				ctx->body_fixed = sf_arena_alloc(&ctx->arena, ctx->body_expected + 1);
+			ctx->inspect_body = ctx->body_expected == 0 || ctx->body_fixed != NULL;
+		}
 	}
+	enum sf_err err = srv->hooks.on_headers(&ctx->req);
+	if (err) {
+		ctx->edge_body_done = 1; /* refused by the edge itself: no body phase */
+		if (!ctx->pending || sf_err_status(err) == 403)
+			ctx->pending = err; /* the edge refusing access (WAF, ban) answers first */
+	}
+}
+
+/* A request the layer refuses itself still completes the edge's
+ * inspection (the body phase, with the body when it was read) before the
+ * answer; when the edge refuses access (403: the WAF blocks), that is the
+ * answer, otherwise the layer's own error stays. */
+static void edge_inspect_refused(struct sf_http_ctx *ctx)
+{
+	struct sf_http_server *srv = ctx->ln->srv;
+	if (!ctx->hooks_started || ctx->edge_body_done || !srv->hooks.on_body)
+		return;
+	ctx->edge_body_done = 1;
+	if (!ctx->inspect_body || ctx->discard_body || body_finish(ctx) != SF_OK) {
+		ctx->req.body = NULL;
+		ctx->req.body_len = 0;
+	}
+	enum sf_err err = srv->hooks.on_body(&ctx->req);
+	if (err && sf_err_status(err) == 403)
+		ctx->pending = err;
 }
 
 /* ==== Body ==== */
@@ -543,11 +621,12 @@ static void first_call(struct sf_http_ctx *ctx, const char *method, const char *
 static void body_feed(struct sf_http_ctx *ctx, const char *data, size_t n)
 {
 	ctx->body_seen += n;
-	if (ctx->discard_body || ctx->pending)
+	if (ctx->discard_body || (ctx->pending && !ctx->inspect_body))
 		return;
 	if (ctx->body_fixed) {
 		if (n > ctx->body_expected - ctx->body_got) {
-			ctx->pending = SF_ERR_BAD_REQUEST; /* more than announced */
+			if (!ctx->pending)
+				ctx->pending = SF_ERR_BAD_REQUEST; /* more than announced */
 			return;
 		}
 		memcpy(ctx->body_fixed + ctx->body_got, data, n);
@@ -594,10 +673,11 @@ static enum MHD_Result final_call(struct sf_http_ctx *ctx)
 	deadline_clear(ctx);
 	if (ctx->ln->redirect)
 		return answer_redirect(ctx);
-	if (ctx->discard_body)
-		return answer_error(ctx, SF_ERR_BODY_TOO_LARGE);
-	if (ctx->pending)
-		return answer_error(ctx, ctx->pending);
+	if (ctx->discard_body || ctx->pending) {
+		enum sf_err refused = ctx->discard_body && !ctx->inspect_body ? SF_ERR_BODY_TOO_LARGE : ctx->pending;
+		edge_inspect_refused(ctx);
+		return answer_error(ctx, sf_err_status(ctx->pending) == 403 ? ctx->pending : refused);
+	}
 	enum sf_err err = body_finish(ctx);
 	if (err)
 		return answer_error(ctx, err);
@@ -664,9 +744,12 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con, const ch
 		ctx->phase = 1;
 		first_call(ctx, method, version);
 		int has_body = ctx->chunked || ctx->body_expected > 0;
-		if (has_body && (ctx->pending || ctx->ln->redirect)) {
+		if (has_body && !ctx->inspect_body && (ctx->pending || ctx->ln->redirect)) {
 			/* Answer before the body is read; the connection closes. */
-			return ctx->ln->redirect ? answer_redirect(ctx) : answer_error(ctx, ctx->pending);
+			if (ctx->ln->redirect)
+				return answer_redirect(ctx);
+			edge_inspect_refused(ctx);
+			return answer_error(ctx, ctx->pending);
 		}
 		return MHD_YES;
 	}
@@ -747,13 +830,15 @@ static void completed_cb(void *cls, struct MHD_Connection *con, void **con_cls, 
 
 	struct sf_http_watchdog *wd = srv_wd(srv);
 	struct sf_http_watch *w = con ? con_watch(con) : NULL;
-	pthread_mutex_lock(&wd->mu);
-	if (wd->inflight)
-		wd->inflight--;
 	if (w)
 		deadline_arm(wd, w); /* the next request on this connection */
-	pthread_cond_broadcast(&wd->cv);
-	pthread_mutex_unlock(&wd->mu);
+	atomic_fetch_sub(&wd->inflight, 1);
+	if (atomic_load(&wd->draining)) {
+		/* Only a stopping server waits for this: wake it. */
+		pthread_mutex_lock(&wd->mu);
+		pthread_cond_broadcast(&wd->cv);
+		pthread_mutex_unlock(&wd->mu);
+	}
 
 	sf_http_resp_reset(&ctx->resp);
 	sf_buf_free(&ctx->body_buf);
@@ -766,9 +851,12 @@ static void completed_cb(void *cls, struct MHD_Connection *con, void **con_cls, 
 static size_t memory_limit(const struct sf_http_options *opt)
 {
 	/* The read buffer must hold the request line and all headers, plus
-	 * libmicrohttpd's own copies; our limits answer first (414/431). */
-	size_t m = opt->max_url + 2 * opt->max_header + 64 * 1024;
-	return m < 128 * 1024 ? 128 * 1024 : m;
+	 * libmicrohttpd's own copies; our limits answer first (414/431).
+	 * Not more: libmicrohttpd 0.9.75 zeroes the free part of this pool
+	 * after every request, so each KiB here costs every request (a 128 KiB
+	 * pool was 8% of the CPU time of a cached catalog answer). */
+	size_t m = opt->max_url + 2 * opt->max_header + 8 * 1024;
+	return m < 32 * 1024 ? 32 * 1024 : m;
 }
 
 static enum sf_err start_daemon(struct sf_http_server *srv, struct sf_http_listener *ln, uint16_t port, int tls,
@@ -935,8 +1023,9 @@ void sf_http_stop(struct sf_http_server *srv)
 	struct timespec limit;
 	clock_gettime(CLOCK_MONOTONIC, &limit);
 	limit.tv_sec += 10;
+	atomic_store(&wd->draining, 1);
 	pthread_mutex_lock(&wd->mu);
-	while (wd->inflight > 0 && wd->running) {
+	while (atomic_load(&wd->inflight) > 0 && wd->running) {
 		struct timespec now, wake;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec >= limit.tv_sec)

@@ -7,6 +7,7 @@
  * product page three (product, variants, breadcrumbs).  User search text
  * never reaches FTS5 as syntax: sf_catalog_fts_query quotes every word.
  */
+#include "shop/stock.h"
 #include "shop/catalog.h"
 
 #include <inttypes.h>
@@ -520,10 +521,12 @@ enum sf_err sf_catalog_product(struct sf_db *db, const char *slug, json_t **out)
 	}
 	while ((st = sf_db_next(cur)) == SF_DB_OK) {
 		int64_t stock = sf_db_col_int(cur, 4);
-		json_t *v = json_pack("{s:s,s:s,s:o,s:I,s:b}", "sku", sf_db_col_text(cur, 0, NULL), "name",
+		/* availability only (stock.h): exact counts would make every
+		 * order a catalog change */
+		json_t *v = json_pack("{s:s,s:s,s:o,s:b,s:b}", "sku", sf_db_col_text(cur, 0, NULL), "name",
 				      sf_db_col_text(cur, 1, NULL), "price",
-				      price_json(sf_db_col_int(cur, 2), sf_db_col_text(cur, 3, NULL)), "stock",
-				      (json_int_t)stock, "in_stock", stock > 0);
+				      price_json(sf_db_col_int(cur, 2), sf_db_col_text(cur, 3, NULL)), "in_stock",
+				      stock > 0, "low_stock", sf_stock_band(stock) == 1);
 		if (!v || json_array_append_new(variants, v)) {
 			err = SF_ERR_NOMEM;
 			goto out;

@@ -14,7 +14,8 @@
  *   list      {"items":[summary…],"page":n,"per_page":n,"total":n,"pages":n (0 when empty),
  *              "sort":"name|price_asc|price_desc|newest","q":…|null,"category":…|null}
  *   product   summary + {"description","variants":[{"sku","name","price",
- *              "stock","in_stock"}],"breadcrumbs":[{"slug","name"}…]}
+ *              "in_stock","low_stock"}],"breadcrumbs":[{"slug","name"}…]}
+ *              (availability only, never counts: see stock.h)
  *   category  {"id","slug","name","description","parent":slug|null,
  *              "children":[category…]}
  *   categories {"items":[root category…]} (a tree)

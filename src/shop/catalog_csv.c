@@ -23,7 +23,9 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "db/db.h"
+#include "shop/webhook.h"
 #include "shop/catalog.h"
+#include "shop/catalog_cache.h"
 #include "shop/catalog_internal.h"
 
 #define MAX_PATH_LEVELS 4
@@ -797,6 +799,20 @@ static enum sf_db_status imp_txn(struct sf_db_conn *c, void *ctx)
 	st = imp_audit(im, c, "catalog.import", "catalog", NULL, detail);
 	if (st != SF_DB_OK)
 		return st;
+	/* The catalog cache serves nothing built before this commit. */
+	st = sf_catalog_touch(c);
+	if (st < 0)
+		return imp_db_fail(im, st);
+	/* Integrators hear of it (webhook.h), in this same transaction. */
+	if (res->products_created + res->products_updated > 0) {
+		json_t *d = json_pack("{s:s,s:I,s:I}", "source", "csv_import", "products_created",
+				      (json_int_t)res->products_created, "products_updated",
+				      (json_int_t)res->products_updated);
+		enum sf_err we = d ? sf_webhook_emit(c, "product.updated", d) : SF_ERR_NOMEM;
+		json_decref(d);
+		if (we)
+			return sf_db_status_from_err(we);
+	}
 	if (im->extra) {
 		st = im->extra(c, im->extra_ctx);
 		if (st < 0)

@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/catalog_api.h"
 #include "core/app.h"
 #include "core/buf.h"
 #include "shop/catalog.h"
+#include "shop/catalog_cache.h"
 #include "web/tmpl.h"
 
 #define PAGER_WINDOW 2 /* page links shown either side of the current page */
@@ -230,8 +232,8 @@ static void mark_nav(struct jb *jb, json_t *ctx, const char *slug, const json_t 
 	}
 }
 
-static enum sf_err render(struct sf_req *req, struct sf_resp *resp, unsigned status, const char *name,
-			  json_t *ctx)
+/* Render template name with ctx into a heap buffer (*body, *len). */
+static enum sf_err render_bytes(struct sf_req *req, const char *name, json_t *ctx, char **body, size_t *len)
 {
 	struct sf_app *app = req->app;
 	if (!app || !app->tmpl)
@@ -243,34 +245,57 @@ static enum sf_err render(struct sf_req *req, struct sf_resp *resp, unsigned sta
 		sf_buf_free(&b);
 		return err;
 	}
+	*body = sf_buf_steal(&b, len);
+	return *body ? SF_OK : SF_ERR_NOMEM;
+}
+
+static enum sf_err render(struct sf_req *req, struct sf_resp *resp, unsigned status, const char *name,
+			  json_t *ctx)
+{
+	char *data = NULL;
 	size_t len = 0;
-	char *data = sf_buf_steal(&b, &len);
-	if (!data)
-		return SF_ERR_NOMEM;
+	enum sf_err err = render_bytes(req, name, ctx, &data, &len);
+	if (err)
+		return err;
 	sf_resp_body(resp, status, "text/html; charset=utf-8", data, len, free);
 	return SF_OK;
 }
 
+/* ==== Cached pages ====
+ * A catalog page depends only on the catalog and its normalised query, so
+ * the rendered bytes go through the catalog response cache.  The rule that
+ * keeps this safe (docs/ARCHITECTURE.md, "Caching"): a page that starts to
+ * carry per-visitor data (CSRF token, cart count) must stop being cached
+ * whole here. */
+
+struct page_job {
+	struct sf_req *req;
+	struct sf_catalog_query q;
+	const char *slug; /* category, product */
+	const char *text; /* search text, NULL when blank */
+};
+
+static enum sf_err send_page(struct sf_req *req, struct sf_resp *resp, enum sf_cc_kind kind, const char *key,
+			     size_t keylen, enum sf_err (*build)(void *ctx, char **body, size_t *len),
+			     struct page_job *job)
+{
+	job->req = req;
+	return sf_api_send_cached(req, resp, "text/html; charset=utf-8", kind, key, keylen, build, job);
+}
+
 /* ==== Handlers ==== */
 
-enum sf_err sf_web_home(struct sf_req *req, struct sf_resp *resp)
+static enum sf_err home_build(void *job_, char **body, size_t *len)
 {
+	struct page_job *job = job_;
+	struct sf_req *req = job->req;
 	struct sf_app *app = req->app;
 	struct jb jb = {0};
 	json_t *ctx = NULL, *list = NULL;
-	struct sf_catalog_query q;
-	const char *bad = NULL;
-	enum sf_err err;
-
-	if (!app || !app->db)
-		return SF_ERR_UNAVAILABLE;
-	err = sf_catalog_query_parse("1", SF_WEB_NEW_ARRIVALS, "newest", NULL, NULL, &q, &bad);
+	enum sf_err err = base_ctx(req, NULL, 1, &ctx);
 	if (err)
 		goto out;
-	err = base_ctx(req, NULL, 1, &ctx);
-	if (err)
-		goto out;
-	err = sf_catalog_list(app->db, &q, &list);
+	err = sf_catalog_list(app->db, &job->q, &list);
 	if (err)
 		goto out;
 	mark_list(&jb, list);
@@ -284,40 +309,39 @@ enum sf_err sf_web_home(struct sf_req *req, struct sf_resp *resp)
 		err = SF_ERR_NOMEM;
 		goto out;
 	}
-	err = render(req, resp, 200, "home", ctx);
+	err = render_bytes(req, "home", ctx, body, len);
 out:
 	json_decref(list);
 	json_decref(ctx);
 	return err;
 }
 
-enum sf_err sf_web_category(struct sf_req *req, struct sf_resp *resp)
+enum sf_err sf_web_home(struct sf_req *req, struct sf_resp *resp)
 {
 	struct sf_app *app = req->app;
+	struct page_job job = {0};
+	const char *bad = NULL;
+	if (!app || !app->db)
+		return SF_ERR_UNAVAILABLE;
+	enum sf_err err = sf_catalog_query_parse("1", SF_WEB_NEW_ARRIVALS, "newest", NULL, NULL, &job.q, &bad);
+	if (err)
+		return err;
+	return send_page(req, resp, SF_CC_PAGE_HOME, "", 0, home_build, &job);
+}
+
+static enum sf_err category_build(void *job_, char **body, size_t *len)
+{
+	struct page_job *job = job_;
+	struct sf_req *req = job->req;
+	struct sf_app *app = req->app;
+	const char *slug = job->slug;
 	struct jb jb = {0};
 	json_t *ctx = NULL, *cat = NULL, *list = NULL;
 	char *base = NULL;
-	struct sf_catalog_query q;
-	const char *bad = NULL;
-	enum sf_err err;
-
-	const char *slug = sf_req_param(req, "slug");
-	if (!slug || !*slug)
-		return SF_ERR_NOT_FOUND;
-	if (!app || !app->db)
-		return SF_ERR_UNAVAILABLE;
-	err = sf_catalog_query_parse(sf_req_query(req, "page"), SF_WEB_PER_PAGE, sf_req_query(req, "sort"), slug,
-				     NULL, &q, &bad);
-	if (err) {
-		/* A slug that cannot exist names no page; bad page/sort is the
-		 * visitor's mistake to fix. */
-		err = bad && strcmp(bad, "category") == 0 ? SF_ERR_NOT_FOUND : SF_ERR_BAD_PARAM;
-		goto out;
-	}
-	err = sf_catalog_category(app->db, slug, &cat);
+	enum sf_err err = sf_catalog_category(app->db, slug, &cat);
 	if (err)
 		goto out;
-	err = sf_catalog_list(app->db, &q, &list);
+	err = sf_catalog_list(app->db, &job->q, &list);
 	if (err)
 		goto out;
 	const char *name = json_string_value(json_object_get(cat, "name"));
@@ -335,8 +359,8 @@ enum sf_err sf_web_category(struct sf_req *req, struct sf_resp *resp)
 	put(&jb, cat, "has_children", json_boolean(json_array_size(json_object_get(cat, "children")) > 0));
 	put_meta_description(&jb, ctx, json_string_value(json_object_get(cat, "description")));
 	mark_list(&jb, list);
-	put(&jb, ctx, "pager", make_pager(&jb, base, NULL, q.sort, list));
-	put(&jb, ctx, "sort_options", sort_options(&jb, q.sort));
+	put(&jb, ctx, "pager", make_pager(&jb, base, NULL, job->q.sort, list));
+	put(&jb, ctx, "sort_options", sort_options(&jb, job->q.sort));
 	put(&jb, ctx, "one", json_boolean(int_member(list, "total", 0) == 1));
 	put(&jb, ctx, "category", cat);
 	cat = NULL;
@@ -346,7 +370,7 @@ enum sf_err sf_web_category(struct sf_req *req, struct sf_resp *resp)
 		err = SF_ERR_NOMEM;
 		goto out;
 	}
-	err = render(req, resp, 200, "category", ctx);
+	err = render_bytes(req, "category", ctx, body, len);
 out:
 	free(base);
 	json_decref(cat);
@@ -355,19 +379,37 @@ out:
 	return err;
 }
 
-enum sf_err sf_web_product(struct sf_req *req, struct sf_resp *resp)
+enum sf_err sf_web_category(struct sf_req *req, struct sf_resp *resp)
 {
 	struct sf_app *app = req->app;
-	struct jb jb = {0};
-	json_t *ctx = NULL, *prod = NULL;
-	enum sf_err err;
-
+	struct page_job job = {0};
+	const char *bad = NULL;
 	const char *slug = sf_req_param(req, "slug");
 	if (!slug || !*slug)
 		return SF_ERR_NOT_FOUND;
 	if (!app || !app->db)
 		return SF_ERR_UNAVAILABLE;
-	err = sf_catalog_product(app->db, slug, &prod);
+	enum sf_err err = sf_catalog_query_parse(sf_req_query(req, "page"), SF_WEB_PER_PAGE, sf_req_query(req, "sort"),
+						 slug, NULL, &job.q, &bad);
+	if (err) {
+		/* A slug that cannot exist names no page; bad page/sort is the
+		 * visitor's mistake to fix. */
+		return bad && strcmp(bad, "category") == 0 ? SF_ERR_NOT_FOUND : SF_ERR_BAD_PARAM;
+	}
+	job.slug = slug;
+	char key[SF_CC_KEY_MAX + 1];
+	size_t keylen = sf_catalog_query_key(&job.q, key, sizeof key);
+	return send_page(req, resp, SF_CC_PAGE_CATEGORY, key, keylen, category_build, &job);
+}
+
+static enum sf_err product_build(void *job_, char **body, size_t *len)
+{
+	struct page_job *job = job_;
+	struct sf_req *req = job->req;
+	struct sf_app *app = req->app;
+	struct jb jb = {0};
+	json_t *ctx = NULL, *prod = NULL;
+	enum sf_err err = sf_catalog_product(app->db, job->slug, &prod);
 	if (err)
 		goto out;
 	const char *name = json_string_value(json_object_get(prod, "name"));
@@ -394,11 +436,24 @@ enum sf_err sf_web_product(struct sf_req *req, struct sf_resp *resp)
 		err = SF_ERR_NOMEM;
 		goto out;
 	}
-	err = render(req, resp, 200, "product", ctx);
+	err = render_bytes(req, "product", ctx, body, len);
 out:
 	json_decref(prod);
 	json_decref(ctx);
 	return err;
+}
+
+enum sf_err sf_web_product(struct sf_req *req, struct sf_resp *resp)
+{
+	struct sf_app *app = req->app;
+	struct page_job job = {0};
+	const char *slug = sf_req_param(req, "slug");
+	if (!slug || !*slug)
+		return SF_ERR_NOT_FOUND;
+	if (!app || !app->db)
+		return SF_ERR_UNAVAILABLE;
+	job.slug = slug;
+	return send_page(req, resp, SF_CC_PAGE_PRODUCT, slug, strlen(slug), product_build, &job);
 }
 
 /* Is s NULL, empty or only ASCII whitespace? */
@@ -410,28 +465,17 @@ static int blank(const char *s)
 	return 1;
 }
 
-enum sf_err sf_web_search(struct sf_req *req, struct sf_resp *resp)
+static enum sf_err search_build(void *job_, char **body, size_t *len)
 {
+	struct page_job *job = job_;
+	struct sf_req *req = job->req;
 	struct sf_app *app = req->app;
+	const char *text = job->text;
 	struct jb jb = {0};
 	json_t *ctx = NULL, *list = NULL;
-	struct sf_catalog_query q;
-	const char *bad = NULL;
 	enum sf_err err;
-
-	const char *text = sf_req_query(req, "q");
-	if (blank(text))
-		text = NULL;
-	if (!app || !app->db)
-		return SF_ERR_UNAVAILABLE;
-	err = sf_catalog_query_parse(sf_req_query(req, "page"), SF_WEB_PER_PAGE, sf_req_query(req, "sort"), NULL,
-				     text, &q, &bad);
-	if (err) {
-		err = SF_ERR_BAD_PARAM;
-		goto out;
-	}
 	if (text) {
-		err = sf_catalog_list(app->db, &q, &list);
+		err = sf_catalog_list(app->db, &job->q, &list);
 		if (err)
 			goto out;
 	}
@@ -446,7 +490,7 @@ enum sf_err sf_web_search(struct sf_req *req, struct sf_resp *resp)
 	put(&jb, ctx, "search_q", json_string(text ? text : ""));
 	if (list) {
 		mark_list(&jb, list);
-		put(&jb, ctx, "pager", make_pager(&jb, "/search", text, q.sort, list));
+		put(&jb, ctx, "pager", make_pager(&jb, "/search", text, job->q.sort, list));
 		put(&jb, ctx, "one", json_boolean(int_member(list, "total", 0) == 1));
 		put(&jb, ctx, "list", list);
 		list = NULL;
@@ -454,16 +498,35 @@ enum sf_err sf_web_search(struct sf_req *req, struct sf_resp *resp)
 		put(&jb, ctx, "pager", json_null());
 		put(&jb, ctx, "list", json_null());
 	}
-	put(&jb, ctx, "sort_options", sort_options(&jb, q.sort));
+	put(&jb, ctx, "sort_options", sort_options(&jb, job->q.sort));
 	if (jb.oom) {
 		err = SF_ERR_NOMEM;
 		goto out;
 	}
-	err = render(req, resp, 200, "search", ctx);
+	err = render_bytes(req, "search", ctx, body, len);
 out:
 	json_decref(list);
 	json_decref(ctx);
 	return err;
+}
+
+enum sf_err sf_web_search(struct sf_req *req, struct sf_resp *resp)
+{
+	struct sf_app *app = req->app;
+	struct page_job job = {0};
+	const char *bad = NULL;
+	const char *text = sf_req_query(req, "q");
+	if (blank(text))
+		text = NULL;
+	if (!app || !app->db)
+		return SF_ERR_UNAVAILABLE;
+	if (sf_catalog_query_parse(sf_req_query(req, "page"), SF_WEB_PER_PAGE, sf_req_query(req, "sort"), NULL, text,
+				   &job.q, &bad) != SF_OK)
+		return SF_ERR_BAD_PARAM;
+	job.text = text;
+	char key[SF_CC_KEY_MAX + 1];
+	size_t keylen = sf_catalog_query_key(&job.q, key, sizeof key);
+	return send_page(req, resp, SF_CC_PAGE_SEARCH, key, keylen, search_build, &job);
 }
 
 /* ==== Error page ==== */

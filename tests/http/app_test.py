@@ -25,6 +25,11 @@ import tempfile
 import time
 
 RESULTS = []
+# The WAF runs in block mode in these tests (the default).  Deliberately hostile
+# requests are sent while HOSTILE['on'] is set: they carry X-Test-Hostile and their
+# request ids are collected, and check_waf_clean() asserts that every WAF event in
+# the log belongs to one of them — the shop's own requests raise none.
+HOSTILE = {'on': False, 'ids': set()}
 
 
 def check(name, cond, diag=''):
@@ -108,6 +113,9 @@ def tls_ctx():
 
 def raw(port, data, tls=True, timeout=10):
     """Send exact bytes; return (status, headers dict lower-case, body bytes)."""
+    if HOSTILE['on'] and b'\r\n' in data:
+        line, _, rest = data.partition(b'\r\n')
+        data = line + b'\r\nX-Test-Hostile: 1\r\n' + rest
     s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
     if tls:
         s = tls_ctx().wrap_socket(s, server_hostname='localhost')
@@ -134,11 +142,30 @@ def raw(port, data, tls=True, timeout=10):
     for l in lines[1:]:
         k, _, v = l.partition(':')
         headers[k.strip().lower()] = v.strip()
+    if HOSTILE['on'] and headers.get('x-request-id'):
+        HOSTILE['ids'].add(headers['x-request-id'])
     return status, headers, body
 
 
+def check_waf_clean(d, label):
+    """Every WAF event in the log came from a marked hostile request."""
+    path = os.path.join(d, 'log', 'waf.log')
+    events = []
+    if os.path.exists(path):
+        with open(path, encoding='utf-8', errors='replace') as f:
+            events = [json.loads(l) for l in f if l.strip()]
+    stray = [(e['request_id'], e['rule_id'], e['method'], e['path']) for e in events
+             if e['request_id'] not in HOSTILE['ids']]
+    check('WAF (%s): the shop\'s own requests raise zero events (%d events, all from hostile tests)'
+          % (label, len(events)), not stray, stray[:20])
+    check('WAF (%s): hostile requests were logged with request id, rule id and phase' % label,
+          all((e.get('rule_id') or e.get('action') == 'blocked') and e.get('phase') and e.get('request_id')
+              for e in events) and events,
+          events[:3])
+
+
 def get(port, path, headers=None, tls=True, method='GET', body=None):
-    h = {'Host': 'localhost', 'Connection': 'close'}
+    h = {'Host': 'localhost', 'Connection': 'close', 'User-Agent': 'Mozilla/5.0 (storefort tests)', 'Accept': '*/*'}
     h.update(headers or {})
     req = '%s %s HTTP/1.1\r\n' % (method, path) + ''.join('%s: %s\r\n' % kv for kv in h.items())
     data = req.encode('latin-1')
@@ -348,10 +375,23 @@ def test_http(cli, d):
     srv = Server(cli, ini)
     try:
         run_http_cases(srv)
+        test_catalog_cache(srv, cli, d)
         test_log_redaction(srv, d)
+        check_waf_clean(d, 'paranoia 1, block')
     finally:
         rc, out, err = srv.stop()
         check('serve stops cleanly on SIGTERM', rc == 0, (rc, err[-2000:]))
+    # The same flows at paranoia level 2.
+    waf_log = os.path.join(d, 'log', 'waf.log')
+    if os.path.exists(waf_log):
+        os.unlink(waf_log)
+    srv = Server(cli, ini, env={'STOREFORT_WAF_PARANOIA': '2'})
+    try:
+        run_http_cases(srv)
+        check_waf_clean(d, 'paranoia 2, block')
+    finally:
+        rc, out, err = srv.stop()
+        check('serve (paranoia 2) stops cleanly', rc == 0, (rc, err[-2000:]))
 
 
 def run_http_cases(srv):
@@ -413,7 +453,8 @@ def run_http_cases(srv):
     st, h, body = get(P, '/static/app.css', {'If-None-Match': etag or 'x'})
     check('static asset: 304 on If-None-Match', st == 304 and body == b'', st)
 
-    # errors
+    # errors (hostile: marked for the WAF's zero-event check)
+    HOSTILE['on'] = True
     st, h, body = get(P, '/api/v1/products/no-such-product')
     j = jbody(body)
     check('unknown product: JSON 404 with code and request id', st == 404 and j and j['error']['code'] == 'not_found'
@@ -429,11 +470,11 @@ def run_http_cases(srv):
                      ('page=%2B1', 'page'), ('page=1%00', 'page')]:
         st, h, body = get(P, '/api/v1/products?' + q)
         j = jbody(body)
-        check('invalid %s -> 400 bad_parameter' % q[:30], st == 400 and j and j['error']['code'] in
-              ('bad_parameter', 'bad_encoding'), (st, body[:200]))
+        check('invalid %s -> 400 bad_parameter (or 403 by the WAF)' % q[:30], st in (400, 403) and j and
+              j['error']['code'] in ('bad_parameter', 'bad_encoding', 'request_blocked'), (st, body[:200]))
     for q in ['%22', 'AND%20OR%20NOT', 'NEAR(a%20b', '*', 'col%3Ax', "'%20OR%201%3D1--", '%E2%82%AC', '%5E']:
         st, h, body = get(P, '/api/v1/products?q=' + q)
-        check('hostile search %s: 200, never 500' % q, st == 200, (st, body[:200]))
+        check('hostile search %s: 200 (or 403 by the WAF), never 500' % q, st in (200, 403), (st, body[:200]))
     st, h, body = get(P, '/api/v1/products?q=%ZZ')
     check('malformed percent-encoding: 400', st == 400, st)
     st, h, body = get(P, '/api/v1/products?q=%C3%28')
@@ -445,12 +486,12 @@ def run_http_cases(srv):
     st, h, body = get(P, '/', {'X-Big': 'b' * 40000})
     check('oversized headers: 431 (or connection refused with 4xx)', st in (400, 413, 431), st)
     st, h, body = get(P, '/api/v1/products', method='POST', body=b'x' * (2 * 1024 * 1024))
-    check('oversized body: 413 or 405, never 5xx', st in (405, 413), st)
+    check('oversized body: 413 or 405 (or 403 by the WAF), never 5xx', st in (403, 405, 413), st)
     for path in ['/static/../storefort.ini', '/static/%2e%2e/%2e%2e/etc/passwd', '/media/..%2F..%2Fstorefort.ini',
                  '/media/products/..%2f..%2fkeys%2fmaster.key', '/static/..%5c..%5cstorefort.ini',
                  '/media/%2e%2e/keys/master.key']:
         st, h, body = get(P, path)
-        check('traversal %s refused' % path, st in (400, 404) and b'master-key' not in body
+        check('traversal %s refused' % path, st in (400, 403, 404) and b'master-key' not in body
               and b'[keys]' not in body, (st, body[:100]))
     st, h, body = get(P, '/media/products/' + slug + '.svg')
     check('product image served from media', st == 200 and h.get('content-type', '').startswith('image/svg'), st)
@@ -458,6 +499,8 @@ def run_http_cases(srv):
     check('garbage request line: 400 or closed unanswered, never 5xx', st in (0, 400), st)
     st, h, body = raw(P, b'GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n')
     check('bad Content-Length: 400', st == 400, st)
+
+    HOSTILE['on'] = False
 
     # the HTTP listener redirects to HTTPS
     st, h, body = get(srv.http, '/p/x?y=1', tls=False)
@@ -489,8 +532,63 @@ def run_http_cases(srv):
     s.close()
 
 
+def test_catalog_cache(srv, cli, d):
+    """The catalog response cache: strong ETags and 304, and a `catalog
+    import` run by another process is visible on the very next request."""
+    P = srv.https
+    ini = os.path.join(d, 'storefort.ini')
+    st, h, body = get(P, '/api/v1/products?per_page=3')
+    etag = h.get('etag', '')
+    check('catalog JSON: strong ETag', st == 200 and re.fullmatch(r'"[0-9a-f]{24}"', etag), h)
+    st, h2, body2 = get(P, '/api/v1/products?per_page=3')
+    check('catalog JSON: same bytes and ETag from the cache', body2 == body and h2.get('etag') == etag)
+    st, h3, body3 = get(P, '/api/v1/products?per_page=3', {'If-None-Match': etag})
+    check('catalog JSON: 304 on If-None-Match, with security headers',
+          st == 304 and body3 == b'' and h3.get('etag') == etag and not has_security_headers(h3),
+          (st, h3, has_security_headers(h3)))
+    st, h3, _ = get(P, '/api/v1/products?per_page=3', {'If-None-Match': 'W/' + etag + ', "other"'})
+    check('catalog JSON: 304 for a list holding the weak form', st == 304, st)
+    st, h3, _ = get(P, '/api/v1/products?per_page=3', {'If-None-Match': '"0000"'})
+    check('catalog JSON: 200 for another ETag', st == 200, st)
+    st, h3, _ = get(P, '/api/v1/products?per_page=3&page=2')
+    check('catalog JSON: another query, another ETag', st == 200 and h3.get('etag') not in (None, etag), h3)
+
+    # Warm every cached shape for a product that is about to change.
+    st, _, body = get(P, '/api/v1/products?q=zebracache')
+    j = jbody(body)
+    check('cache probe: not there yet (and now cached)', st == 200 and j and j['total'] == 0, body[:200])
+    st, _, _ = get(P, '/p/zz-zebra-cache')
+    check('cache probe page: 404 before the import', st == 404, st)
+    hp = get(P, '/')[2]
+    header = ('product_slug,product_name,category_path,description,sku,variant_name,price_minor,currency,'
+              'stock,image')
+    csvfile = os.path.join(d, 'cache-probe.csv')
+    for name in ('Zebracache Mug', 'Zebracache Cup'):
+        with open(csvfile, 'w') as f:
+            f.write(header + '\n')
+            f.write('zz-zebra-cache,%s,Home,Striped,ZEBRA-1,,999,EUR,4,\n' % name)
+        rc, out, err = cli.run('--config', ini, 'catalog', 'import', csvfile)
+        check('cache probe: import "%s" from the CLI (another process)' % name, rc == 0, (rc, out, err))
+        st, _, body = get(P, '/api/v1/products?q=zebracache')
+        j = jbody(body)
+        check('next request: the list shows "%s"' % name,
+              st == 200 and j and j['total'] == 1 and j['items'][0]['name'] == name, body[:300])
+        st, _, body = get(P, '/api/v1/products/zz-zebra-cache')
+        j = jbody(body)
+        check('next request: the product JSON shows "%s"' % name, st == 200 and j and j['name'] == name,
+              body[:300])
+        st, _, body = get(P, '/p/zz-zebra-cache')
+        check('next request: the product page shows "%s"' % name, st == 200 and name.encode() in body, st)
+        st, _, body = get(P, '/search?q=zebracache')
+        check('next request: the search page shows "%s"' % name, st == 200 and name.encode() in body, st)
+    st, h, _ = get(P, '/api/v1/products?per_page=3', {'If-None-Match': etag})
+    check('after a catalog change the old ETag no longer answers 304', st == 200, st)
+    check('home page rebuilt after the change', get(P, '/')[0] == 200 and hp)
+
+
 def test_log_redaction(srv, d):
     P = srv.https
+    HOSTILE['on'] = True  # odd on purpose (secrets in every place, a body without a type)
     secrets = ['SeCrEtToKeN-9f8e7d', 'sessioncookie-77aa', 'hunter2-pass-XYZ', '4111111111111111',
                '5500 0055 5555 5559', 'resettoken-abc123']
     get(P, '/api/v1/products?token=resettoken-abc123&q=4111111111111111',
@@ -507,6 +605,7 @@ def test_log_redaction(srv, d):
     check('access log written', '"status"' in blob and '/api/v1/products' in blob, blob[-500:])
     leaked = [s for s in secrets if s in blob or s.replace(' ', '') in blob]
     check('no secret, token, password or card number in any log', not leaked, leaked)
+    HOSTILE['on'] = False
 
 
 def main():

@@ -161,6 +161,10 @@ static void test_guardrails(void **state)
 	const char *ini = write_ini("[app]\nenvironment = production\n");
 	assert_int_equal(sf_config_load(ini, &c, err, sizeof err), SF_OK);
 	struct sf_guard_facts ok = {0}, dev = {.dev_key = 1}, demo = {.demo_data = 1};
+	/* The default payment provider (sandbox) approves without money. */
+	expect_guard(&c, &ok, "[payments] provider = sandbox");
+	ini = write_ini("[app]\nenvironment = production\n[payments]\nprovider = stripe\n");
+	assert_int_equal(sf_config_load(ini, &c, err, sizeof err), SF_OK);
 	expect_guard(&c, &ok, NULL);
 	expect_guard(&c, &dev, "development key");
 	expect_guard(&c, &demo, "demo data");
@@ -181,7 +185,7 @@ static void test_guardrails(void **state)
 	assert_int_equal(sf_config_load(ini, &c, err, sizeof err), SF_OK);
 	expect_guard(&c, &ok, "[server] tls is off");
 	ini = write_ini("[app]\nenvironment = production\n[server]\ntls = off\n[proxy]\ntrusted = 10.0.0.1\n"
-			"tls_terminated = on\n");
+			"tls_terminated = on\n[payments]\nprovider = stripe\n");
 	assert_int_equal(sf_config_load(ini, &c, err, sizeof err), SF_OK);
 	expect_guard(&c, &ok, NULL);
 

@@ -151,6 +151,29 @@ static void test_bad_pattern_never_matches(void **state)
 	assert_null(sf_http_route_match(bad, 2, "GET", "/b/x/more", NULL, NULL));
 }
 
+static void test_admin_prefix(void **state)
+{
+	(void)state;
+	struct sf_arena a;
+	sf_arena_init(&a, 1 << 16);
+	int nomem = 0;
+	/* inward: the configured prefix maps to /admin, /admin itself is hidden */
+	assert_string_equal(sf_http_admin_rewrite(&a, "/bo-7x", "/bo-7x/orders/3", &nomem), "/admin/orders/3");
+	assert_string_equal(sf_http_admin_rewrite(&a, "/bo-7x", "/bo-7x", &nomem), "/admin");
+	assert_null(sf_http_admin_rewrite(&a, "/bo-7x", "/admin/orders", &nomem));
+	assert_string_equal(sf_http_admin_rewrite(&a, "/bo-7x", "/bo-7xy", &nomem), "/bo-7xy");
+	assert_string_equal(sf_http_admin_rewrite(&a, "/admin", "/admin/x", &nomem), "/admin/x");
+	/* outward: redirects to internal /admin paths carry the prefix */
+	assert_string_equal(sf_http_admin_outward(&a, "/bo-7x", "/admin/orders/3", &nomem), "/bo-7x/orders/3");
+	assert_string_equal(sf_http_admin_outward(&a, "/bo-7x", "/admin?x=1", &nomem), "/bo-7x?x=1");
+	assert_string_equal(sf_http_admin_outward(&a, "/bo-7x", "/admin", &nomem), "/bo-7x");
+	assert_string_equal(sf_http_admin_outward(&a, "/bo-7x", "/administrator", &nomem), "/administrator");
+	assert_string_equal(sf_http_admin_outward(&a, "/bo-7x", "https://x/admin", &nomem), "https://x/admin");
+	assert_string_equal(sf_http_admin_outward(&a, NULL, "/admin/x", &nomem), "/admin/x");
+	assert_int_equal(nomem, 0);
+	sf_arena_release(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +183,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_405_allow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
 		cmocka_unit_test(test_bad_pattern_never_matches),
+		cmocka_unit_test(test_admin_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

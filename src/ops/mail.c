@@ -1,0 +1,524 @@
+/*
+ * mail.c — the e-mail outbox and its sender (mail.h).
+ */
+#include "ops/mail.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "crypto/keyring.h"
+#include "db/db.h"
+
+#define T_OUTBOX "mail_outbox"
+#define BATCH 32
+#define POLL_MS 500
+#define PASSWORD_MAX 1024
+
+static const struct sf_keyring *outbox_kr;
+
+void sf_mail_set_keyring(const struct sf_keyring *kr)
+{
+	__atomic_store_n(&outbox_kr, kr, __ATOMIC_RELEASE);
+}
+
+/* ==== Enqueue ==== */
+
+static int addr_ok(const char *a)
+{
+	size_t n = strlen(a);
+	if (n < 3 || n > SF_MAIL_ADDR_MAX || !sf_utf8_valid(a, n, 1) || strpbrk(a, "\r\n\t"))
+		return 0;
+	const char *at = strchr(a, '@');
+	if (!at || at == a || strchr(at + 1, '@') || !at[1])
+		return 0;
+	for (const char *p = a; *p; p++)
+		if (*p == ' ' || *p == '<' || *p == '>' || *p == ',' || *p == '"' || *p == '\\')
+			return 0;
+	return 1;
+}
+
+static enum sf_err seal_col(const struct sf_keyring *kr, const char *col, int64_t id, const char *v,
+			    unsigned char **out, size_t *n)
+{
+	return sf_seal(kr, T_OUTBOX, col, id, v, strlen(v), out, n);
+}
+
+enum sf_err sf_mail_enqueue(struct sf_db_conn *c, const char *to, const char *subject, const char *text_body)
+{
+	const struct sf_keyring *kr = __atomic_load_n(&outbox_kr, __ATOMIC_ACQUIRE);
+	if (!to || !subject || !text_body || !addr_ok(to))
+		return SF_ERR_INVALID;
+	size_t sl = strlen(subject), bl = strlen(text_body);
+	if (sl > SF_MAIL_SUBJECT_MAX || !sf_utf8_valid(subject, sl, 1) || strpbrk(subject, "\r\n\t") ||
+	    bl > SF_MAIL_BODY_MAX ||
+	    !sf_utf8_valid(text_body, bl, 0))
+		return SF_ERR_INVALID;
+	if (!kr)
+		return SF_ERR_KEY;
+	int64_t now = (int64_t)time(NULL);
+	struct sf_db_param p[] = {SF_DB_INT(now)};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_MAIL_INSERT, p, 1, NULL);
+	if (st != SF_DB_OK)
+		return sf_db_err(st);
+	int64_t id = sf_db_last_id(c);
+	unsigned char *r = NULL, *s = NULL, *b = NULL;
+	size_t rn = 0, sn = 0, bn = 0;
+	enum sf_err err = seal_col(kr, "recipient", id, to, &r, &rn);
+	if (!err)
+		err = seal_col(kr, "subject", id, subject, &s, &sn);
+	if (!err)
+		err = seal_col(kr, "body", id, text_body, &b, &bn);
+	if (!err) {
+		struct sf_db_param q[] = {SF_DB_INT(id), SF_DB_BLOB(r, rn), SF_DB_BLOB(s, sn), SF_DB_BLOB(b, bn)};
+		st = sf_db_exec(c, SF_STMT_MAIL_SET_SEALED, q, 4, NULL);
+		err = st == SF_DB_OK ? SF_OK : sf_db_err(st);
+	}
+	free(r);
+	free(s);
+	free(b);
+	return err;
+}
+
+int64_t sf_mail_backoff(int attempts)
+{
+	int64_t d = 30;
+	for (int i = 1; i < attempts && d < 3600; i++)
+		d *= 2;
+	return d > 3600 ? 3600 : d;
+}
+
+/* ==== The mailer ==== */
+
+struct sf_mailer {
+	struct sf_db *db;
+	const struct sf_keyring *kr;
+	char smtp_url[512];
+	char from[256];      /* header form: "Name <addr>" or "addr" */
+	char from_addr[256]; /* envelope: addr */
+	char username[256];
+	char *password;      /* guarded memory, or NULL */
+	char dir[SF_CFG_PATH_MAX];
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	int kicked;
+};
+
+/* The envelope address of a From value: what is inside <...>, or all. */
+static int from_address(const char *from, char *out, size_t n)
+{
+	const char *lt = strrchr(from, '<');
+	if (lt) {
+		const char *gt = strchr(lt, '>');
+		if (!gt || gt[1])
+			return 0;
+		size_t len = (size_t)(gt - lt - 1);
+		if (len == 0 || len >= n)
+			return 0;
+		memcpy(out, lt + 1, len);
+		out[len] = '\0';
+	} else if (sf_strlcpy(out, from, n) < 0) {
+		return 0;
+	}
+	return addr_ok(out);
+}
+
+static enum sf_err read_password(struct sf_mailer *m, const struct sf_config *cfg, char *errbuf, size_t errlen)
+{
+	if (!cfg->mail_password_file[0])
+		return SF_OK;
+	char path[SF_CFG_PATH_MAX * 2];
+	if (cfg->mail_password_file[0] == '/')
+		snprintf(path, sizeof path, "%s", cfg->mail_password_file);
+	else
+		snprintf(path, sizeof path, "%s/%s", cfg->data_dir, cfg->mail_password_file);
+	char *data = NULL;
+	size_t len = 0;
+	if (sf_file_read(path, PASSWORD_MAX, &data, &len) != SF_OK) {
+		snprintf(errbuf, errlen, "[mail] password_file %s: cannot read it: %s", path, strerror(errno));
+		return SF_ERR_CONFIG;
+	}
+	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		len--;
+	m->password = sodium_malloc(len + 1);
+	if (m->password) {
+		memcpy(m->password, data, len);
+		m->password[len] = '\0';
+	}
+	sodium_memzero(data, len);
+	free(data);
+	return m->password ? SF_OK : SF_ERR_NOMEM;
+}
+
+enum sf_err sf_mailer_new(struct sf_db *db, const struct sf_keyring *kr, const struct sf_config *cfg,
+			  struct sf_mailer **out, char *errbuf, size_t errlen)
+{
+	*out = NULL;
+	struct sf_mailer *m = calloc(1, sizeof *m);
+	if (!m)
+		return SF_ERR_NOMEM;
+	m->db = db;
+	m->kr = kr;
+	sf_strlcpy(m->smtp_url, cfg->mail_smtp_url, sizeof m->smtp_url);
+	sf_strlcpy(m->from, cfg->mail_from, sizeof m->from);
+	sf_strlcpy(m->username, cfg->mail_username, sizeof m->username);
+	sf_strlcpy(m->dir, cfg->mail_dir, sizeof m->dir);
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->cv, NULL);
+	enum sf_err err = SF_OK;
+	if (strchr(m->from, '\r') || strchr(m->from, '\n') || !from_address(m->from, m->from_addr, sizeof m->from_addr)) {
+		snprintf(errbuf, errlen, "[mail] from: '%s' is not an address (\"Name <user@host>\" or user@host)",
+			 cfg->mail_from);
+		err = SF_ERR_CONFIG;
+	}
+	if (!err)
+		err = read_password(m, cfg, errbuf, errlen);
+	if (err) {
+		sf_mailer_stop(m);
+		return err;
+	}
+	sf_mail_set_keyring(kr);
+	*out = m;
+	return SF_OK;
+}
+
+/* ==== Building a message ==== */
+
+/* RFC 2047 encoded-word for a non-ASCII header value (base64). */
+static void put_header_text(struct sf_buf *b, const char *v)
+{
+	int ascii = 1;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p >= 0x80)
+			ascii = 0;
+	if (ascii) {
+		sf_buf_puts(b, v);
+		return;
+	}
+	size_t n = strlen(v);
+	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *enc = malloc(cap);
+	if (!enc) {
+		b->bf_err = SF_ERR_NOMEM;
+		return;
+	}
+	sodium_bin2base64(enc, cap, (const unsigned char *)v, n, sodium_base64_VARIANT_ORIGINAL);
+	sf_buf_printf(b, "=?UTF-8?B?%s?=", enc);
+	free(enc);
+}
+
+/* The whole message (CRLF line ends) into b. */
+static void build_message(const struct sf_mailer *m, int64_t id, const char *to, const char *subject,
+			  const char *body, struct sf_buf *b)
+{
+	char date[64];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	char rnd[17];
+	sf_rand_base32(rnd, sizeof rnd - 1);
+	const char *host = strchr(m->from_addr, '@');
+	sf_buf_printf(b, "Date: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: ", date, m->from, to);
+	put_header_text(b, subject);
+	sf_buf_printf(b, "\r\nMessage-ID: <%lld.%s%s>\r\nMIME-Version: 1.0\r\n"
+			 "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+		      (long long)id, rnd, host ? host : "@storefort");
+	for (const char *p = body; *p; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n')
+			sf_buf_puts(b, "\r\n");
+		else
+			sf_buf_putc(b, *p);
+	}
+	sf_buf_puts(b, "\r\n");
+}
+
+/* ==== Delivery ==== */
+
+static enum sf_err deliver_file(const struct sf_mailer *m, int64_t id, const struct sf_buf *msg, char *why,
+				size_t whylen)
+{
+	char path[SF_CFG_PATH_MAX + 64];
+	if (sf_mkdirs(m->dir, 0700) != SF_OK) {
+		snprintf(why, whylen, "cannot create the mail folder: %s", strerror(errno));
+		return SF_ERR_IO;
+	}
+	snprintf(path, sizeof path, "%s/%lld.eml", m->dir, (long long)id);
+	if (sf_file_write_atomic(path, msg->bf_data, msg->bf_len, 0600) != SF_OK) {
+		snprintf(why, whylen, "cannot write the .eml file: %s", strerror(errno));
+		return SF_ERR_IO;
+	}
+	return SF_OK;
+}
+
+struct upload {
+	const char *p;
+	size_t left;
+};
+
+static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
+{
+	struct upload *u = arg;
+	size_t n = size * nmemb;
+	if (n > u->left)
+		n = u->left;
+	memcpy(dst, u->p, n);
+	u->p += n;
+	u->left -= n;
+	return n;
+}
+
+static enum sf_err deliver_smtp(const struct sf_mailer *m, const char *to, const struct sf_buf *msg, char *why,
+				size_t whylen)
+{
+	CURL *h = curl_easy_init();
+	if (!h) {
+		snprintf(why, whylen, "libcurl could not start");
+		return SF_ERR_NOMEM;
+	}
+	char rcpt_addr[SF_MAIL_ADDR_MAX + 3];
+	snprintf(rcpt_addr, sizeof rcpt_addr, "<%s>", to);
+	char from_env[300];
+	snprintf(from_env, sizeof from_env, "<%s>", m->from_addr);
+	struct curl_slist *rcpt = curl_slist_append(NULL, rcpt_addr);
+	struct upload u = {msg->bf_data, msg->bf_len};
+	char errb[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(h, CURLOPT_URL, m->smtp_url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL); /* STARTTLS or fail */
+	curl_easy_setopt(h, CURLOPT_MAIL_FROM, from_env);
+	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(h, CURLOPT_READDATA, &u);
+	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)msg->bf_len);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errb);
+	if (m->username[0])
+		curl_easy_setopt(h, CURLOPT_USERNAME, m->username);
+	if (m->password)
+		curl_easy_setopt(h, CURLOPT_PASSWORD, m->password);
+	CURLcode rc = curl_easy_perform(h);
+	curl_slist_free_all(rcpt);
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK) {
+		snprintf(why, whylen, "smtp: %s", errb[0] ? errb : curl_easy_strerror(rc));
+		sf_log_scrub_cards(why);
+		return SF_ERR_IO;
+	}
+	return SF_OK;
+}
+
+struct due {
+	int64_t id;
+	int attempts;
+	unsigned char *blob[3];
+	size_t n[3];
+};
+
+struct due_list {
+	struct due items[BATCH];
+	size_t n;
+	int oom;
+};
+
+static void collect(struct due_list *l, struct sf_db_cursor *cur)
+{
+	struct due *d = &l->items[l->n];
+	memset(d, 0, sizeof *d);
+	d->id = sf_db_col_int(cur, 0);
+	d->attempts = (int)sf_db_col_int(cur, 4);
+	for (int i = 0; i < 3; i++) {
+		size_t n = 0;
+		const void *p = sf_db_col_blob(cur, i + 1, &n);
+		d->blob[i] = malloc(n ? n : 1);
+		if (!d->blob[i]) {
+			l->oom = 1;
+			continue;
+		}
+		if (n)
+			memcpy(d->blob[i], p, n);
+		d->n[i] = n;
+	}
+	l->n++;
+}
+
+static void due_free(struct due_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		for (int j = 0; j < 3; j++)
+			free(l->items[i].blob[j]);
+	l->n = 0;
+}
+
+static void record(struct sf_db_conn *c, const struct due *d, enum sf_err err, const char *why, int64_t now)
+{
+	enum sf_db_status st;
+	if (!err) {
+		struct sf_db_param p[] = {SF_DB_INT(d->id), SF_DB_INT(now)};
+		st = sf_db_exec(c, SF_STMT_MAIL_SENT, p, 2, NULL);
+	} else if (d->attempts + 1 >= SF_MAIL_MAX_ATTEMPTS) {
+		struct sf_db_param p[] = {SF_DB_INT(d->id), SF_DB_INT(d->attempts + 1), SF_DB_TEXT(why)};
+		st = sf_db_exec(c, SF_STMT_MAIL_FAILED, p, 3, NULL);
+		sf_log(SF_LOG_ERROR, "mail.failed", "outbox mail %lld given up after %d attempts: %s",
+		       (long long)d->id, d->attempts + 1, why);
+	} else {
+		int64_t next = now + sf_mail_backoff(d->attempts + 1);
+		struct sf_db_param p[] = {SF_DB_INT(d->id), SF_DB_INT(d->attempts + 1), SF_DB_INT(next),
+					  SF_DB_TEXT(why)};
+		st = sf_db_exec(c, SF_STMT_MAIL_RETRY, p, 4, NULL);
+		sf_log(SF_LOG_WARN, "mail.retry", "outbox mail %lld attempt %d failed (next in %llds): %s",
+		       (long long)d->id, d->attempts + 1, (long long)(next - now), why);
+	}
+	if (st < 0)
+		sf_log(SF_LOG_ERROR, "mail.record", "outbox mail %lld: cannot record the outcome: %s",
+		       (long long)d->id, sf_db_errmsg(c));
+}
+
+static enum sf_err open_due(const struct sf_mailer *m, const struct due *d, char *pt[3], size_t ptn[3])
+{
+	static const char *const cols[3] = {"recipient", "subject", "body"};
+	for (int i = 0; i < 3; i++) {
+		enum sf_err err = sf_unseal(m->kr, T_OUTBOX, cols[i], d->id, d->blob[i], d->n[i], &pt[i], &ptn[i]);
+		if (err)
+			return err;
+	}
+	return SF_OK;
+}
+
+static int deliver_one(struct sf_mailer *m, struct sf_db_conn *c, const struct due *d, int64_t now)
+{
+	char *pt[3] = {NULL, NULL, NULL};
+	size_t ptn[3] = {0, 0, 0};
+	char why[512] = "";
+	struct sf_buf msg;
+	sf_buf_init(&msg, SF_MAIL_BODY_MAX * 2 + 4096);
+	enum sf_err err = open_due(m, d, pt, ptn);
+	if (err) {
+		snprintf(why, sizeof why, "the sealed mail does not open (%s)", sf_err_code(err));
+	} else {
+		build_message(m, d->id, pt[0], pt[1], pt[2], &msg);
+		if (msg.bf_err) {
+			err = msg.bf_err;
+			snprintf(why, sizeof why, "cannot build the message (%s)", sf_err_code(err));
+		} else if (m->smtp_url[0]) {
+			err = deliver_smtp(m, pt[0], &msg, why, sizeof why);
+		} else {
+			err = deliver_file(m, d->id, &msg, why, sizeof why);
+		}
+	}
+	if (msg.bf_data)
+		sodium_memzero(msg.bf_data, msg.bf_len);
+	sf_buf_free(&msg);
+	for (int i = 0; i < 3; i++)
+		sf_unsealed_free(pt[i], ptn[i]);
+	record(c, d, err, why, now);
+	return err == SF_OK;
+}
+
+int sf_mailer_run_once(struct sf_mailer *m, int64_t now)
+{
+	struct sf_db_conn *c = sf_db_conn_get(m->db);
+	if (!c)
+		return 0;
+	struct due_list l = {.n = 0};
+	struct sf_db_cursor *cur = NULL;
+	struct sf_db_param p[] = {SF_DB_INT(now), SF_DB_INT(BATCH)};
+	if (sf_db_query(c, SF_STMT_MAIL_DUE, p, 2, &cur) != SF_DB_OK)
+		return 0;
+	while (l.n < BATCH && sf_db_next(cur) == SF_DB_OK)
+		collect(&l, cur);
+	sf_db_cursor_close(cur);
+	int sent = 0;
+	for (size_t i = 0; i < l.n && !l.oom; i++)
+		sent += deliver_one(m, c, &l.items[i], now);
+	due_free(&l);
+	return sent;
+}
+
+static void *run(void *arg)
+{
+	struct sf_mailer *m = arg;
+	pthread_mutex_lock(&m->mu);
+	while (!m->stop) {
+		m->kicked = 0;
+		pthread_mutex_unlock(&m->mu);
+		sf_mailer_run_once(m, (int64_t)time(NULL));
+		pthread_mutex_lock(&m->mu);
+		if (m->stop || m->kicked)
+			continue;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)POLL_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&m->cv, &m->mu, &ts);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
+enum sf_err sf_mailer_start(struct sf_db *db, const struct sf_keyring *kr, const struct sf_config *cfg,
+			    struct sf_mailer **out, char *errbuf, size_t errlen)
+{
+	enum sf_err err = sf_mailer_new(db, kr, cfg, out, errbuf, errlen);
+	if (err)
+		return err;
+	if (pthread_create(&(*out)->thread, NULL, run, *out) != 0) {
+		sf_mailer_stop(*out);
+		*out = NULL;
+		snprintf(errbuf, errlen, "mail: cannot start the sender thread");
+		return SF_ERR_NOMEM;
+	}
+	(*out)->started = 1;
+	if (!cfg->mail_smtp_url[0])
+		sf_log(SF_LOG_INFO, "mail.files", "[mail] smtp_url is empty: mails are written as .eml files to %s",
+		       cfg->mail_dir);
+	return SF_OK;
+}
+
+void sf_mailer_kick(struct sf_mailer *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->kicked = 1;
+	pthread_cond_signal(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+}
+
+void sf_mailer_stop(struct sf_mailer *m)
+{
+	if (!m)
+		return;
+	if (m->started) {
+		pthread_mutex_lock(&m->mu);
+		m->stop = 1;
+		pthread_cond_signal(&m->cv);
+		pthread_mutex_unlock(&m->mu);
+		pthread_join(m->thread, NULL);
+	}
+	pthread_mutex_destroy(&m->mu);
+	pthread_cond_destroy(&m->cv);
+	if (m->password)
+		sodium_free(m->password);
+	free(m);
+}

@@ -1,0 +1,98 @@
+/*
+ * cart.h — shopping carts: a guest cart identified by a random token held in
+ * the `__Host-sf_cart` cookie (only its BLAKE2b hash is stored), or a
+ * customer's cart by customer id; merged at login.
+ *
+ * Prices are never taken from a client: every view and every order reads
+ * them from the variants table.  Quantities are checked against stock and
+ * the per-line maximum on every change (and again, atomically, when the
+ * order reserves the stock).
+ */
+#ifndef SF_SHOP_CART_H
+#define SF_SHOP_CART_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "shop/commerce.h"
+
+struct sf_db;
+struct sf_db_conn;
+
+#define SF_CART_TOKEN_LEN 52 /* base32 characters: 260 random bits */
+#define SF_CART_COOKIE "__Host-sf_cart"
+#define SF_CART_HASH_LEN 32
+
+/* Whose cart: a customer (customer_id > 0) or a guest (has_guest). */
+struct sf_cart_owner {
+	int64_t customer_id;
+	int has_guest;
+	unsigned char guest_hash[SF_CART_HASH_LEN];
+};
+
+/* A new random guest token (NUL-terminated, SF_CART_TOKEN_LEN chars). */
+void sf_cart_token_new(char out[SF_CART_TOKEN_LEN + 1]);
+/* The stored hash of a guest token: BLAKE2b-256 over a domain and token. */
+void sf_cart_token_hash(const char *token, unsigned char out[SF_CART_HASH_LEN]);
+/* Owner for a guest token.  SF_OK, or SF_ERR_INVALID when token is not a
+ * well-formed token (the caller then issues a new one). */
+enum sf_err sf_cart_owner_guest(const char *token, struct sf_cart_owner *o) SF_WARN_UNUSED;
+/* Owner for a signed-in customer. */
+void sf_cart_owner_customer(int64_t customer_id, struct sf_cart_owner *o);
+
+/* Add qty units of a variant (by variant_id > 0, else by sku) to o's cart,
+ * creating the cart on first use; an existing line grows.  SF_OK, or
+ * SF_ERR_QUANTITY (qty < 1 or the line would exceed r->max_line_qty),
+ * SF_ERR_NOT_FOUND (no such variant, or its product is not for sale),
+ * SF_ERR_OUT_OF_STOCK (the line would exceed the stock),
+ * SF_ERR_CART_FULL (r->max_lines reached), SF_ERR_CURRENCY_MIX, or a
+ * database error.  Nothing changes on error. */
+enum sf_err sf_cart_add(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
+			int64_t variant_id, const char *sku, int64_t qty) SF_WARN_UNUSED;
+/* Set the quantity of line item_id of o's cart (0 removes it).  SF_OK,
+ * SF_ERR_NOT_FOUND (no such line in this cart), SF_ERR_QUANTITY,
+ * SF_ERR_OUT_OF_STOCK, or a database error. */
+enum sf_err sf_cart_set_quantity(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
+				 int64_t item_id, int64_t qty) SF_WARN_UNUSED;
+/* Remove line item_id.  SF_OK, SF_ERR_NOT_FOUND, or a database error. */
+enum sf_err sf_cart_remove(struct sf_db *db, const struct sf_cart_owner *o, int64_t item_id) SF_WARN_UNUSED;
+/* Empty o's cart and drop its coupon.  SF_OK (also when there is no cart). */
+enum sf_err sf_cart_clear(struct sf_db *db, const struct sf_cart_owner *o) SF_WARN_UNUSED;
+/* Apply a coupon code (normalised and checked against the current cart:
+ * the coupon errors of coupon.h), or remove it (code NULL or "").  SF_OK,
+ * SF_ERR_CART_EMPTY, a coupon error, or a database error. */
+enum sf_err sf_cart_set_coupon(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
+			       const char *code) SF_WARN_UNUSED;
+
+/* The cart as JSON (caller owns *out):
+ *   {"items":[{"id","variant_id","sku","name","variant","product_slug",
+ *     "quantity","available","unit_price":price,"line_total":price}],
+ *    "has_items","count","currency","prices_include_tax","coupon":code|null,
+ *    "coupon_error":code|null,"totals":{"subtotal","discount","tax",
+ *    "total"} (prices; tax and total without shipping),
+ *    "shipping_methods":[{"code","name","price":price}]}
+ * where price = {"amount","currency","formatted"}.  An owner without a cart
+ * gets an empty one.  SF_OK, SF_ERR_NOMEM, SF_ERR_INTERNAL (a line's tax
+ * class has no rate) or a database error. */
+enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
+			 json_t **out) SF_WARN_UNUSED;
+
+/* At login: move the guest cart of guest_token into customer_id's cart
+ * (created when missing).  Lines for the same variant add up, capped at the
+ * variant's stock and the default per-line maximum; lines the customer's
+ * cart has no room for (default line limit) are dropped; the guest's coupon
+ * is kept when the customer's cart has none.  The guest cart is deleted.
+ * Call it from the login handlers after the session is established, with
+ * the value of the SF_CART_COOKIE cookie (NULL or malformed: nothing to do).
+ * SF_OK or a database error; idempotent. */
+enum sf_err sf_cart_merge(struct sf_db *db, const char *guest_token, int64_t customer_id) SF_WARN_UNUSED;
+
+/* ---- used by checkout (inside its transaction) ---- */
+
+/* o's cart id and coupon code (code: SF_COUPON_CODE_MAX + 1 bytes, "" when
+ * none).  SF_OK, SF_ERR_NOT_FOUND (no cart), or a database error. */
+enum sf_err sf_cart_find(struct sf_db_conn *c, const struct sf_cart_owner *o, int64_t *cart_id,
+			 char *coupon) SF_WARN_UNUSED;
+
+#endif

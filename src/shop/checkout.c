@@ -1,0 +1,631 @@
+/*
+ * checkout.c — the quote (money rules of checkout.h) and order placement.
+ */
+#include "shop/checkout.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "crypto/keyring.h"
+#include "db/db.h"
+#include "shop/catalog.h"
+#include "shop/catalog_cache.h"
+#include "shop/money.h"
+#include "shop/order.h"
+#include "shop/stock.h"
+#include "shop/tax.h"
+#include "shop/webhook.h"
+
+#define TXN_TRIES 32
+#define IDEM_KEY_MIN 8
+#define IDEM_KEY_MAX 128
+
+/* ==== The quote ==== */
+
+enum sf_err sf_quote_compute(struct sf_quote *q, const struct sf_coupon *cp, const struct sf_ship_method *m)
+{
+	int64_t *weights = NULL, *shares = NULL;
+	enum sf_err err = SF_OK;
+	q->subtotal = q->discount = q->goods = q->shipping = q->shipping_tax = q->tax = q->total = 0;
+	q->weight_g = 0;
+	weights = calloc(q->n + 1, sizeof *weights);
+	shares = calloc(q->n + 1, sizeof *shares);
+	if (!weights || !shares) {
+		err = SF_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < q->n; i++) {
+		struct sf_quote_line *l = &q->lines[i];
+		if (l->qty < 1) {
+			err = SF_ERR_QUANTITY;
+			goto out;
+		}
+		if (l->unit < 0 || l->rate_bp < 0 || l->rate_bp > SF_TAX_MAX_BP || l->weight_g < 0) {
+			err = SF_ERR_INVALID;
+			goto out;
+		}
+		if (l->unit > SF_MONEY_MAX || l->qty > SF_MONEY_MAX / (l->unit ? l->unit : 1) ||
+		    l->weight_g > SF_MONEY_MAX / l->qty) {
+			err = SF_ERR_TOO_LARGE;
+			goto out;
+		}
+		l->gross = l->unit * l->qty;
+		q->subtotal += l->gross;
+		q->weight_g += l->weight_g * l->qty;
+		if (q->subtotal > SF_MONEY_MAX || q->weight_g > SF_MONEY_MAX) {
+			err = SF_ERR_TOO_LARGE;
+			goto out;
+		}
+		weights[i] = l->gross;
+	}
+	q->discount = sf_coupon_discount(cp, q->subtotal);
+	sf_money_allocate(q->discount, weights, q->n, shares);
+	q->goods = q->subtotal - q->discount;
+	for (size_t i = 0; i < q->n; i++) {
+		struct sf_quote_line *l = &q->lines[i];
+		l->discount = shares[i];
+		l->tax = sf_tax_amount(l->gross - l->discount, l->rate_bp, q->include_tax);
+		q->tax += l->tax;
+	}
+	if (m) {
+		q->shipping = sf_shipping_rate(m, q->goods, q->weight_g);
+		q->shipping_tax = sf_tax_amount(q->shipping, m->rate_bp, q->include_tax);
+		q->tax += q->shipping_tax;
+	}
+	q->total = q->goods + q->shipping + (q->include_tax ? 0 : q->tax);
+	if (q->total > SF_MONEY_MAX)
+		err = SF_ERR_TOO_LARGE;
+out:
+	free(weights);
+	free(shares);
+	return err;
+}
+
+void sf_quote_free(struct sf_quote *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		struct sf_quote_line *l = &q->lines[i];
+		free(l->sku);
+		free(l->name);
+		free(l->variant);
+		free(l->slug);
+		free(l->tax_class);
+	}
+	free(q->lines);
+	q->lines = NULL;
+	q->n = 0;
+}
+
+enum sf_err sf_quote_load(struct sf_db_conn *c, int64_t cart_id, const struct sf_shop_rules *r, struct sf_quote *q)
+{
+	struct sf_db_cursor *cur = NULL;
+	enum sf_err err = SF_OK;
+	size_t cap = 0;
+	memset(q, 0, sizeof *q);
+	q->include_tax = r->prices_include_tax;
+	struct sf_db_param p = SF_DB_INT(cart_id);
+	enum sf_db_status st = sf_db_query(c, SF_STMT_CART_ITEMS, &p, 1, &cur);
+	if (st != SF_DB_OK)
+		return sf_db_err(st);
+	while ((st = sf_db_next(cur)) == SF_DB_OK) {
+		if (q->n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			struct sf_quote_line *nl = realloc(q->lines, ncap * sizeof *nl);
+			if (!nl) {
+				err = SF_ERR_NOMEM;
+				break;
+			}
+			q->lines = nl;
+			cap = ncap;
+		}
+		struct sf_quote_line *l = &q->lines[q->n];
+		memset(l, 0, sizeof *l);
+		q->n++;
+		l->item_id = sf_db_col_int(cur, 0);
+		l->variant_id = sf_db_col_int(cur, 1);
+		l->qty = sf_db_col_int(cur, 2);
+		l->sku = strdup(sf_db_col_text(cur, 3, NULL));
+		l->variant = strdup(sf_db_col_text(cur, 4, NULL));
+		l->name = strdup(sf_db_col_text(cur, 5, NULL));
+		l->slug = strdup(sf_db_col_text(cur, 6, NULL));
+		l->unit = sf_db_col_int(cur, 7);
+		if (!q->currency[0])
+			sf_strlcpy(q->currency, sf_db_col_text(cur, 8, NULL), sizeof q->currency);
+		else if (strcmp(q->currency, sf_db_col_text(cur, 8, NULL)) != 0)
+			err = SF_ERR_CURRENCY_MIX;
+		l->stock = sf_db_col_int(cur, 9);
+		l->tax_class = strdup(sf_db_col_text(cur, 10, NULL));
+		int64_t bp = sf_db_col_int(cur, 11);
+		l->weight_g = sf_db_col_int(cur, 12);
+		l->active = sf_db_col_int(cur, 13) != 0;
+		if (!l->sku || !l->variant || !l->name || !l->slug || !l->tax_class) {
+			err = SF_ERR_NOMEM;
+			break;
+		}
+		if (bp < 0 || bp > SF_TAX_MAX_BP) {
+			err = SF_ERR_INTERNAL; /* a product names a tax class without a rate */
+			break;
+		}
+		l->rate_bp = (int32_t)bp;
+	}
+	if (!err && st < 0)
+		err = sf_db_err(st);
+	sf_db_cursor_close(cur);
+	if (err)
+		sf_quote_free(q);
+	return err;
+}
+
+/* ==== Input validation ==== */
+
+static int text_ok(const char *s, size_t max, int required)
+{
+	if (!s)
+		return !required;
+	size_t n = strlen(s);
+	if (required && n == 0)
+		return 0;
+	return n <= max && sf_utf8_valid(s, n, 1) && !strpbrk(s, "\r\n\t");
+}
+
+static int has_card(const char *s)
+{
+	return s && sf_log_has_card(s, strlen(s));
+}
+
+enum sf_err sf_checkout_validate(const struct sf_address *a, const char *email, char country_out[3])
+{
+	const char *fields[] = {a->name, a->street, a->city, a->postcode, a->country, a->phone, email};
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (has_card(fields[i]))
+			return SF_ERR_CARD_DATA;
+	if (!text_ok(a->name, SF_ADDR_NAME_MAX, 1) || !text_ok(a->street, SF_ADDR_STREET_MAX, 1) ||
+	    !text_ok(a->city, SF_ADDR_CITY_MAX, 1) || !text_ok(a->postcode, SF_ADDR_POSTCODE_MAX, 1) ||
+	    !text_ok(a->phone, SF_ADDR_PHONE_MAX, 0))
+		return SF_ERR_ADDRESS;
+	if (!a->country || strlen(a->country) != 2)
+		return SF_ERR_ADDRESS;
+	for (int i = 0; i < 2; i++) {
+		char ch = a->country[i];
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		if (ch < 'A' || ch > 'Z')
+			return SF_ERR_ADDRESS;
+		country_out[i] = ch;
+	}
+	country_out[2] = '\0';
+	for (const char *p = a->phone ? a->phone : ""; *p; p++)
+		if (!strchr("0123456789 +-()", *p))
+			return SF_ERR_ADDRESS;
+	if (!text_ok(email, SF_EMAIL_MAX, 1) || strchr(email, ' '))
+		return SF_ERR_ADDRESS;
+	const char *at = strchr(email, '@');
+	if (!at || at == email || !at[1] || strchr(at + 1, '@') || !strchr(at + 1, '.'))
+		return SF_ERR_ADDRESS;
+	return SF_OK;
+}
+
+static int idem_key_ok(const char *k)
+{
+	if (!k)
+		return 0;
+	size_t n = strlen(k);
+	if (n < IDEM_KEY_MIN || n > IDEM_KEY_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (k[i] <= 0x20 || k[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* ==== Placing an order ==== */
+
+struct place_ctx {
+	const struct sf_keyring *kr;
+	const struct sf_shop_rules *r;
+	const struct sf_checkout_req *req;
+	char country[3];
+	char owner[80];
+	unsigned char key_hash[32], body_hash[32];
+	int64_t order_id;
+	int replayed;
+	enum sf_err err;
+};
+
+/* BLAKE2b over a domain and NUL-separated fields (NULL fields as "\x01"). */
+static void hash_fields(unsigned char out[32], const char *domain, const char *const *f, size_t n)
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain) + 1);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = f[i] ? f[i] : "\x01";
+		crypto_generichash_update(&st, (const unsigned char *)s, strlen(s) + 1);
+	}
+	crypto_generichash_final(&st, out, 32);
+}
+
+struct idem_row {
+	int64_t id;
+	unsigned char body[32];
+	int ok;
+};
+
+static void read_idem(struct sf_db_cursor *cur, void *ctx)
+{
+	struct idem_row *r = ctx;
+	size_t n = 0;
+	const void *b = sf_db_col_blob(cur, 1, &n);
+	r->id = sf_db_col_int(cur, 0);
+	r->ok = n == 32;
+	if (r->ok)
+		memcpy(r->body, b, 32);
+}
+
+/* The confirmation mail's text (heap; NULL when out of memory). */
+static char *confirmation_text(int64_t order_id, const struct sf_quote *q, const char *ship_name)
+{
+	struct sf_buf b;
+	char money[64];
+	sf_buf_init(&b, 256 * 1024);
+	sf_buf_printf(&b, "Thank you for your order %" PRId64 ".\n\n", order_id);
+	for (size_t i = 0; i < q->n; i++) {
+		sf_money_format(q->lines[i].gross, q->currency, money, sizeof money);
+		sf_buf_printf(&b, "%" PRId64 " x %s%s%s  %s\n", q->lines[i].qty, q->lines[i].name,
+			      q->lines[i].variant[0] ? " - " : "", q->lines[i].variant, money);
+	}
+	sf_money_format(q->discount, q->currency, money, sizeof money);
+	if (q->discount)
+		sf_buf_printf(&b, "Discount: -%s\n", money);
+	sf_money_format(q->shipping, q->currency, money, sizeof money);
+	sf_buf_printf(&b, "Shipping (%s): %s\n", ship_name, money);
+	sf_money_format(q->tax, q->currency, money, sizeof money);
+	sf_buf_printf(&b, "Tax%s: %s\n", q->include_tax ? " included" : "", money);
+	sf_money_format(q->total, q->currency, money, sizeof money);
+	sf_buf_printf(&b, "Total: %s\n\nThe order is reserved for you and awaits payment.\n", money);
+	if (b.bf_err) {
+		sf_buf_free(&b);
+		return NULL;
+	}
+	return sf_buf_steal(&b, NULL);
+}
+
+static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
+{
+	const struct sf_checkout_req *rq = x->req;
+	struct sf_quote q = {0};
+	struct sf_ship_method methods[SF_SHIP_MAX_METHODS];
+	size_t nmethods = 0;
+	struct sf_coupon cp;
+	const struct sf_coupon *use = NULL;
+	char cart_coupon[SF_COUPON_CODE_MAX + 1] = "", code[SF_COUPON_CODE_MAX + 1] = "";
+	unsigned char *sealed_email = NULL, *sealed_addr = NULL;
+	size_t email_len = 0, addr_len = 0;
+	char *addr_json = NULL, *mail = NULL;
+	int64_t cart_id = 0, now = sf_shop_now();
+	enum sf_db_status st;
+	enum sf_err err;
+
+	/* 1. the same key again: the same order, or a conflict */
+	struct idem_row idem = {0};
+	struct sf_db_param ip[] = {SF_DB_TEXT(x->owner), SF_DB_BLOB(x->key_hash, 32)};
+	st = sf_db_query_one(c, SF_STMT_ORDER_BY_IDEM, ip, 2, read_idem, &idem);
+	if (st < 0)
+		return sf_db_err(st);
+	if (st == SF_DB_OK) {
+		if (!idem.ok || sf_ct_compare(idem.body, x->body_hash, 32) != 0)
+			return SF_ERR_IDEMPOTENCY;
+		x->order_id = idem.id;
+		x->replayed = 1;
+		return SF_OK;
+	}
+
+	/* 2. the cart, priced from the variants table */
+	err = sf_cart_find(c, &rq->owner, &cart_id, cart_coupon);
+	if (err == SF_ERR_NOT_FOUND)
+		return SF_ERR_CART_EMPTY;
+	if (!err)
+		err = sf_quote_load(c, cart_id, x->r, &q);
+	if (err)
+		goto out;
+	if (q.n == 0) {
+		err = SF_ERR_CART_EMPTY;
+		goto out;
+	}
+	for (size_t i = 0; i < q.n; i++) {
+		if (!q.lines[i].active) {
+			err = SF_ERR_OUT_OF_STOCK;
+			goto out;
+		}
+		if (q.lines[i].qty > x->r->max_line_qty) {
+			err = SF_ERR_QUANTITY;
+			goto out;
+		}
+	}
+	err = sf_shipping_methods(c, methods, SF_SHIP_MAX_METHODS, &nmethods);
+	if (err)
+		goto out;
+	const struct sf_ship_method *m = sf_shipping_find(methods, nmethods, rq->shipping_method);
+	if (!m) {
+		err = SF_ERR_SHIPPING_METHOD;
+		goto out;
+	}
+	err = sf_quote_compute(&q, NULL, NULL);
+	if (err)
+		goto out;
+	const char *want = rq->coupon ? rq->coupon : cart_coupon;
+	if (want && *want) {
+		err = sf_coupon_normalize(want, code);
+		if (!err)
+			err = sf_coupon_load(c, code, &cp);
+		if (!err)
+			err = sf_coupon_check(&cp, q.subtotal, q.currency, now, rq->owner.customer_id);
+		if (err)
+			goto out;
+		use = &cp;
+	}
+	err = sf_quote_compute(&q, use, m);
+	if (err)
+		goto out;
+
+	/* 3. reserve the stock: a guarded UPDATE per line; any shortfall
+	 * rolls the whole transaction back */
+	int flipped = 0;
+	for (size_t i = 0; i < q.n; i++) {
+		err = sf_stock_take(c, q.lines[i].variant_id, q.lines[i].qty, &flipped);
+		if (err)
+			goto out;
+	}
+	/* the storefront shows availability (stock.h): cached catalog pages
+	 * are stale only when a variant changed its band */
+	if (flipped) {
+		st = sf_catalog_touch(c);
+		if (st < 0) {
+			err = sf_db_err(st);
+			goto out;
+		}
+	}
+
+	/* 4. the order, its lines and its sealed personal data */
+	struct sf_db_param op[] = {
+		rq->owner.customer_id > 0 ? SF_DB_INT(rq->owner.customer_id) : SF_DB_NULL,
+		rq->owner.customer_id > 0 ? SF_DB_NULL : SF_DB_BLOB(rq->owner.guest_hash, SF_CART_HASH_LEN),
+		SF_DB_TEXT(q.currency),
+		SF_DB_INT(q.include_tax),
+		SF_DB_INT(q.subtotal),
+		SF_DB_INT(q.discount),
+		SF_DB_INT(q.shipping),
+		SF_DB_INT(q.tax),
+		SF_DB_INT(q.total),
+		use ? SF_DB_TEXT(use->code) : SF_DB_NULL,
+		SF_DB_TEXT(m->code),
+		SF_DB_TEXT(m->name),
+		SF_DB_TEXT(x->owner),
+		SF_DB_BLOB(x->key_hash, 32),
+		SF_DB_BLOB(x->body_hash, 32),
+		SF_DB_INT(now + x->r->reservation_s),
+		SF_DB_INT(now),
+	};
+	st = sf_db_exec(c, SF_STMT_ORDER_INSERT, op, sizeof op / sizeof op[0], NULL);
+	if (st < 0) {
+		/* a concurrent twin with the same key won the race: run again and
+		 * find it */
+		err = st == SF_DB_CONSTRAINT ? SF_ERR_DB_CONFLICT : sf_db_err(st);
+		goto out;
+	}
+	x->order_id = sf_db_last_id(c);
+	json_t *aj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?}", "name", rq->address.name, "street", rq->address.street,
+			       "city", rq->address.city, "postcode", rq->address.postcode, "country", x->country,
+			       "phone", rq->address.phone && *rq->address.phone ? rq->address.phone : NULL);
+	addr_json = aj ? json_dumps(aj, JSON_COMPACT) : NULL;
+	json_decref(aj);
+	if (!addr_json) {
+		err = SF_ERR_NOMEM;
+		goto out;
+	}
+	err = sf_seal(x->kr, "orders", "email", x->order_id, rq->email, strlen(rq->email), &sealed_email,
+		      &email_len);
+	if (!err)
+		err = sf_seal(x->kr, "orders", "address", x->order_id, addr_json, strlen(addr_json), &sealed_addr,
+			      &addr_len);
+	if (err)
+		goto out;
+	struct sf_db_param sp[] = {SF_DB_INT(x->order_id), SF_DB_BLOB(sealed_email, email_len),
+				   SF_DB_BLOB(sealed_addr, addr_len)};
+	st = sf_db_exec(c, SF_STMT_ORDER_SET_SEALED, sp, 3, NULL);
+	for (size_t i = 0; i < q.n && st >= 0; i++) {
+		const struct sf_quote_line *l = &q.lines[i];
+		char name[512];
+		snprintf(name, sizeof name, "%s%s%s", l->name, l->variant[0] ? " - " : "", l->variant);
+		struct sf_db_param lp[] = {SF_DB_INT(x->order_id), SF_DB_INT((int64_t)i + 1), SF_DB_INT(l->variant_id),
+					   SF_DB_TEXT(l->sku), SF_DB_TEXT(name), SF_DB_INT(l->qty),
+					   SF_DB_INT(l->unit), SF_DB_TEXT(l->tax_class), SF_DB_INT(l->rate_bp),
+					   SF_DB_INT(l->gross), SF_DB_INT(l->discount), SF_DB_INT(l->tax)};
+		st = sf_db_exec(c, SF_STMT_ORDER_LINE_INSERT, lp, 12, NULL);
+	}
+	if (st < 0) {
+		err = sf_db_err(st);
+		goto out;
+	}
+
+	/* 5. coupon use, order event + audit, cart emptied, mail */
+	if (use) {
+		err = sf_coupon_redeem(c, use, x->order_id, rq->owner.customer_id);
+		if (err)
+			goto out;
+	}
+	json_t *extra = json_pack("{s:I,s:s,s:I}", "total", (json_int_t)q.total, "currency", q.currency, "lines",
+				  (json_int_t)q.n);
+	err = extra ? sf_order_record(c, x->kr, x->order_id, NULL, SF_ORDER_PENDING_PAYMENT, &rq->actor,
+				      "order placed", "order.create", extra)
+		    : SF_ERR_NOMEM;
+	json_decref(extra);
+	if (err)
+		goto out;
+	struct sf_db_param cp_[] = {SF_DB_INT(cart_id), SF_DB_NULL, SF_DB_INT(now)};
+	st = sf_db_exec(c, SF_STMT_CART_CLEAR, cp_, 1, NULL);
+	if (st >= 0)
+		st = sf_db_exec(c, SF_STMT_CART_SET_COUPON, cp_, 3, NULL);
+	if (st < 0) {
+		err = sf_db_err(st);
+		goto out;
+	}
+	mail = confirmation_text(x->order_id, &q, m->name);
+	if (!mail) {
+		err = SF_ERR_NOMEM;
+		goto out;
+	}
+	char subject[96];
+	snprintf(subject, sizeof subject, "Your order %" PRId64 " is confirmed", x->order_id);
+	err = sf_shop_mail(c, rq->email, subject, mail);
+	if (!err)
+		err = sf_webhook_order_event(c, "order.created", x->order_id, "pending_payment", q.total, q.currency);
+out:
+	free(mail);
+	free(sealed_email);
+	free(sealed_addr);
+	if (addr_json) {
+		sodium_memzero(addr_json, strlen(addr_json));
+		free(addr_json);
+	}
+	sf_quote_free(&q);
+	return err;
+}
+
+static enum sf_db_status place_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct place_ctx *x = vctx;
+	x->order_id = 0;
+	x->replayed = 0;
+	x->err = place_in_txn(c, x);
+	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+}
+
+enum sf_err sf_checkout_place(struct sf_db *db, const struct sf_keyring *kr, const struct sf_shop_rules *r,
+			      const struct sf_checkout_req *req, int64_t *order_id, int *replayed)
+{
+	struct place_ctx x = {.kr = kr, .r = r, .req = req};
+	enum sf_err err;
+	*order_id = 0;
+	if (replayed)
+		*replayed = 0;
+	if (!idem_key_ok(req->idem_key))
+		return SF_ERR_IDEMPOTENCY_KEY;
+	if (req->owner.customer_id <= 0 && !req->owner.has_guest)
+		return SF_ERR_CART_EMPTY;
+	err = sf_checkout_validate(&req->address, req->email, x.country);
+	if (err)
+		return err;
+	if (has_card(req->shipping_method) || has_card(req->coupon))
+		return SF_ERR_CARD_DATA;
+	if (!req->shipping_method || strlen(req->shipping_method) > SF_SHIP_CODE_MAX)
+		return SF_ERR_SHIPPING_METHOD;
+	if (req->coupon && strlen(req->coupon) > 64)
+		return SF_ERR_COUPON_INVALID;
+	if (req->owner.customer_id > 0) {
+		snprintf(x.owner, sizeof x.owner, "c:%" PRId64, req->owner.customer_id);
+	} else {
+		char hex[2 * SF_CART_HASH_LEN + 1];
+		sf_hex(req->owner.guest_hash, SF_CART_HASH_LEN, hex);
+		snprintf(x.owner, sizeof x.owner, "g:%.64s", hex);
+	}
+	const char *key[] = {req->idem_key};
+	hash_fields(x.key_hash, "storefort idempotency key v1", key, 1);
+	const char *body[] = {req->email,	     req->address.name,    req->address.street, req->address.city,
+			      req->address.postcode, x.country,	   req->address.phone,	req->shipping_method,
+			      req->coupon};
+	hash_fields(x.body_hash, "storefort checkout body v1", body, sizeof body / sizeof body[0]);
+	enum sf_db_status st = sf_db_txn(db, place_txn, &x, TXN_TRIES);
+	if (x.err == SF_ERR_OUT_OF_STOCK) {
+		/* Expired reservations may be holding the stock: give it back and
+		 * try once more (the reaper would do so within its interval). */
+		int expired = 0;
+		if (sf_order_expire_due(db, kr, &expired) == SF_OK && expired > 0)
+			st = sf_db_txn(db, place_txn, &x, TXN_TRIES);
+	}
+	if (x.err)
+		return x.err;
+	if (st < 0)
+		return sf_db_err(st);
+	*order_id = x.order_id;
+	if (replayed)
+		*replayed = x.replayed;
+	return SF_OK;
+}
+
+/* ==== The review step ==== */
+
+enum sf_err sf_checkout_preview(struct sf_db *db, const struct sf_shop_rules *r, const struct sf_cart_owner *o,
+				const char *ship_code, const char *coupon, json_t **out)
+{
+	struct sf_quote q = {0};
+	struct sf_ship_method methods[SF_SHIP_MAX_METHODS];
+	size_t nm = 0;
+	struct sf_coupon cp;
+	char cart_coupon[SF_COUPON_CODE_MAX + 1] = "", code[SF_COUPON_CODE_MAX + 1] = "";
+	int64_t cart_id = 0;
+	int oom = 0;
+	*out = NULL;
+	struct sf_db_conn *c = sf_db_conn_get(db);
+	if (!c)
+		return SF_ERR_DB;
+	enum sf_err err = sf_cart_find(c, o, &cart_id, cart_coupon);
+	if (err == SF_ERR_NOT_FOUND)
+		return SF_ERR_CART_EMPTY;
+	if (!err)
+		err = sf_quote_load(c, cart_id, r, &q);
+	if (!err && q.n == 0)
+		err = SF_ERR_CART_EMPTY;
+	if (!err)
+		err = sf_shipping_methods(c, methods, SF_SHIP_MAX_METHODS, &nm);
+	if (err)
+		goto out;
+	const struct sf_ship_method *m = sf_shipping_find(methods, nm, ship_code);
+	if (!m) {
+		err = SF_ERR_SHIPPING_METHOD;
+		goto out;
+	}
+	err = sf_quote_compute(&q, NULL, NULL);
+	const char *want = coupon ? coupon : cart_coupon;
+	if (!err && want && *want) {
+		err = sf_coupon_normalize(want, code);
+		if (!err)
+			err = sf_coupon_load(c, code, &cp);
+		if (!err)
+			err = sf_coupon_check(&cp, q.subtotal, q.currency, sf_shop_now(), o->customer_id);
+	}
+	if (!err)
+		err = sf_quote_compute(&q, code[0] ? &cp : NULL, m);
+	if (err)
+		goto out;
+	json_t *lines = json_array();
+	for (size_t i = 0; i < q.n; i++) {
+		const struct sf_quote_line *l = &q.lines[i];
+		json_t *j = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o}", "sku", l->sku, "name", l->name, "variant", l->variant,
+				      "quantity", (json_int_t)l->qty, "unit_price", sf_money_json(l->unit, q.currency),
+				      "line_total", sf_money_json(l->gross, q.currency));
+		oom |= !j || json_array_append_new(lines, j);
+	}
+	json_t *totals = json_pack("{s:o,s:o,s:o,s:o,s:o}", "subtotal", sf_money_json(q.subtotal, q.currency),
+				   "discount", sf_money_json(q.discount, q.currency), "shipping",
+				   sf_money_json(q.shipping, q.currency), "tax", sf_money_json(q.tax, q.currency),
+				   "total", sf_money_json(q.total, q.currency));
+	*out = json_pack("{s:o,s:o,s:b,s:{s:s,s:s},s:s?,s:b}", "lines", lines, "totals", totals, "has_discount",
+			 q.discount > 0, "shipping", "code", m->code, "name", m->name, "coupon",
+			 code[0] ? code : NULL, "prices_include_tax", q.include_tax);
+	if (!*out || oom) {
+		json_decref(*out);
+		*out = NULL;
+		err = SF_ERR_NOMEM;
+	}
+out:
+	sf_quote_free(&q);
+	return err;
+}

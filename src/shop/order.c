@@ -1,0 +1,941 @@
+/*
+ * order.c — the order life cycle, payments bookkeeping, shipments, reads
+ * and the reservation reaper (order.h).
+ */
+#include "shop/order.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit/audit.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "crypto/keyring.h"
+#include "db/db.h"
+#include "shop/catalog.h"
+#include "shop/catalog_cache.h"
+#include "shop/coupon.h"
+#include "shop/money.h"
+#include "shop/shipping.h"
+#include "shop/stock.h"
+#include "shop/webhook.h"
+
+#define TXN_TRIES 16
+
+static const char *const status_names[SF_ORDER__COUNT] = {
+	"pending_payment", "paid", "fulfilled", "shipped", "delivered", "cancelled", "refunded", "partially_refunded",
+};
+
+/* allowed[from][to] */
+static const unsigned char allowed[SF_ORDER__COUNT][SF_ORDER__COUNT] = {
+	[SF_ORDER_PENDING_PAYMENT] = {[SF_ORDER_PAID] = 1, [SF_ORDER_CANCELLED] = 1},
+	[SF_ORDER_PAID] = {[SF_ORDER_FULFILLED] = 1, [SF_ORDER_REFUNDED] = 1, [SF_ORDER_PARTIALLY_REFUNDED] = 1},
+	[SF_ORDER_FULFILLED] = {[SF_ORDER_SHIPPED] = 1, [SF_ORDER_REFUNDED] = 1, [SF_ORDER_PARTIALLY_REFUNDED] = 1},
+	[SF_ORDER_SHIPPED] = {[SF_ORDER_DELIVERED] = 1, [SF_ORDER_REFUNDED] = 1, [SF_ORDER_PARTIALLY_REFUNDED] = 1},
+	[SF_ORDER_DELIVERED] = {[SF_ORDER_REFUNDED] = 1, [SF_ORDER_PARTIALLY_REFUNDED] = 1},
+	[SF_ORDER_PARTIALLY_REFUNDED] = {[SF_ORDER_PARTIALLY_REFUNDED] = 1, [SF_ORDER_REFUNDED] = 1},
+};
+
+const char *sf_order_status_name(enum sf_order_status s)
+{
+	return (unsigned)s < SF_ORDER__COUNT ? status_names[s] : "unknown";
+}
+
+int sf_order_status_parse(const char *name, enum sf_order_status *out)
+{
+	for (int i = 0; name && i < SF_ORDER__COUNT; i++) {
+		if (strcmp(name, status_names[i]) == 0) {
+			*out = (enum sf_order_status)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int sf_order_transition_allowed(enum sf_order_status from, enum sf_order_status to)
+{
+	if ((unsigned)from >= SF_ORDER__COUNT || (unsigned)to >= SF_ORDER__COUNT)
+		return 0;
+	return allowed[from][to];
+}
+
+/* ==== Reading the order row ==== */
+
+struct order_row {
+	int64_t id, customer_id;
+	unsigned char guest_hash[SF_CART_HASH_LEN];
+	int has_guest;
+	enum sf_order_status status;
+	char currency[4];
+	int include_tax;
+	int64_t subtotal, discount, shipping, tax, total, paid, refunded;
+	char coupon[SF_COUPON_CODE_MAX + 1];
+	char ship_code[SF_SHIP_CODE_MAX + 1];
+	char ship_name[128];
+	unsigned char *email, *address; /* heap copies of the sealed blobs */
+	size_t email_len, address_len;
+	int64_t reserved_until, created_at, updated_at;
+	int bad;
+};
+
+static unsigned char *blob_dup(struct sf_db_cursor *cur, int col, size_t *len)
+{
+	size_t n = 0;
+	const void *b = sf_db_col_blob(cur, col, &n);
+	*len = 0;
+	if (!b || n == 0)
+		return NULL;
+	unsigned char *d = malloc(n);
+	if (d) {
+		memcpy(d, b, n);
+		*len = n;
+	}
+	return d;
+}
+
+static void read_order(struct sf_db_cursor *cur, void *ctx)
+{
+	struct order_row *o = ctx;
+	size_t n = 0;
+	o->id = sf_db_col_int(cur, 0);
+	o->customer_id = sf_db_col_int(cur, 1);
+	const void *g = sf_db_col_blob(cur, 2, &n);
+	o->has_guest = g && n == SF_CART_HASH_LEN;
+	if (o->has_guest)
+		memcpy(o->guest_hash, g, SF_CART_HASH_LEN);
+	o->bad = sf_order_status_parse(sf_db_col_text(cur, 3, NULL), &o->status) != 0;
+	sf_strlcpy(o->currency, sf_db_col_text(cur, 4, NULL), sizeof o->currency);
+	o->include_tax = sf_db_col_int(cur, 5) != 0;
+	o->subtotal = sf_db_col_int(cur, 6);
+	o->discount = sf_db_col_int(cur, 7);
+	o->shipping = sf_db_col_int(cur, 8);
+	o->tax = sf_db_col_int(cur, 9);
+	o->total = sf_db_col_int(cur, 10);
+	o->paid = sf_db_col_int(cur, 11);
+	o->refunded = sf_db_col_int(cur, 12);
+	sf_strlcpy(o->coupon, sf_db_col_text(cur, 13, NULL), sizeof o->coupon);
+	sf_strlcpy(o->ship_code, sf_db_col_text(cur, 14, NULL), sizeof o->ship_code);
+	sf_strlcpy(o->ship_name, sf_db_col_text(cur, 15, NULL), sizeof o->ship_name);
+	o->email = blob_dup(cur, 16, &o->email_len);
+	o->address = blob_dup(cur, 17, &o->address_len);
+	o->reserved_until = sf_db_col_int(cur, 20);
+	o->created_at = sf_db_col_int(cur, 21);
+	o->updated_at = sf_db_col_int(cur, 22);
+}
+
+static void order_row_free(struct order_row *o)
+{
+	free(o->email);
+	free(o->address);
+	o->email = o->address = NULL;
+}
+
+static enum sf_err order_load(struct sf_db_conn *c, int64_t id, struct order_row *o)
+{
+	memset(o, 0, sizeof *o);
+	if (id <= 0)
+		return SF_ERR_NOT_FOUND;
+	struct sf_db_param p = SF_DB_INT(id);
+	enum sf_db_status st = sf_db_query_one(c, SF_STMT_ORDER_GET, &p, 1, read_order, o);
+	if (st == SF_DB_NO_ROWS)
+		return SF_ERR_NOT_FOUND;
+	if (st < 0)
+		return sf_db_err(st);
+	if (o->bad) {
+		order_row_free(o);
+		return SF_ERR_INTERNAL;
+	}
+	return SF_OK;
+}
+
+/* ==== Events ==== */
+
+enum sf_err sf_order_record(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id, const char *from,
+			    enum sf_order_status to, const struct sf_shop_actor *actor, const char *reason,
+			    const char *action, json_t *extra)
+{
+	static const struct sf_shop_actor system_actor = {.type = "system"};
+	if (!actor || !actor->type)
+		actor = &system_actor;
+	struct sf_db_param p[] = {SF_DB_INT(order_id),	  SF_DB_TEXT_OR_NULL(from),
+				  SF_DB_TEXT(sf_order_status_name(to)), SF_DB_TEXT(actor->type),
+				  SF_DB_TEXT_OR_NULL(actor->id), SF_DB_TEXT_OR_NULL(reason),
+				  SF_DB_INT(sf_shop_now())};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_ORDER_EVENT_INSERT, p, 7, NULL);
+	if (st < 0)
+		return sf_db_err(st);
+	json_t *d = json_pack("{s:s?,s:s,s:s?}", "from", from, "to", sf_order_status_name(to), "reason", reason);
+	if (!d || (extra && json_object_update(d, extra))) {
+		json_decref(d);
+		return SF_ERR_NOMEM;
+	}
+	char *detail = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	if (!detail)
+		return SF_ERR_NOMEM;
+	char oid[24];
+	snprintf(oid, sizeof oid, "%" PRId64, order_id);
+	struct sf_audit_event ev = {
+		.actor_type = actor->type,
+		.actor_id = actor->id,
+		.ip = actor->ip,
+		.action = action,
+		.object_type = "order",
+		.object_id = oid,
+		.outcome = "success",
+		.request_id = actor->request_id,
+		.detail = detail,
+	};
+	enum sf_err err = sf_audit_append(c, kr, &ev);
+	free(detail);
+	return err;
+}
+
+/* Text of at most max bytes, printable, valid UTF-8 (reasons, refs). */
+static int text_ok(const char *s, size_t max, int required)
+{
+	if (!s)
+		return !required;
+	size_t n = strlen(s);
+	return (n > 0 || !required) && n <= max && sf_utf8_valid(s, n, 1) && !sf_log_has_card(s, n);
+}
+
+/* Unseal the order's e-mail into a heap string (NULL when absent). */
+static enum sf_err order_email(const struct sf_keyring *kr, const struct order_row *o, char **out)
+{
+	char *pt = NULL;
+	size_t n = 0;
+	*out = NULL;
+	if (!o->email)
+		return SF_OK;
+	enum sf_err err = sf_unseal(kr, "orders", "email", o->id, o->email, o->email_len, &pt, &n);
+	if (err)
+		return err;
+	*out = strdup(pt);
+	sf_unsealed_free(pt, n);
+	return *out ? SF_OK : SF_ERR_NOMEM;
+}
+
+static enum sf_err order_mail(struct sf_db_conn *c, const struct sf_keyring *kr, const struct order_row *o,
+			      const char *subject, const char *body)
+{
+	char *to = NULL;
+	enum sf_err err = order_email(kr, o, &to);
+	if (!err && to)
+		err = sf_shop_mail(c, to, subject, body);
+	free(to);
+	return err;
+}
+
+/* Return the stock of every line and the coupon use (cancellation). */
+static enum sf_err give_back(struct sf_db_conn *c, int64_t order_id)
+{
+	struct sf_db_cursor *cur = NULL;
+	int64_t(*lines)[2] = NULL; /* quantity, variant id */
+	size_t n = 0, cap = 0;
+	enum sf_err err = SF_OK;
+	struct sf_db_param p = SF_DB_INT(order_id);
+	enum sf_db_status st = sf_db_query(c, SF_STMT_ORDER_LINES, &p, 1, &cur);
+	if (st != SF_DB_OK)
+		return sf_db_err(st);
+	while ((st = sf_db_next(cur)) == SF_DB_OK) {
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			int64_t(*nl)[2] = realloc(lines, ncap * sizeof *nl);
+			if (!nl) {
+				err = SF_ERR_NOMEM;
+				break;
+			}
+			lines = nl;
+			cap = ncap;
+		}
+		lines[n][0] = sf_db_col_int(cur, 4);
+		lines[n][1] = sf_db_col_int(cur, 1);
+		n++;
+	}
+	sf_db_cursor_close(cur);
+	if (!err && st < 0)
+		err = sf_db_err(st);
+	int flipped = 0;
+	for (size_t i = 0; i < n && !err; i++)
+		err = sf_stock_return(c, lines[i][1], lines[i][0], &flipped);
+	free(lines);
+	if (!err && flipped) {
+		st = sf_catalog_touch(c); /* the storefront shows availability (stock.h) */
+		if (st < 0)
+			err = sf_db_err(st);
+	}
+	return err ? err : sf_coupon_release(c, order_id);
+}
+
+/* Guarded status change from o->status to to; SF_ERR_ORDER_STATE when the
+ * row moved meanwhile (cannot happen under BEGIN IMMEDIATE, but cheap). */
+static enum sf_err set_status(struct sf_db_conn *c, const struct order_row *o, enum sf_order_status to)
+{
+	int64_t changed = 0;
+	struct sf_db_param p[] = {SF_DB_INT(o->id), SF_DB_TEXT(sf_order_status_name(o->status)),
+				  SF_DB_TEXT(sf_order_status_name(to)), SF_DB_INT(sf_shop_now())};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_ORDER_SET_STATUS, p, 4, &changed);
+	if (st < 0)
+		return sf_db_err(st);
+	return changed == 1 ? SF_OK : SF_ERR_ORDER_STATE;
+}
+
+static enum sf_err transition_row(struct sf_db_conn *c, const struct sf_keyring *kr, const struct order_row *o,
+				  enum sf_order_status to, const struct sf_shop_actor *actor, const char *reason,
+				  const char *action)
+{
+	if (!sf_order_transition_allowed(o->status, to))
+		return SF_ERR_ORDER_STATE;
+	enum sf_err err = set_status(c, o, to);
+	if (!err && to == SF_ORDER_CANCELLED)
+		err = give_back(c, o->id);
+	if (!err)
+		err = sf_order_record(c, kr, o->id, sf_order_status_name(o->status), to, actor, reason, action, NULL);
+	if (!err && to == SF_ORDER_CANCELLED)
+		err = sf_webhook_order_event(c, "order.cancelled", o->id, "cancelled", o->total, o->currency);
+	return err;
+}
+
+enum sf_err sf_order_transition(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
+				enum sf_order_status to, const struct sf_shop_actor *actor, const char *reason)
+{
+	struct order_row o;
+	if (to != SF_ORDER_CANCELLED && to != SF_ORDER_FULFILLED && to != SF_ORDER_DELIVERED)
+		return SF_ERR_INVALID;
+	if (!text_ok(reason, SF_ORDER_REASON_MAX, 0))
+		return SF_ERR_INVALID;
+	enum sf_err err = order_load(c, order_id, &o);
+	if (err)
+		return err;
+	char action[48];
+	snprintf(action, sizeof action, "order.%s", sf_order_status_name(to));
+	err = transition_row(c, kr, &o, to, actor, reason, action);
+	order_row_free(&o);
+	return err;
+}
+
+/* ==== Payments ==== */
+
+struct pay_row {
+	int64_t order_id, amount;
+};
+
+static void read_pay(struct sf_db_cursor *cur, void *ctx)
+{
+	struct pay_row *p = ctx;
+	p->order_id = sf_db_col_int(cur, 0);
+	p->amount = sf_db_col_int(cur, 1);
+}
+
+/* Was (provider, ref, kind) applied already?  1 yes (to order_id), 0 no,
+ * -1 yes but to another order; errors as negative sf_err via *err. */
+static int pay_seen(struct sf_db_conn *c, const char *provider, const char *ref, const char *kind,
+		    int64_t order_id, enum sf_err *err)
+{
+	struct pay_row pr = {0};
+	struct sf_db_param p[] = {SF_DB_TEXT(provider), SF_DB_TEXT(ref), SF_DB_TEXT(kind)};
+	enum sf_db_status st = sf_db_query_one(c, SF_STMT_ORDER_PAYMENT_GET, p, 3, read_pay, &pr);
+	*err = st < 0 ? sf_db_err(st) : SF_OK;
+	if (st != SF_DB_OK)
+		return 0;
+	return pr.order_id == order_id ? 1 : -1;
+}
+
+static enum sf_err pay_insert(struct sf_db_conn *c, int64_t order_id, const char *provider, const char *ref,
+			      const char *kind, int64_t amount, const char *currency)
+{
+	struct sf_db_param p[] = {SF_DB_INT(order_id), SF_DB_TEXT(provider), SF_DB_TEXT(ref), SF_DB_TEXT(kind),
+				  SF_DB_INT(amount),   SF_DB_TEXT(currency), SF_DB_INT(sf_shop_now())};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_ORDER_PAYMENT_INSERT, p, 7, NULL);
+	return st < 0 ? sf_db_err(st) : SF_OK;
+}
+
+/* The common start of a provider notification: check the strings, see
+ * whether (provider, ref, kind) was applied already, load the order.
+ * SF_OK with *done = 1 (already applied to this order: nothing to do, o not
+ * loaded) or *done = 0 (o loaded: the caller frees it); SF_ERR_INVALID,
+ * SF_ERR_ORDER_STATE (the reference was used for another order),
+ * SF_ERR_NOT_FOUND, or a database error. */
+static enum sf_err pay_begin(struct sf_db_conn *c, int64_t order_id, const char *provider, const char *ref,
+			     const char *reason, const char *kind, struct order_row *o, int *done)
+{
+	enum sf_err err;
+	*done = 0;
+	if (!text_ok(provider, SF_ORDER_REF_MAX, 1) || !text_ok(ref, SF_ORDER_REF_MAX, 1) ||
+	    !text_ok(reason, SF_ORDER_REASON_MAX, 0))
+		return SF_ERR_INVALID;
+	int seen = pay_seen(c, provider, ref, kind, order_id, &err);
+	if (err)
+		return err;
+	if (seen == 1) {
+		*done = 1;
+		return SF_OK;
+	}
+	if (seen == -1)
+		return SF_ERR_ORDER_STATE;
+	return order_load(c, order_id, o);
+}
+
+enum sf_err sf_order_payment_settled(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
+				     const char *provider, const char *provider_ref, int64_t amount,
+				     const char *currency, const struct sf_shop_actor *actor)
+{
+	struct order_row o;
+	int done = 0;
+	if (!currency)
+		return SF_ERR_INVALID;
+	enum sf_err err = pay_begin(c, order_id, provider, provider_ref, NULL, "settled", &o, &done);
+	if (err || done)
+		return err;
+	if (o.status != SF_ORDER_PENDING_PAYMENT)
+		err = SF_ERR_ORDER_STATE;
+	else if (sf_shop_now() >= o.reserved_until)
+		err = SF_ERR_ORDER_EXPIRED;
+	else if (amount != o.total || strcmp(currency, o.currency) != 0)
+		err = SF_ERR_AMOUNT_MISMATCH;
+	if (err)
+		goto out;
+	int64_t changed = 0;
+	struct sf_db_param p[] = {SF_DB_INT(order_id), SF_DB_TEXT(provider), SF_DB_TEXT(provider_ref),
+				  SF_DB_INT(amount), SF_DB_INT(sf_shop_now())};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_ORDER_SET_PAID, p, 5, &changed);
+	if (st < 0 || changed != 1) {
+		err = st < 0 ? sf_db_err(st) : SF_ERR_ORDER_STATE;
+		goto out;
+	}
+	err = pay_insert(c, order_id, provider, provider_ref, "settled", amount, currency);
+	if (err)
+		goto out;
+	json_t *extra = json_pack("{s:s,s:I}", "provider", provider, "amount", (json_int_t)amount);
+	err = extra ? sf_order_record(c, kr, order_id, "pending_payment", SF_ORDER_PAID, actor, "payment settled",
+				      "order.paid", extra)
+		    : SF_ERR_NOMEM;
+	json_decref(extra);
+	if (!err)
+		err = sf_webhook_order_event(c, "order.paid", order_id, "paid", amount, currency);
+	if (!err) {
+		char money[64], subject[96], body[512];
+		sf_money_format(amount, o.currency, money, sizeof money);
+		snprintf(subject, sizeof subject, "Payment received for your order %" PRId64, order_id);
+		snprintf(body, sizeof body,
+			 "Thank you: we have received your payment of %s for order %" PRId64 ".\n"
+			 "We are preparing your order and will write again when it ships.\n",
+			 money, order_id);
+		err = order_mail(c, kr, &o, subject, body);
+	}
+out:
+	order_row_free(&o);
+	return err;
+}
+
+enum sf_err sf_order_payment_failed(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
+				    const char *provider, const char *provider_ref, const char *reason,
+				    const struct sf_shop_actor *actor)
+{
+	struct order_row o;
+	int done = 0;
+	enum sf_err err = pay_begin(c, order_id, provider, provider_ref, reason, "failed", &o, &done);
+	if (err || done)
+		return err;
+	if (o.status != SF_ORDER_PENDING_PAYMENT)
+		err = SF_ERR_ORDER_STATE;
+	if (!err)
+		err = pay_insert(c, order_id, provider, provider_ref, "failed", 0, o.currency);
+	if (!err) {
+		json_t *extra = json_pack("{s:s}", "provider", provider);
+		err = extra ? sf_order_record(c, kr, order_id, "pending_payment", SF_ORDER_PENDING_PAYMENT, actor,
+					      reason ? reason : "payment failed", "order.payment_failed", extra)
+			    : SF_ERR_NOMEM;
+		json_decref(extra);
+	}
+	order_row_free(&o);
+	return err;
+}
+
+enum sf_err sf_order_refund(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id, const char *provider,
+			    const char *provider_ref, int64_t amount, const char *reason,
+			    const struct sf_shop_actor *actor)
+{
+	struct order_row o;
+	int done = 0;
+	enum sf_err err = pay_begin(c, order_id, provider, provider_ref, reason, "refund", &o, &done);
+	if (err || done)
+		return err;
+	enum sf_order_status to =
+		o.refunded + amount == o.paid ? SF_ORDER_REFUNDED : SF_ORDER_PARTIALLY_REFUNDED;
+	if (!sf_order_transition_allowed(o.status, to))
+		err = SF_ERR_ORDER_STATE;
+	else if (amount < 1 || amount > o.paid - o.refunded)
+		err = SF_ERR_AMOUNT_MISMATCH;
+	if (err)
+		goto out;
+	int64_t changed = 0;
+	struct sf_db_param p[] = {SF_DB_INT(order_id), SF_DB_INT(amount), SF_DB_INT(sf_shop_now())};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_ORDER_ADD_REFUND, p, 3, &changed);
+	if (st < 0 || changed != 1) {
+		err = st < 0 ? sf_db_err(st) : SF_ERR_AMOUNT_MISMATCH;
+		goto out;
+	}
+	err = pay_insert(c, order_id, provider, provider_ref, "refund", amount, o.currency);
+	if (!err && o.status != to)
+		err = set_status(c, &o, to);
+	if (!err) {
+		json_t *extra = json_pack("{s:s,s:I}", "provider", provider, "amount", (json_int_t)amount);
+		err = extra ? sf_order_record(c, kr, order_id, sf_order_status_name(o.status), to, actor, reason,
+					      "order.refund", extra)
+			    : SF_ERR_NOMEM;
+		json_decref(extra);
+	}
+	if (!err)
+		err = sf_webhook_order_event(c, "order.refunded", order_id, sf_order_status_name(to), amount,
+					     o.currency);
+	if (!err) {
+		char money[64], subject[96], body[512];
+		sf_money_format(amount, o.currency, money, sizeof money);
+		snprintf(subject, sizeof subject, "Refund for your order %" PRId64, order_id);
+		snprintf(body, sizeof body,
+			 "We have refunded %s for your order %" PRId64 ".\n"
+			 "It will appear on your statement within a few days.\n",
+			 money, order_id);
+		err = order_mail(c, kr, &o, subject, body);
+	}
+out:
+	order_row_free(&o);
+	return err;
+}
+
+enum sf_err sf_order_ship(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id, const char *carrier,
+			  const char *tracking, const struct sf_shop_actor *actor)
+{
+	struct order_row o;
+	if (!text_ok(carrier, SF_ORDER_REF_MAX, 1) || !text_ok(tracking, SF_ORDER_REF_MAX, 1))
+		return SF_ERR_INVALID;
+	enum sf_err err = order_load(c, order_id, &o);
+	if (err)
+		return err;
+	if (!sf_order_transition_allowed(o.status, SF_ORDER_SHIPPED)) {
+		err = SF_ERR_ORDER_STATE;
+		goto out;
+	}
+	struct sf_db_param p[] = {SF_DB_INT(order_id), SF_DB_TEXT(carrier), SF_DB_TEXT(tracking),
+				  SF_DB_INT(sf_shop_now())};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_SHIPMENT_INSERT, p, 4, NULL);
+	if (st < 0) {
+		err = sf_db_err(st);
+		goto out;
+	}
+	err = set_status(c, &o, SF_ORDER_SHIPPED);
+	if (!err) {
+		json_t *extra = json_pack("{s:s,s:s}", "carrier", carrier, "tracking", tracking);
+		err = extra ? sf_order_record(c, kr, order_id, sf_order_status_name(o.status), SF_ORDER_SHIPPED, actor,
+					      "shipped", "order.shipped", extra)
+			    : SF_ERR_NOMEM;
+		json_decref(extra);
+	}
+	if (!err)
+		err = sf_webhook_order_event(c, "order.shipped", order_id, "shipped", o.total, o.currency);
+	if (!err) {
+		char subject[96], body[768];
+		snprintf(subject, sizeof subject, "Your order %" PRId64 " has shipped", order_id);
+		snprintf(body, sizeof body,
+			 "Your order %" PRId64 " is on its way.\nCarrier: %s\nTracking number: %s\n", order_id,
+			 carrier, tracking);
+		err = order_mail(c, kr, &o, subject, body);
+	}
+out:
+	order_row_free(&o);
+	return err;
+}
+
+/* ==== Reading ==== */
+
+
+static json_t *iso_time(int64_t t)
+{
+	char buf[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return json_null();
+	return json_string(buf);
+}
+
+static int may_view(const struct sf_order_viewer *v, const struct order_row *o)
+{
+	if (v->privileged)
+		return 1;
+	if (!v->owner)
+		return 0;
+	if (v->owner->customer_id > 0)
+		return o->customer_id == v->owner->customer_id;
+	return v->owner->has_guest && o->has_guest && o->customer_id == 0 &&
+	       sf_ct_compare(v->owner->guest_hash, o->guest_hash, SF_CART_HASH_LEN) == 0;
+}
+
+/* lines, shipments and history into ord */
+static enum sf_err order_children(struct sf_db_conn *c, int *oom, json_t *ord, const struct order_row *o)
+{
+	struct sf_db_cursor *cur = NULL;
+	struct sf_db_param p = SF_DB_INT(o->id);
+	enum sf_db_status st = sf_db_query(c, SF_STMT_ORDER_LINES, &p, 1, &cur);
+	if (st != SF_DB_OK)
+		return sf_db_err(st);
+	json_t *lines = json_array();
+	while ((st = sf_db_next(cur)) == SF_DB_OK) {
+		json_t *l = json_object();
+		sf_json_put(oom, l, "sku", json_string(sf_db_col_text(cur, 2, NULL)));
+		sf_json_put(oom, l, "name", json_string(sf_db_col_text(cur, 3, NULL)));
+		sf_json_put(oom, l, "quantity", json_integer(sf_db_col_int(cur, 4)));
+		sf_json_put(oom, l, "unit_price", sf_money_json(sf_db_col_int(cur, 5), o->currency));
+		sf_json_put(oom, l, "tax_class", json_string(sf_db_col_text(cur, 6, NULL)));
+		sf_json_put(oom, l, "tax_rate_bp", json_integer(sf_db_col_int(cur, 7)));
+		sf_json_put(oom, l, "line_total", sf_money_json(sf_db_col_int(cur, 8), o->currency));
+		sf_json_push(oom, lines, l);
+	}
+	sf_db_cursor_close(cur);
+	sf_json_put(oom, ord, "lines", lines);
+	if (st < 0)
+		return sf_db_err(st);
+	st = sf_db_query(c, SF_STMT_SHIPMENTS_OF, &p, 1, &cur);
+	if (st != SF_DB_OK)
+		return sf_db_err(st);
+	json_t *ships = json_array();
+	while ((st = sf_db_next(cur)) == SF_DB_OK) {
+		json_t *s = json_object();
+		sf_json_put(oom, s, "carrier", json_string(sf_db_col_text(cur, 0, NULL)));
+		sf_json_put(oom, s, "tracking", json_string(sf_db_col_text(cur, 1, NULL)));
+		sf_json_put(oom, s, "created_at", iso_time(sf_db_col_int(cur, 2)));
+		sf_json_push(oom, ships, s);
+	}
+	sf_db_cursor_close(cur);
+	sf_json_put(oom, ord, "shipments", ships);
+	sf_json_put(oom, ord, "has_shipments", json_boolean(json_array_size(ships) > 0));
+	if (st < 0)
+		return sf_db_err(st);
+	st = sf_db_query(c, SF_STMT_ORDER_EVENTS, &p, 1, &cur);
+	if (st != SF_DB_OK)
+		return sf_db_err(st);
+	json_t *hist = json_array();
+	while ((st = sf_db_next(cur)) == SF_DB_OK) {
+		json_t *e = json_object();
+		sf_json_put(oom, e, "from", sf_db_col_is_null(cur, 0) ? json_null() : json_string(sf_db_col_text(cur, 0, NULL)));
+		sf_json_put(oom, e, "to", json_string(sf_db_col_text(cur, 1, NULL)));
+		sf_json_put(oom, e, "by", json_string(sf_db_col_text(cur, 2, NULL)));
+		sf_json_put(oom, e, "reason", sf_db_col_is_null(cur, 3) ? json_null() : json_string(sf_db_col_text(cur, 3, NULL)));
+		sf_json_put(oom, e, "at", iso_time(sf_db_col_int(cur, 4)));
+		sf_json_push(oom, hist, e);
+	}
+	sf_db_cursor_close(cur);
+	sf_json_put(oom, ord, "history", hist);
+	return st < 0 ? sf_db_err(st) : SF_OK;
+}
+
+static enum sf_err order_personal(struct sf_db_conn *c, const struct sf_keyring *kr, int *oom, json_t *ord,
+				  const struct order_row *o, const struct sf_order_viewer *v)
+{
+	char *email = NULL, *pt = NULL;
+	size_t n = 0;
+	enum sf_err err = order_email(kr, o, &email);
+	if (err)
+		return err;
+	sf_json_put(oom, ord, "email", email ? json_string(email) : json_null());
+	free(email);
+	if (o->address) {
+		err = sf_unseal(kr, "orders", "address", o->id, o->address, o->address_len, &pt, &n);
+		if (err)
+			return err;
+		json_t *a = json_loadb(pt, n, 0, NULL);
+		sf_unsealed_free(pt, n);
+		sf_json_put(oom, ord, "address", a);
+	}
+	char oid[24];
+	snprintf(oid, sizeof oid, "%" PRId64, o->id);
+	struct sf_audit_event ev = {
+		.actor_type = v->actor.type ? v->actor.type : "system",
+		.actor_id = v->actor.id,
+		.ip = v->actor.ip,
+		.action = "order.read",
+		.object_type = "order",
+		.object_id = oid,
+		.outcome = "success",
+		.request_id = v->actor.request_id,
+		.detail = "{\"fields\":[\"email\",\"address\"]}",
+	};
+	return sf_audit_append(c, kr, &ev);
+}
+
+enum sf_err sf_order_get(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
+			 const struct sf_order_viewer *v, int personal, json_t **out)
+{
+	struct order_row o;
+	int oom = 0;
+	*out = NULL;
+	enum sf_err err = order_load(c, order_id, &o);
+	if (err)
+		return err;
+	if (!may_view(v, &o)) {
+		order_row_free(&o);
+		return SF_ERR_NOT_FOUND;
+	}
+	json_t *ord = json_object();
+	sf_json_put(&oom, ord, "id", json_integer(o.id));
+	sf_json_put(&oom, ord, "status", json_string(sf_order_status_name(o.status)));
+	sf_json_put(&oom, ord, "is_pending", json_boolean(o.status == SF_ORDER_PENDING_PAYMENT));
+	sf_json_put(&oom, ord, "currency", json_string(o.currency));
+	sf_json_put(&oom, ord, "prices_include_tax", json_boolean(o.include_tax));
+	sf_json_put(&oom, ord, "created_at", iso_time(o.created_at));
+	sf_json_put(&oom, ord, "reserved_until", json_integer(o.reserved_until));
+	json_t *t = json_object();
+	sf_json_put(&oom, t, "subtotal", sf_money_json(o.subtotal, o.currency));
+	sf_json_put(&oom, t, "discount", sf_money_json(o.discount, o.currency));
+	sf_json_put(&oom, t, "shipping", sf_money_json(o.shipping, o.currency));
+	sf_json_put(&oom, t, "tax", sf_money_json(o.tax, o.currency));
+	sf_json_put(&oom, t, "total", sf_money_json(o.total, o.currency));
+	sf_json_put(&oom, t, "paid", sf_money_json(o.paid, o.currency));
+	sf_json_put(&oom, t, "refunded", sf_money_json(o.refunded, o.currency));
+	sf_json_put(&oom, ord, "totals", t);
+	sf_json_put(&oom, ord, "has_discount", json_boolean(o.discount > 0));
+	sf_json_put(&oom, ord, "coupon", o.coupon[0] ? json_string(o.coupon) : json_null());
+	sf_json_put(&oom, ord, "shipping", json_pack("{s:s,s:s}", "code", o.ship_code, "name", o.ship_name));
+	err = order_children(c, &oom, ord, &o);
+	if (!err && personal)
+		err = order_personal(c, kr, &oom, ord, &o, v);
+	if (!err && oom)
+		err = SF_ERR_NOMEM;
+	order_row_free(&o);
+	if (err) {
+		json_decref(ord);
+		return err;
+	}
+	*out = ord;
+	return SF_OK;
+}
+
+/* ==== Expiry ==== */
+
+struct expire_ctx {
+	const struct sf_keyring *kr;
+	int64_t order_id;
+	int done;
+	enum sf_err err;
+};
+
+static enum sf_db_status expire_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct expire_ctx *x = vctx;
+	struct order_row o;
+	static const struct sf_shop_actor system_actor = {.type = "system"};
+	x->done = 0;
+	x->err = order_load(c, x->order_id, &o);
+	if (x->err == SF_ERR_NOT_FOUND) {
+		x->err = SF_OK;
+		return SF_DB_OK;
+	}
+	if (x->err)
+		return sf_db_status_from_err(x->err);
+	if (o.status == SF_ORDER_PENDING_PAYMENT && sf_shop_now() >= o.reserved_until) {
+		x->err = transition_row(c, x->kr, &o, SF_ORDER_CANCELLED, &system_actor, "reservation expired",
+					"order.expire");
+		x->done = !x->err;
+	}
+	order_row_free(&o);
+	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+}
+
+static enum sf_err expire_one(struct sf_db *db, const struct sf_keyring *kr, int64_t id, int *done)
+{
+	struct expire_ctx x = {.kr = kr, .order_id = id};
+	enum sf_db_status st = sf_db_txn(db, expire_txn, &x, TXN_TRIES);
+	*done = x.done;
+	return x.err ? x.err : sf_db_err(st);
+}
+
+enum sf_err sf_order_expire_due(struct sf_db *db, const struct sf_keyring *kr, int *expired)
+{
+	enum { BATCH = 64 };
+	int total = 0;
+	enum sf_err err = SF_OK;
+	if (expired)
+		*expired = 0;
+	struct sf_db_conn *c = sf_db_conn_get(db);
+	if (!c)
+		return SF_ERR_DB;
+	for (;;) {
+		int64_t ids[BATCH];
+		size_t n = 0;
+		struct sf_db_cursor *cur = NULL;
+		struct sf_db_param p[] = {SF_DB_INT(sf_shop_now()), SF_DB_INT(BATCH)};
+		enum sf_db_status st = sf_db_query(c, SF_STMT_ORDER_EXPIRED_DUE, p, 2, &cur);
+		if (st != SF_DB_OK)
+			return sf_db_err(st);
+		while ((st = sf_db_next(cur)) == SF_DB_OK && n < BATCH)
+			ids[n++] = sf_db_col_int(cur, 0);
+		sf_db_cursor_close(cur);
+		if (st < 0)
+			return sf_db_err(st);
+		int progress = 0;
+		for (size_t i = 0; i < n && !err; i++) {
+			int done = 0;
+			err = expire_one(db, kr, ids[i], &done);
+			total += done;
+			progress += done;
+		}
+		if (err || n < BATCH || !progress)
+			break;
+	}
+	if (expired)
+		*expired = total;
+	return err;
+}
+
+struct fetch_ctx {
+	const struct sf_keyring *kr;
+	int64_t id;
+	const struct sf_order_viewer *v;
+	int personal;
+	json_t *out;
+	enum sf_err err;
+};
+
+static enum sf_db_status fetch_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct fetch_ctx *x = vctx;
+	json_decref(x->out);
+	x->out = NULL;
+	x->err = sf_order_get(c, x->kr, x->id, x->v, x->personal, &x->out);
+	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+}
+
+enum sf_err sf_order_fetch(struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
+			   const struct sf_order_viewer *v, int personal, json_t **out)
+{
+	int done = 0;
+	*out = NULL;
+	if (order_id <= 0)
+		return SF_ERR_NOT_FOUND;
+	enum sf_err err = expire_one(db, kr, order_id, &done);
+	if (err)
+		return err;
+	struct fetch_ctx x = {.kr = kr, .id = order_id, .v = v, .personal = personal};
+	enum sf_db_status st = personal ? sf_db_txn(db, fetch_txn, &x, TXN_TRIES)
+					: sf_db_txn_read(db, fetch_txn, &x, TXN_TRIES);
+	if (x.err || st < 0) {
+		json_decref(x.out);
+		return x.err ? x.err : sf_db_err(st);
+	}
+	*out = x.out;
+	return SF_OK;
+}
+
+enum sf_err sf_order_list(struct sf_db *db, int64_t customer_id, int64_t limit, int64_t offset, json_t **out)
+{
+	int oom = 0;
+	struct sf_db_cursor *cur = NULL;
+	*out = NULL;
+	if (customer_id <= 0 || limit < 1 || limit > 100 || offset < 0)
+		return SF_ERR_INVALID;
+	struct sf_db_conn *c = sf_db_conn_get(db);
+	if (!c)
+		return SF_ERR_DB;
+	struct sf_db_param p[] = {SF_DB_INT(customer_id), SF_DB_INT(limit), SF_DB_INT(offset)};
+	enum sf_db_status st = sf_db_query(c, SF_STMT_ORDER_LIST_CUSTOMER, p, 3, &cur);
+	if (st != SF_DB_OK)
+		return sf_db_err(st);
+	json_t *items = json_array();
+	while ((st = sf_db_next(cur)) == SF_DB_OK) {
+		json_t *o = json_object();
+		sf_json_put(&oom, o, "id", json_integer(sf_db_col_int(cur, 0)));
+		sf_json_put(&oom, o, "status", json_string(sf_db_col_text(cur, 1, NULL)));
+		sf_json_put(&oom, o, "total", sf_money_json(sf_db_col_int(cur, 3), sf_db_col_text(cur, 2, NULL)));
+		sf_json_put(&oom, o, "created_at", iso_time(sf_db_col_int(cur, 4)));
+		sf_json_put(&oom, o, "items", json_integer(sf_db_col_int(cur, 5)));
+		sf_json_push(&oom, items, o);
+	}
+	sf_db_cursor_close(cur);
+	json_t *res = json_object();
+	sf_json_put(&oom, res, "has_items", json_boolean(json_array_size(items) > 0));
+	sf_json_put(&oom, res, "items", items);
+	if (st < 0 || oom) {
+		json_decref(res);
+		return st < 0 ? sf_db_err(st) : SF_ERR_NOMEM;
+	}
+	*out = res;
+	return SF_OK;
+}
+
+/* ==== The reaper thread ==== */
+
+struct sf_order_reaper {
+	struct sf_db *db;
+	const struct sf_keyring *kr;
+	int interval_s;
+	int stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+};
+
+static void *reaper_main(void *arg)
+{
+	struct sf_order_reaper *r = arg;
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		pthread_mutex_unlock(&r->mu);
+		int n = 0;
+		enum sf_err err = sf_order_expire_due(r->db, r->kr, &n);
+		if (err)
+			sf_log(SF_LOG_WARN, "order.reaper", "expiring reservations failed: %s", sf_err_code(err));
+		else if (n)
+			sf_log(SF_LOG_INFO, "order.reaper", "%d unpaid order(s) expired, stock returned", n);
+		pthread_mutex_lock(&r->mu);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += r->interval_s;
+		while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &until) != ETIMEDOUT) {
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+enum sf_err sf_order_reaper_start(struct sf_db *db, const struct sf_keyring *kr, int interval_s,
+				  struct sf_order_reaper **out)
+{
+	*out = NULL;
+	struct sf_order_reaper *r = calloc(1, sizeof *r);
+	if (!r)
+		return SF_ERR_NOMEM;
+	r->db = db;
+	r->kr = kr;
+	r->interval_s = interval_s > 0 ? interval_s : 1;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	if (pthread_create(&r->th, NULL, reaper_main, r) != 0) {
+		pthread_mutex_destroy(&r->mu);
+		pthread_cond_destroy(&r->cv);
+		free(r);
+		return SF_ERR_INTERNAL;
+	}
+	*out = r;
+	return SF_OK;
+}
+
+void sf_order_reaper_stop(struct sf_order_reaper *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = 1;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->th, NULL);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	free(r);
+}

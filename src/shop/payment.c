@@ -1,0 +1,402 @@
+/*
+ * payment.c — the provider-independent half of payments (payment.h):
+ * secrets, the pay step, applying a verified notification exactly once,
+ * and auditing rejected ones.  The providers' own halves are
+ * payment_sandbox.c and payment_stripe.c.
+ */
+#include "shop/payment.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "db/db.h"
+#include "shop/webhook.h"
+
+#define SECRET_FILE_MAX 4096
+
+struct sf_payments {
+	enum sf_pay_provider provider;
+	int ready;
+	unsigned char *sandbox;  /* guarded */
+	size_t sandbox_len;
+	char *stripe_key;        /* guarded, NUL-terminated */
+	unsigned char *whsec;    /* guarded */
+	size_t whsec_len;
+	char *api_base, *ca_file, *public_base, *self_url;
+};
+
+const char *sf_pay_provider_name(enum sf_pay_provider pr)
+{
+	return pr == SF_PAY_STRIPE ? "stripe" : "sandbox";
+}
+
+/* Read a secret file into guarded memory (NUL-terminated, trimmed). */
+static enum sf_err secret_load(const char *path, const char *key, unsigned char **out, size_t *len, char *errbuf,
+			       size_t errlen)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	enum sf_err err = sf_file_read(path, SECRET_FILE_MAX, &buf, &n);
+	if (err) {
+		snprintf(errbuf, errlen, "[payments] %s %s: cannot read it", key, path);
+		return SF_ERR_CONFIG;
+	}
+	size_t a = 0;
+	while (a < n && isspace((unsigned char)buf[a]))
+		a++;
+	while (n > a && isspace((unsigned char)buf[n - 1]))
+		n--;
+	if (n == a) {
+		sodium_memzero(buf, n);
+		free(buf);
+		snprintf(errbuf, errlen, "[payments] %s %s: the file is empty", key, path);
+		return SF_ERR_CONFIG;
+	}
+	*out = sodium_malloc(n - a + 1);
+	if (*out) {
+		memcpy(*out, buf + a, n - a);
+		(*out)[n - a] = '\0';
+		*len = n - a;
+	}
+	sodium_memzero(buf, n);
+	free(buf);
+	return *out ? SF_OK : SF_ERR_NOMEM;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? strdup(s) : NULL;
+}
+
+enum sf_err sf_payments_new(const struct sf_pay_options *o, struct sf_payments **out, char *errbuf, size_t errlen)
+{
+	struct sf_payments *p = calloc(1, sizeof *p);
+	enum sf_err err = SF_OK;
+	if (errlen)
+		errbuf[0] = '\0';
+	if (!p)
+		return SF_ERR_NOMEM;
+	p->provider = o->provider;
+	p->api_base = strdup(o->stripe_api_base && *o->stripe_api_base ? o->stripe_api_base : "https://api.stripe.com");
+	p->public_base = strdup(o->public_base && *o->public_base ? o->public_base : "https://localhost");
+	p->ca_file = dup_or_null(o->stripe_ca_file);
+	p->self_url = dup_or_null(o->self_url);
+	if (!p->api_base || !p->public_base) {
+		err = SF_ERR_NOMEM;
+		goto out;
+	}
+	if (p->provider == SF_PAY_SANDBOX) {
+		if (o->sandbox_secret_file && *o->sandbox_secret_file) {
+			err = secret_load(o->sandbox_secret_file, "sandbox_secret_file", &p->sandbox, &p->sandbox_len,
+					  errbuf, errlen);
+		} else {
+			p->sandbox = sodium_malloc(32);
+			p->sandbox_len = 32;
+			if (p->sandbox)
+				randombytes_buf(p->sandbox, 32);
+			else
+				err = SF_ERR_NOMEM;
+		}
+		p->ready = !err;
+		goto out;
+	}
+	size_t klen = 0;
+	if (!o->stripe_key_file || !*o->stripe_key_file || !o->stripe_whsec_file || !*o->stripe_whsec_file) {
+		snprintf(errbuf, errlen, "[payments] stripe_secret_key_file and stripe_webhook_secret_file are not set");
+		goto out;
+	}
+	err = secret_load(o->stripe_key_file, "stripe_secret_key_file", (unsigned char **)&p->stripe_key, &klen, errbuf,
+			  errlen);
+	if (!err)
+		err = secret_load(o->stripe_whsec_file, "stripe_webhook_secret_file", &p->whsec, &p->whsec_len, errbuf,
+				  errlen);
+	if (err == SF_ERR_CONFIG) {
+		/* not ready: the pay step answers 503 until the files exist */
+		err = SF_OK;
+		goto out;
+	}
+	p->ready = !err;
+out:
+	if (err) {
+		sf_payments_free(p);
+		return err;
+	}
+	*out = p;
+	return SF_OK;
+}
+
+void sf_payments_free(struct sf_payments *p)
+{
+	if (!p)
+		return;
+	if (p->sandbox)
+		sodium_free(p->sandbox);
+	if (p->stripe_key)
+		sodium_free(p->stripe_key);
+	if (p->whsec)
+		sodium_free(p->whsec);
+	free(p->api_base);
+	free(p->ca_file);
+	free(p->public_base);
+	free(p->self_url);
+	free(p);
+}
+
+enum sf_pay_provider sf_pay_provider(const struct sf_payments *p)
+{
+	return p->provider;
+}
+
+int sf_pay_ready(const struct sf_payments *p)
+{
+	return p && p->ready;
+}
+
+const unsigned char *sf_pay_sandbox_secret(const struct sf_payments *p, size_t *len)
+{
+	*len = p && p->provider == SF_PAY_SANDBOX ? p->sandbox_len : 0;
+	return *len ? p->sandbox : NULL;
+}
+
+const char *sf_pay_self_url(const struct sf_payments *p)
+{
+	return p->self_url;
+}
+
+void sf_pay_secrets(const struct sf_payments *p, struct sf_pay_secrets *s)
+{
+	s->stripe_key = p->stripe_key;
+	s->whsec = p->whsec;
+	s->whsec_len = p->whsec_len;
+	s->api_base = p->api_base;
+	s->ca_file = p->ca_file;
+	s->public_base = p->public_base;
+}
+
+int sf_pay_ref_ok(const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (n >= SF_PAY_SESSION_MAX || !(isalnum((unsigned char)s[n]) || s[n] == '_' || s[n] == '-'))
+			return 0;
+	return 1;
+}
+
+/* ==== The pay step ==== */
+
+static struct sf_shop_actor provider_actor(const char *name)
+{
+	return (struct sf_shop_actor){.type = "provider", .id = name};
+}
+
+/* Read what the provider needs from the order JSON. */
+static enum sf_err order_facts(const json_t *ord, struct sf_pay_order *o)
+{
+	const char *status = json_string_value(json_object_get(ord, "status"));
+	const char *cur = json_string_value(json_object_get(ord, "currency"));
+	json_t *total = json_object_get(json_object_get(json_object_get(ord, "totals"), "total"), "amount");
+	if (!status || !cur || strlen(cur) != 3 || !json_is_integer(total))
+		return SF_ERR_INTERNAL;
+	if (strcmp(status, "pending_payment") != 0)
+		return SF_ERR_ORDER_STATE;
+	json_t *until = json_object_get(ord, "reserved_until");
+	if (json_is_integer(until) && sf_shop_now() >= json_integer_value(until))
+		return SF_ERR_ORDER_EXPIRED;
+	o->total = json_integer_value(total);
+	memcpy(o->currency, cur, 4);
+	return SF_OK;
+}
+
+struct session_ctx {
+	const char *provider, *ref;
+	const struct sf_pay_order *o;
+};
+
+static enum sf_db_status session_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct session_ctx *x = vctx;
+	struct sf_db_param p[] = {SF_DB_TEXT(x->provider), SF_DB_TEXT(x->ref),         SF_DB_INT(x->o->id),
+				  SF_DB_INT(x->o->total),  SF_DB_TEXT(x->o->currency), SF_DB_INT(sf_shop_now())};
+	return sf_db_exec(c, SF_STMT_PAY_SESSION_INSERT, p, 6, NULL);
+}
+
+enum sf_err sf_pay_start(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
+			 const struct sf_order_viewer *v, char **url)
+{
+	json_t *ord = NULL;
+	char *ref = NULL;
+	*url = NULL;
+	if (!sf_pay_ready(p))
+		return SF_ERR_UNAVAILABLE;
+	enum sf_err err = sf_order_fetch(db, kr, order_id, v, 0, &ord);
+	if (err)
+		return err;
+	struct sf_pay_order o = {.id = order_id};
+	err = order_facts(ord, &o);
+	json_decref(ord);
+	if (err)
+		return err;
+	if (p->provider == SF_PAY_STRIPE) {
+		err = sf_pay_stripe_session(p, &o, url, &ref);
+	} else {
+		char id[4 + 26 + 1];
+		memcpy(id, "sbx_", 4);
+		sf_rand_base32(id + 4, 26);
+		id[30] = '\0';
+		ref = strdup(id);
+		*url = ref ? malloc(strlen("/sandbox-pay/") + strlen(id) + 1) : NULL;
+		if (*url)
+			snprintf(*url, strlen("/sandbox-pay/") + strlen(id) + 1, "/sandbox-pay/%s", id);
+		else
+			err = SF_ERR_NOMEM;
+	}
+	if (!err) {
+		struct session_ctx x = {.provider = sf_pay_provider_name(p->provider), .ref = ref, .o = &o};
+		enum sf_db_status st = sf_db_txn(db, session_txn, &x, 5);
+		if (st < 0)
+			err = sf_db_err(st);
+	}
+	free(ref);
+	if (err) {
+		free(*url);
+		*url = NULL;
+	}
+	return err;
+}
+
+/* ==== Applying a verified notification ==== */
+
+struct apply_ctx {
+	const struct sf_keyring *kr;
+	const char *provider, *event_id, *type, *kind, *ref, *currency, *reason;
+	int64_t order_id, amount;
+	const struct sf_pay_notice *n;
+	int replayed;
+	enum sf_err err;
+};
+
+/* The refund still to apply when the provider reports a cumulative total. */
+static enum sf_err refund_delta(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id, int64_t total,
+				int64_t *delta)
+{
+	json_t *ord = NULL;
+	struct sf_order_viewer v = {.privileged = 1, .actor = provider_actor("stripe")};
+	enum sf_err err = sf_order_get(c, kr, order_id, &v, 0, &ord);
+	if (err)
+		return err;
+	json_t *r = json_object_get(json_object_get(json_object_get(ord, "totals"), "refunded"), "amount");
+	*delta = total - (json_is_integer(r) ? json_integer_value(r) : 0);
+	json_decref(ord);
+	return SF_OK;
+}
+
+static enum sf_err audit_event(struct sf_db_conn *c, const struct sf_keyring *kr, const char *provider,
+			       const struct sf_pay_notice *n, const char *action, const char *outcome,
+			       const char *why, int64_t order_id)
+{
+	char oid[24];
+	snprintf(oid, sizeof oid, "%" PRId64, order_id);
+	json_t *d = json_pack("{s:s,s:s}", "provider", provider, "reason", why);
+	char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	if (!detail)
+		return SF_ERR_NOMEM;
+	struct sf_audit_event ev = {
+		.actor_type = "provider",
+		.actor_id = provider,
+		.ip = n ? n->ip : NULL,
+		.action = action,
+		.object_type = order_id > 0 ? "order" : NULL,
+		.object_id = order_id > 0 ? oid : NULL,
+		.outcome = outcome,
+		.request_id = n ? n->request_id : NULL,
+		.detail = detail,
+	};
+	enum sf_err err = sf_audit_append(c, kr, &ev);
+	free(detail);
+	return err;
+}
+
+static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct apply_ctx *x = vctx;
+	int64_t changed = 0;
+	x->replayed = 0;
+	x->err = SF_OK;
+	struct sf_db_param p[] = {SF_DB_TEXT(x->provider), SF_DB_TEXT(x->event_id), SF_DB_TEXT(x->type),
+				  x->order_id > 0 ? SF_DB_INT(x->order_id) : SF_DB_NULL, SF_DB_INT(sf_shop_now())};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_PAY_EVENT_INSERT, p, 5, &changed);
+	if (st < 0)
+		return st;
+	if (changed == 0) {
+		x->replayed = 1;
+		x->err = audit_event(c, x->kr, x->provider, x->n, "payment.webhook_replay", "denied", "replayed event",
+				     x->order_id);
+		return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+	}
+	const struct sf_shop_actor actor = provider_actor(x->provider);
+	if (!strcmp(x->kind, "settled")) {
+		x->err = sf_order_payment_settled(c, x->kr, x->order_id, x->provider, x->ref, x->amount, x->currency,
+						  &actor);
+	} else if (!strcmp(x->kind, "failed")) {
+		x->err = sf_order_payment_failed(c, x->kr, x->order_id, x->provider, x->ref, x->reason, &actor);
+	} else if (!strcmp(x->kind, "refund_total")) {
+		int64_t delta = 0;
+		x->err = refund_delta(c, x->kr, x->order_id, x->amount, &delta);
+		if (!x->err)
+			x->err = delta > 0 ? sf_order_refund(c, x->kr, x->order_id, x->provider, x->ref, delta,
+							     x->reason, &actor)
+					   : SF_ERR_AMOUNT_MISMATCH;
+	} else {
+		x->err = SF_ERR_INVALID;
+	}
+	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+}
+
+enum sf_err sf_pay_apply(struct sf_db *db, const struct sf_keyring *kr, const char *provider, const char *event_id,
+			 const char *type, const char *kind, int64_t order_id, const char *ref, int64_t amount,
+			 const char *currency, const char *reason, const struct sf_pay_notice *n, int *replayed)
+{
+	struct apply_ctx x = {.kr = kr,     .provider = provider, .event_id = event_id, .type = type,
+			      .kind = kind, .ref = ref,           .currency = currency, .reason = reason,
+			      .order_id = order_id, .amount = amount, .n = n};
+	enum sf_db_status st = sf_db_txn(db, apply_txn, &x, 8);
+	*replayed = x.replayed;
+	if (x.err)
+		return x.err;
+	return st < 0 ? sf_db_err(st) : SF_OK;
+}
+
+struct reject_ctx {
+	const struct sf_keyring *kr;
+	const char *provider;
+	const struct sf_pay_notice *n;
+	const char *why;
+	int64_t order_id;
+};
+
+static enum sf_db_status reject_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct reject_ctx *x = vctx;
+	enum sf_err err = audit_event(c, x->kr, x->provider, x->n, "payment.webhook_rejected", "denied", x->why,
+				      x->order_id);
+	return err ? sf_db_status_from_err(err) : SF_DB_OK;
+}
+
+void sf_pay_audit_reject(struct sf_db *db, const struct sf_keyring *kr, const char *provider,
+			 const struct sf_pay_notice *n, enum sf_err why, int64_t order_id)
+{
+	struct reject_ctx x = {.kr = kr, .provider = provider, .n = n, .why = sf_err_code(why), .order_id = order_id};
+	if (sf_db_txn(db, reject_txn, &x, 5) < 0)
+		sf_log(SF_LOG_ERROR, "payment.audit_failed", "cannot audit a rejected %s notification", provider);
+	sf_log(SF_LOG_WARN, "payment.webhook_rejected", "%s notification refused: %s request_id=%s", provider,
+	       sf_err_code(why), n && n->request_id ? n->request_id : "-");
+}

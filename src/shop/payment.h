@@ -1,0 +1,174 @@
+/*
+ * payment.h — paying an order through a payment provider, without ever
+ * seeing a card number.
+ *
+ * The flow is the same for every provider:
+ *   1. sf_pay_start: the shopper asks to pay a pending order; the provider
+ *      gets a session (sandbox: a row here; Stripe: POST
+ *      /v1/checkout/sessions) and the shopper is redirected to its URL;
+ *   2. the shopper approves or declines on the provider's page (the
+ *      sandbox's page has no card fields at all; Stripe's holds them);
+ *   3. the provider notifies this server by a signed webhook;
+ *      sf_pay_webhook_sandbox / sf_pay_webhook_stripe verify it and apply
+ *      it (order.h: payment_settled / payment_failed / refund) in ONE
+ *      transaction with a payment_events row, so an event id is processed
+ *      exactly once (a replay answers SF_OK with *replayed = 1).
+ * Notifications that are forged, expired, or for an unknown or already
+ * settled order change nothing, answer an error, and write an audit event
+ * "payment.webhook_rejected" (outcome "denied") in their own transaction.
+ *
+ * Providers:
+ *   sandbox  built in (development, demos, tests; refused in production by
+ *            sf_config_guard).  Its hosted page is /sandbox-pay/{session};
+ *            the decision is delivered by the outgoing-webhook sender
+ *            (webhook.h, subscription NULL) to this server's
+ *            /api/v1/payments/sandbox/webhook, signed with the sandbox
+ *            secret: Storefort-Timestamp, Storefort-Event-Id,
+ *            Storefort-Signature: v1=<HMAC-SHA256(secret, ts "." body)>.
+ *   stripe   Checkout Session redirect flow; webhooks verified from the
+ *            Stripe-Signature header (t=…,v1=…; HMAC-SHA256 over
+ *            "t.payload" with the endpoint secret; 300 s tolerance; any
+ *            of several v1 entries may match).  Handled events:
+ *            checkout.session.completed, payment_intent.payment_failed,
+ *            charge.refunded; others are acknowledged and ignored.
+ * Secrets live in guarded memory and are never logged.
+ */
+#ifndef SF_SHOP_PAYMENT_H
+#define SF_SHOP_PAYMENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "shop/order.h"
+
+struct sf_db;
+struct sf_keyring;
+
+enum sf_pay_provider { SF_PAY_SANDBOX, SF_PAY_STRIPE };
+
+#define SF_PAY_TOLERANCE_S 300
+#define SF_PAY_SESSION_MAX 128   /* provider session ids */
+#define SF_PAY_BODY_MAX 65536    /* webhook bodies */
+
+struct sf_pay_options {
+	enum sf_pay_provider provider;
+	const char *sandbox_secret_file; /* NULL or "": a random secret for this process */
+	const char *stripe_key_file;     /* the secret API key (sk_…) */
+	const char *stripe_whsec_file;   /* the webhook endpoint secret (whsec_…) */
+	const char *stripe_api_base;     /* "https://api.stripe.com" */
+	const char *stripe_ca_file;      /* extra trust for the API (tests), or NULL */
+	const char *public_base;         /* "https://shop.example": return links */
+	const char *self_url;            /* this server's base URL as the sandbox reaches it */
+};
+
+struct sf_payments;
+
+/* Load the provider's secrets (files: whitespace trimmed, at most 4 KiB).
+ * For stripe, missing key files leave the provider "not ready"
+ * (sf_pay_ready 0: the pay step answers SF_ERR_UNAVAILABLE) and say why in
+ * errbuf with SF_OK.  SF_OK and *out; SF_ERR_CONFIG (a file unreadable, an
+ * empty secret) with the setting in errbuf; SF_ERR_NOMEM. */
+enum sf_err sf_payments_new(const struct sf_pay_options *o, struct sf_payments **out, char *errbuf,
+			    size_t errlen) SF_WARN_UNUSED;
+void sf_payments_free(struct sf_payments *p);
+enum sf_pay_provider sf_pay_provider(const struct sf_payments *p);
+/* "sandbox" / "stripe". */
+const char *sf_pay_provider_name(enum sf_pay_provider pr);
+/* 1 when the provider can take payments (its secrets are loaded). */
+int sf_pay_ready(const struct sf_payments *p);
+/* The sandbox secret (for the webhook sender that signs its
+ * notifications); NULL for other providers. */
+const unsigned char *sf_pay_sandbox_secret(const struct sf_payments *p, size_t *len);
+/* The base URL the sandbox notifies (o->self_url), or NULL. */
+const char *sf_pay_self_url(const struct sf_payments *p);
+
+/* Step 1 for order_id as seen by v (its owner): the order must be
+ * pending_payment and not expired.  Creates the provider session and sets
+ * *url (heap, caller frees) to the page the shopper is redirected to.
+ * SF_OK; SF_ERR_NOT_FOUND (no such order for v), SF_ERR_ORDER_STATE (not
+ * pending), SF_ERR_ORDER_EXPIRED, SF_ERR_UNAVAILABLE (provider not ready),
+ * SF_ERR_PAYMENT_PROVIDER (Stripe unreachable or refused; logged without
+ * secrets), SF_ERR_NOMEM, or a database error. */
+enum sf_err sf_pay_start(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
+			 const struct sf_order_viewer *v, char **url) SF_WARN_UNUSED;
+
+/* The sandbox page's data (caller owns *out): {"session","order_id",
+ * "amount":{"amount","currency","formatted"},"status","is_open"}.
+ * SF_OK, SF_ERR_NOT_FOUND (unknown or malformed session id), or a
+ * database error. */
+enum sf_err sf_pay_sandbox_view(struct sf_db *db, const char *session, json_t **out) SF_WARN_UNUSED;
+
+/* The shopper's decision on the sandbox page: the session (open) becomes
+ * approved or declined and the signed notification is queued for the
+ * sender, to url_base + "/api/v1/payments/sandbox/webhook"; *order_id is
+ * the session's order.  SF_OK; SF_ERR_NOT_FOUND; SF_ERR_PAYMENT_SESSION
+ * (decided already); SF_ERR_UNAVAILABLE (not the sandbox provider); or a
+ * database error. */
+enum sf_err sf_pay_sandbox_decide(struct sf_payments *p, struct sf_db *db, const char *session, int approve,
+				  int64_t *order_id) SF_WARN_UNUSED;
+
+/* A provider's notification as received. */
+struct sf_pay_notice {
+	const char *body;        /* raw body (NUL-terminated) */
+	size_t len;
+	const char *signature;   /* Stripe-Signature / Storefort-Signature */
+	const char *timestamp;   /* Storefort-Timestamp (sandbox) */
+	const char *event_id;    /* Storefort-Event-Id (sandbox) */
+	const char *ip, *request_id;
+};
+
+/* Verify and apply a sandbox / Stripe notification (see above).  SF_OK
+ * (applied, ignored event type, or *replayed = 1); SF_ERR_SIGNATURE,
+ * SF_ERR_SIGNATURE_EXPIRED, SF_ERR_BAD_JSON / SF_ERR_INVALID (malformed
+ * event), SF_ERR_CARD_DATA, SF_ERR_NOT_FOUND (unknown order or session),
+ * SF_ERR_ORDER_STATE / SF_ERR_ORDER_EXPIRED / SF_ERR_AMOUNT_MISMATCH,
+ * SF_ERR_UNAVAILABLE (provider not configured), or a database error. */
+enum sf_err sf_pay_webhook_sandbox(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr,
+				   const struct sf_pay_notice *n, int *replayed) SF_WARN_UNUSED;
+enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr,
+				  const struct sf_pay_notice *n, int *replayed) SF_WARN_UNUSED;
+
+/* Pure: verify a Stripe-Signature header over payload with secret at now.
+ * SF_OK, SF_ERR_SIGNATURE (missing/malformed header, no matching v1),
+ * SF_ERR_SIGNATURE_EXPIRED (|now - t| > tolerance_s). */
+enum sf_err sf_pay_stripe_verify(const char *header, const void *payload, size_t n, const void *secret,
+				 size_t secret_len, int64_t now, int64_t tolerance_s) SF_WARN_UNUSED;
+
+/* ==== Provider internals (payment.c, payment_sandbox.c, payment_stripe.c) ==== */
+
+struct sf_pay_order {
+	int64_t id, total;
+	char currency[4];
+};
+
+/* Apply one verified event in a transaction: insert (provider, event_id)
+ * into payment_events, then kind "settled" / "failed" / "refund" through
+ * order.h with ref and amount.  *replayed = 1 (SF_OK) when the event id
+ * was processed before.  Rejections are audited by the caller. */
+enum sf_err sf_pay_apply(struct sf_db *db, const struct sf_keyring *kr, const char *provider, const char *event_id,
+			 const char *type, const char *kind, int64_t order_id, const char *ref, int64_t amount,
+			 const char *currency, const char *reason, const struct sf_pay_notice *n,
+			 int *replayed) SF_WARN_UNUSED;
+/* Audit a rejected notification (own transaction; best effort). */
+void sf_pay_audit_reject(struct sf_db *db, const struct sf_keyring *kr, const char *provider,
+			 const struct sf_pay_notice *n, enum sf_err why, int64_t order_id);
+/* Is s a well-formed provider reference (1..SF_PAY_SESSION_MAX of
+ * [A-Za-z0-9_-])? */
+int sf_pay_ref_ok(const char *s);
+
+/* Stripe's half of sf_pay_start and of the webhook: create the session
+ * (heap *url and *ref) for o. */
+enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_order *o, char **url,
+				  char **ref) SF_WARN_UNUSED;
+/* The secrets and settings (payment.c owns them). */
+struct sf_pay_secrets {
+	const char *stripe_key;   /* NUL-terminated, guarded */
+	const unsigned char *whsec;
+	size_t whsec_len;
+	const char *api_base, *ca_file, *public_base;
+};
+void sf_pay_secrets(const struct sf_payments *p, struct sf_pay_secrets *s);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * payment_stripe.c — Stripe (payment.h): the Checkout Session redirect
+ * flow and webhook verification.
+ *
+ * Outbound: POST {api_base}/v1/checkout/sessions, form-encoded, with the
+ * secret key as a Bearer token (never logged) and an Idempotency-Key; one
+ * line item carrying the order's total (tax and shipping included, as the
+ * order computed them), success_url / cancel_url back to the order,
+ * client_reference_id and metadata[order_id] (also on the payment intent,
+ * so a failed payment names its order).  The answer's "id" and "url" are
+ * kept; the shopper is redirected to "url".
+ *
+ * Inbound: Stripe-Signature "t=<ts>,v1=<hex>[,v1=…]" = HMAC-SHA256 over
+ * "<ts>.<payload>" with the endpoint secret (whsec_…), 300 s tolerance.
+ */
+#include "shop/payment.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "db/db.h"
+#include "shop/webhook.h"
+
+#define ANSWER_MAX (256u * 1024u)
+#define API_TIMEOUT_S 10L
+
+/* ==== Signature ==== */
+
+enum sf_err sf_pay_stripe_verify(const char *header, const void *payload, size_t n, const void *secret,
+				 size_t secret_len, int64_t now, int64_t tolerance_s)
+{
+	char ts[16] = "";
+	char sigs[1024] = "";
+	size_t used = 0;
+	if (!header || strlen(header) > 4096)
+		return SF_ERR_SIGNATURE;
+	const char *p = header;
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		while (len && *p == ' ') {
+			p++;
+			len--;
+		}
+		if (len > 2 && !memcmp(p, "t=", 2) && len - 2 < sizeof ts && !ts[0]) {
+			memcpy(ts, p + 2, len - 2);
+			ts[len - 2] = '\0';
+		} else if (len > 3 && !memcmp(p, "v1=", 3) && used + len + 2 < sizeof sigs) {
+			used += (size_t)snprintf(sigs + used, sizeof sigs - used, "%s%.*s", used ? "," : "", (int)len, p);
+		}
+		p += len + (e ? 1 : 0);
+	}
+	if (!ts[0] || !sigs[0])
+		return SF_ERR_SIGNATURE;
+	return sf_webhook_verify(secret, secret_len, ts, sigs, payload, n, now, tolerance_s);
+}
+
+/* ==== Outbound: the Checkout Session ==== */
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *ctx)
+{
+	struct sf_buf *b = ctx;
+	return sf_buf_append(b, ptr, size * nmemb) == SF_OK ? size * nmemb : 0;
+}
+
+/* Append "&name=value" (value percent-encoded) to b. */
+static enum sf_err field(CURL *h, struct sf_buf *b, const char *name, const char *value)
+{
+	char *v = curl_easy_escape(h, value, 0);
+	if (!v)
+		return SF_ERR_NOMEM;
+	enum sf_err err = sf_buf_printf(b, "%s%s=%s", b->bf_len ? "&" : "", name, v);
+	curl_free(v);
+	return err;
+}
+
+enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_order *o, char **url, char **ref)
+{
+	struct sf_pay_secrets s;
+	sf_pay_secrets(p, &s);
+	struct sf_buf form, ans;
+	struct curl_slist *hdrs = NULL;
+	json_t *js = NULL;
+	char oid[24], amount[24], cur[4], ok_url[600], cancel_url[600], name[64], endpoint[600], idem[80];
+	enum sf_err err = SF_OK;
+	*url = *ref = NULL;
+	sf_buf_init(&form, 16384);
+	sf_buf_init(&ans, ANSWER_MAX);
+	CURL *h = curl_easy_init();
+	if (!h || !s.stripe_key)
+		return h ? (curl_easy_cleanup(h), SF_ERR_UNAVAILABLE) : SF_ERR_NOMEM;
+	for (int i = 0; i < 3; i++)
+		cur[i] = (char)tolower((unsigned char)o->currency[i]);
+	cur[3] = '\0';
+	snprintf(oid, sizeof oid, "%" PRId64, o->id);
+	snprintf(amount, sizeof amount, "%" PRId64, o->total);
+	snprintf(ok_url, sizeof ok_url, "%s/orders/%s/return?session_id={CHECKOUT_SESSION_ID}", s.public_base, oid);
+	snprintf(cancel_url, sizeof cancel_url, "%s/orders/%s", s.public_base, oid);
+	snprintf(name, sizeof name, "Order %s", oid);
+	snprintf(endpoint, sizeof endpoint, "%s/v1/checkout/sessions", s.api_base);
+	char rnd[17];
+	sf_rand_base32(rnd, 16);
+	rnd[16] = '\0';
+	snprintf(idem, sizeof idem, "Idempotency-Key: storefort-order-%s-%s", oid, rnd);
+	const char *const kv[][2] = {
+		{"mode", "payment"},
+		{"success_url", ok_url},
+		{"cancel_url", cancel_url},
+		{"client_reference_id", oid},
+		{"metadata[order_id]", oid},
+		{"payment_intent_data[metadata][order_id]", oid},
+		{"line_items[0][quantity]", "1"},
+		{"line_items[0][price_data][currency]", cur},
+		{"line_items[0][price_data][unit_amount]", amount},
+		{"line_items[0][price_data][product_data][name]", name},
+	};
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0] && !err; i++)
+		err = field(h, &form, kv[i][0], kv[i][1]);
+	if (err)
+		goto out;
+	/* The Authorization header is built in guarded memory and wiped. */
+	size_t alen = strlen(s.stripe_key) + 32;
+	char *auth = sodium_malloc(alen);
+	if (!auth) {
+		err = SF_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(auth, alen, "Authorization: Bearer %s", s.stripe_key);
+	hdrs = curl_slist_append(hdrs, auth);
+	sodium_free(auth);
+	hdrs = curl_slist_append(hdrs, idem);
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/x-www-form-urlencoded");
+	hdrs = curl_slist_append(hdrs, "Stripe-Version: 2024-06-20");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(h, CURLOPT_URL, endpoint);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, form.bf_data);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)form.bf_len);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, API_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
+	if (s.ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, s.ca_file);
+	CURLcode rc = curl_easy_perform(h);
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK || status != 200) {
+		sf_log(SF_LOG_ERROR, "payment.stripe_error", "creating the checkout session of order %s failed: %s",
+		       oid, rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error status");
+		if (rc == CURLE_OK)
+			sf_log(SF_LOG_ERROR, "payment.stripe_status", "status %ld", status);
+		err = SF_ERR_PAYMENT_PROVIDER;
+		goto out;
+	}
+	js = json_loadb(ans.bf_data ? ans.bf_data : "", ans.bf_len, 0, NULL);
+	const char *id = json_string_value(json_object_get(js, "id"));
+	const char *u = json_string_value(json_object_get(js, "url"));
+	if (!sf_pay_ref_ok(id) || !u || strncmp(u, "https://", 8) != 0 || strlen(u) > 2048) {
+		sf_log(SF_LOG_ERROR, "payment.stripe_answer", "checkout session answer of order %s is malformed", oid);
+		err = SF_ERR_PAYMENT_PROVIDER;
+		goto out;
+	}
+	*url = strdup(u);
+	*ref = strdup(id);
+	if (!*url || !*ref) {
+		free(*url);
+		free(*ref);
+		*url = *ref = NULL;
+		err = SF_ERR_NOMEM;
+	}
+out:
+	json_decref(js);
+	for (struct curl_slist *x = hdrs; x; x = x->next) /* a copy of the key: wipe it */
+		sodium_memzero(x->data, strlen(x->data));
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	sf_buf_free(&form);
+	sf_buf_free(&ans);
+	return err;
+}
+
+/* ==== Inbound: events ==== */
+
+struct sess_lookup {
+	const char *ref, *intent;
+	int64_t order_id;
+	enum sf_err err;
+};
+
+static void read_order(struct sf_db_cursor *cur, void *ctx)
+{
+	struct sess_lookup *x = ctx;
+	x->order_id = sf_db_col_int(cur, 0);
+}
+
+static enum sf_db_status lookup_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct sess_lookup *x = vctx;
+	enum sf_db_status st;
+	if (x->ref) {
+		struct sf_db_param p[] = {SF_DB_TEXT("stripe"), SF_DB_TEXT(x->ref)};
+		st = sf_db_query_one(c, SF_STMT_PAY_SESSION_GET, p, 2, read_order, x);
+	} else {
+		struct sf_db_param p[] = {SF_DB_TEXT("stripe"), SF_DB_TEXT(x->intent)};
+		st = sf_db_query_one(c, SF_STMT_PAY_SESSION_BY_INTENT, p, 2, read_order, x);
+	}
+	if (st == SF_DB_NO_ROWS)
+		x->err = SF_ERR_NOT_FOUND;
+	return st;
+}
+
+static enum sf_err session_order(struct sf_db *db, const char *ref, const char *intent, int64_t *order_id)
+{
+	struct sess_lookup x = {.ref = ref, .intent = intent};
+	enum sf_db_status st = sf_db_txn_read(db, lookup_txn, &x, 3);
+	if (x.err)
+		return x.err;
+	if (st < 0)
+		return sf_db_err(st);
+	*order_id = x.order_id;
+	return SF_OK;
+}
+
+struct intent_ctx {
+	const char *ref, *intent;
+};
+
+static enum sf_db_status intent_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct intent_ctx *x = vctx;
+	struct sf_db_param p[] = {SF_DB_TEXT("stripe"), SF_DB_TEXT(x->ref), SF_DB_TEXT("open"),
+				  SF_DB_TEXT("completed"), SF_DB_INT(sf_shop_now()), SF_DB_TEXT(x->intent)};
+	return sf_db_exec(c, SF_STMT_PAY_SESSION_DECIDE, p, 6, NULL);
+}
+
+static int64_t int_of(const json_t *j)
+{
+	if (json_is_integer(j))
+		return json_integer_value(j);
+	const char *s = json_string_value(j);
+	int64_t v = 0;
+	return s && sf_parse_i64(s, 1, INT64_MAX, &v) == SF_OK ? v : -1;
+}
+
+enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr,
+				  const struct sf_pay_notice *n, int *replayed)
+{
+	struct sf_pay_secrets s;
+	json_t *ev = NULL;
+	int64_t order_id = 0;
+	*replayed = 0;
+	if (!p || sf_pay_provider(p) != SF_PAY_STRIPE || !sf_pay_ready(p))
+		return SF_ERR_UNAVAILABLE;
+	sf_pay_secrets(p, &s);
+	enum sf_err err = sf_pay_stripe_verify(n->signature, n->body, n->len, s.whsec, s.whsec_len, sf_shop_now(),
+					       SF_PAY_TOLERANCE_S);
+	if (!err && sf_log_has_card(n->body, n->len))
+		err = SF_ERR_CARD_DATA;
+	if (!err) {
+		ev = json_loadb(n->body, n->len, JSON_REJECT_DUPLICATES, NULL);
+		if (!json_is_object(ev))
+			err = SF_ERR_BAD_JSON;
+	}
+	const char *id = json_string_value(json_object_get(ev, "id"));
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	const json_t *obj = json_object_get(json_object_get(ev, "data"), "object");
+	if (!err && (!sf_pay_ref_ok(id) || !type || !json_is_object(obj)))
+		err = SF_ERR_INVALID;
+	if (err)
+		goto out;
+	const char *oref = json_string_value(json_object_get(obj, "id"));
+	const char *cur = json_string_value(json_object_get(obj, "currency"));
+	char upper[4] = "";
+	if (cur && strlen(cur) == 3)
+		for (int i = 0; i < 4; i++)
+			upper[i] = (char)toupper((unsigned char)cur[i]);
+	if (!strcmp(type, "checkout.session.completed")) {
+		const char *status = json_string_value(json_object_get(obj, "payment_status"));
+		int64_t claimed = int_of(json_object_get(obj, "client_reference_id"));
+		int64_t amount = int_of(json_object_get(obj, "amount_total"));
+		const char *intent = json_string_value(json_object_get(obj, "payment_intent"));
+		if (!sf_pay_ref_ok(oref) || !upper[0] || amount < 0 || (intent && !sf_pay_ref_ok(intent))) {
+			err = SF_ERR_INVALID;
+			goto out;
+		}
+		if (!status || strcmp(status, "paid") != 0)
+			goto out; /* asynchronous methods: wait for a later event */
+		err = session_order(db, oref, NULL, &order_id);
+		if (!err && order_id != claimed)
+			err = SF_ERR_NOT_FOUND;
+		if (!err && intent) {
+			struct intent_ctx ix = {.ref = oref, .intent = intent};
+			enum sf_db_status st = sf_db_txn(db, intent_txn, &ix, 5);
+			if (st < 0)
+				err = sf_db_err(st);
+		}
+		if (!err)
+			err = sf_pay_apply(db, kr, "stripe", id, type, "settled", order_id, oref, amount, upper, NULL, n,
+					   replayed);
+	} else if (!strcmp(type, "payment_intent.payment_failed")) {
+		order_id = int_of(json_object_get(json_object_get(obj, "metadata"), "order_id"));
+		const char *msg = json_string_value(
+			json_object_get(json_object_get(obj, "last_payment_error"), "message"));
+		char reason[200];
+		snprintf(reason, sizeof reason, "%s", msg && !sf_log_has_card(msg, strlen(msg)) ? msg : "payment failed");
+		if (!sf_pay_ref_ok(oref) || order_id < 1) {
+			err = order_id < 1 ? SF_ERR_NOT_FOUND : SF_ERR_INVALID;
+			goto out;
+		}
+		err = sf_pay_apply(db, kr, "stripe", id, type, "failed", order_id, oref, 0, "", reason, n, replayed);
+	} else if (!strcmp(type, "charge.refunded")) {
+		const char *intent = json_string_value(json_object_get(obj, "payment_intent"));
+		int64_t total = int_of(json_object_get(obj, "amount_refunded"));
+		char ref[SF_PAY_SESSION_MAX + 32];
+		if (!sf_pay_ref_ok(oref) || !sf_pay_ref_ok(intent) || total < 1) {
+			err = SF_ERR_INVALID;
+			goto out;
+		}
+		snprintf(ref, sizeof ref, "%.100s-%" PRId64, oref, total);
+		err = session_order(db, NULL, intent, &order_id);
+		if (!err)
+			err = sf_pay_apply(db, kr, "stripe", id, type, "refund_total", order_id, ref, total, upper,
+					   "refunded at Stripe", n, replayed);
+	}
+	/* other event types: acknowledged, nothing to do */
+out:
+	if (err && err != SF_ERR_NOMEM)
+		sf_pay_audit_reject(db, kr, "stripe", n, err, order_id);
+	json_decref(ev);
+	return err;
+}

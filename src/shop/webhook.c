@@ -1,0 +1,779 @@
+/*
+ * webhook.c — outgoing webhooks (webhook.h): the queue written inside the
+ * callers' transactions, subscriptions with sealed secrets, the signature
+ * scheme, and the sender thread (libcurl multi: a batch of deliveries at
+ * once, each with a short timeout; exponential back-off on failure).
+ */
+#include "shop/webhook.h"
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit/audit.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "crypto/keyring.h"
+#include "db/db.h"
+
+#define BATCH_MAX 64
+#define BACKOFF_CAP_S 3600
+#define ERROR_MAX 200
+
+/* ==== Events ==== */
+
+int sf_webhook_event_known(const char *name)
+{
+	if (!name || !*name)
+		return 0;
+	size_t n = strlen(name);
+	const char *p = SF_WEBHOOK_EVENTS;
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == n && !memcmp(p, name, n))
+			return 1;
+		p += len + (e ? 1 : 0);
+	}
+	return 0;
+}
+
+void sf_webhook_event_id(char out[SF_WEBHOOK_EVENT_ID_LEN + 1])
+{
+	memcpy(out, "evt_", 4);
+	sf_rand_base32(out + 4, SF_WEBHOOK_EVENT_ID_LEN - 4);
+	out[SF_WEBHOOK_EVENT_ID_LEN] = '\0';
+}
+
+/* Does the comma-separated list want event type? ("*" wants all.) */
+static int wants(const char *list, const char *type)
+{
+	size_t n = strlen(type);
+	const char *p = list;
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if ((len == 1 && *p == '*') || (len == n && !memcmp(p, type, n)))
+			return 1;
+		p += len + (e ? 1 : 0);
+	}
+	return 0;
+}
+
+struct sub {
+	int64_t id;
+	char *url;
+};
+
+enum sf_err sf_webhook_emit(struct sf_db_conn *c, const char *type, json_t *data)
+{
+	if (!sf_webhook_event_known(type))
+		return SF_ERR_INVALID;
+	struct sf_db_cursor *cur = NULL;
+	struct sub subs[32];
+	size_t n = 0;
+	enum sf_err err = SF_OK;
+	enum sf_db_status st = sf_db_query(c, SF_STMT_WEBHOOK_SUB_ACTIVE, NULL, 0, &cur);
+	if (st != SF_DB_OK)
+		return sf_db_err(st);
+	while ((st = sf_db_next(cur)) == SF_DB_OK && n < sizeof subs / sizeof subs[0]) {
+		if (!wants(sf_db_col_text(cur, 2, NULL), type))
+			continue;
+		subs[n].id = sf_db_col_int(cur, 0);
+		subs[n].url = strdup(sf_db_col_text(cur, 1, NULL));
+		if (!subs[n].url) {
+			err = SF_ERR_NOMEM;
+			break;
+		}
+		n++;
+	}
+	sf_db_cursor_close(cur);
+	if (!err && st < 0)
+		err = sf_db_err(st);
+	char *body = NULL;
+	char id[SF_WEBHOOK_EVENT_ID_LEN + 1];
+	if (!err && n) {
+		sf_webhook_event_id(id);
+		json_t *ev = json_pack("{s:s,s:s,s:I,s:O}", "id", id, "type", type, "created",
+				       (json_int_t)sf_shop_now(), "data", data ? data : json_null());
+		body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+		json_decref(ev);
+		if (!body)
+			err = SF_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		struct sf_db_param p[] = {SF_DB_INT(subs[i].id), SF_DB_TEXT(subs[i].url), SF_DB_TEXT(id),
+					  SF_DB_TEXT(type),     SF_DB_TEXT(body),       SF_DB_INT(sf_shop_now())};
+		st = sf_db_exec(c, SF_STMT_WEBHOOK_DELIVERY_INSERT, p, 6, NULL);
+		if (st < 0)
+			err = sf_db_err(st);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(subs[i].url);
+	free(body);
+	return err;
+}
+
+enum sf_err sf_webhook_order_event(struct sf_db_conn *c, const char *type, int64_t order_id, const char *status,
+				   int64_t total, const char *currency)
+{
+	json_t *d = json_pack("{s:I,s:s,s:I,s:s}", "order_id", (json_int_t)order_id, "status", status, "total",
+			      (json_int_t)total, "currency", currency);
+	if (!d)
+		return SF_ERR_NOMEM;
+	enum sf_err err = sf_webhook_emit(c, type, d);
+	json_decref(d);
+	return err;
+}
+
+enum sf_err sf_webhook_enqueue_internal(struct sf_db_conn *c, const char *url, const char *event_id,
+					const char *type, const char *body)
+{
+	struct sf_db_param p[] = {SF_DB_NULL,      SF_DB_TEXT(url),  SF_DB_TEXT(event_id),
+				  SF_DB_TEXT(type), SF_DB_TEXT(body), SF_DB_INT(sf_shop_now())};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_WEBHOOK_DELIVERY_INSERT, p, 6, NULL);
+	return st < 0 ? sf_db_err(st) : SF_OK;
+}
+
+/* ==== Subscriptions ==== */
+
+static int url_ok(const char *url)
+{
+	if (!url)
+		return 0;
+	size_t n = strlen(url);
+	if (n > SF_WEBHOOK_URL_MAX || !sf_utf8_valid(url, n, 1))
+		return 0;
+	const char *rest = !strncmp(url, "https://", 8) ? url + 8 : !strncmp(url, "http://", 7) ? url + 7 : NULL;
+	if (!rest || !*rest || *rest == '/')
+		return 0;
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
+			return 0;
+	return 1;
+}
+
+/* Normalise events into out ("*" or known names, comma-separated). */
+static enum sf_err events_norm(const char *events, char *out, size_t outlen)
+{
+	if (!events || !*events || strlen(events) >= outlen)
+		return SF_ERR_WEBHOOK_EVENT;
+	if (!strcmp(events, "*")) {
+		sf_strlcpy(out, "*", outlen);
+		return SF_OK;
+	}
+	out[0] = '\0';
+	size_t used = 0;
+	const char *p = events;
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		char name[64];
+		if (len == 0 || len >= sizeof name)
+			return SF_ERR_WEBHOOK_EVENT;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if (!sf_webhook_event_known(name))
+			return SF_ERR_WEBHOOK_EVENT;
+		if (!wants(out, name)) {
+			int w = snprintf(out + used, outlen - used, "%s%s", used ? "," : "", name);
+			if (w < 0 || (size_t)w >= outlen - used)
+				return SF_ERR_WEBHOOK_EVENT;
+			used += (size_t)w;
+		}
+		p += len + (e ? 1 : 0);
+		if (e && !*p)
+			return SF_ERR_WEBHOOK_EVENT;
+	}
+	return SF_OK;
+}
+
+struct add_ctx {
+	const struct sf_keyring *kr;
+	const char *url, *events, *secret;
+	const struct sf_shop_actor *actor;
+	int64_t id;
+	enum sf_err err;
+};
+
+static enum sf_err audit_sub(struct sf_db_conn *c, const struct sf_keyring *kr, const struct sf_shop_actor *a,
+			     const char *action, int64_t id, const char *url, const char *events)
+{
+	char oid[24];
+	snprintf(oid, sizeof oid, "%" PRId64, id);
+	json_t *d = url ? json_pack("{s:s,s:s}", "url", url, "events", events) : NULL;
+	char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	if (url && !detail)
+		return SF_ERR_NOMEM;
+	struct sf_audit_event ev = {
+		.actor_type = a && a->type ? a->type : "cli",
+		.actor_id = a ? a->id : NULL,
+		.ip = a ? a->ip : NULL,
+		.action = action,
+		.object_type = "webhook_subscription",
+		.object_id = oid,
+		.outcome = "success",
+		.request_id = a ? a->request_id : NULL,
+		.detail = detail,
+	};
+	enum sf_err err = sf_audit_append(c, kr, &ev);
+	free(detail);
+	return err;
+}
+
+static enum sf_db_status add_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct add_ctx *x = vctx;
+	struct sf_db_param p[] = {SF_DB_TEXT(x->url), SF_DB_TEXT(x->events), SF_DB_INT(sf_shop_now())};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_WEBHOOK_SUB_INSERT, p, 3, NULL);
+	if (st < 0)
+		return st;
+	x->id = sf_db_last_id(c);
+	unsigned char *sealed = NULL;
+	size_t sn = 0;
+	x->err = sf_seal(x->kr, "webhook_subscriptions", "secret", x->id, x->secret, strlen(x->secret), &sealed, &sn);
+	if (x->err)
+		return SF_DB_HARD;
+	struct sf_db_param sp[] = {SF_DB_INT(x->id), SF_DB_BLOB(sealed, sn)};
+	st = sf_db_exec(c, SF_STMT_WEBHOOK_SUB_SET_SECRET, sp, 2, NULL);
+	free(sealed);
+	if (st < 0)
+		return st;
+	x->err = audit_sub(c, x->kr, x->actor, "webhook.subscribe", x->id, x->url, x->events);
+	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+}
+
+enum sf_err sf_webhook_add(struct sf_db *db, const struct sf_keyring *kr, const char *url, const char *events,
+			   const struct sf_shop_actor *actor, int64_t *id, char secret_out[SF_WEBHOOK_SECRET_LEN + 1])
+{
+	char norm[512];
+	if (url && sf_log_has_card(url, strlen(url)))
+		return SF_ERR_CARD_DATA;
+	if (!url_ok(url))
+		return SF_ERR_WEBHOOK_URL;
+	enum sf_err err = events_norm(events, norm, sizeof norm);
+	if (err)
+		return err;
+	char secret[SF_WEBHOOK_SECRET_LEN + 1];
+	memcpy(secret, "sfwh_", 5);
+	sf_rand_base32(secret + 5, SF_WEBHOOK_SECRET_LEN - 5);
+	secret[SF_WEBHOOK_SECRET_LEN] = '\0';
+	struct add_ctx x = {.kr = kr, .url = url, .events = norm, .secret = secret, .actor = actor};
+	enum sf_db_status st = sf_db_txn(db, add_txn, &x, 5);
+	err = x.err ? x.err : st < 0 ? sf_db_err(st) : SF_OK;
+	if (!err) {
+		*id = x.id;
+		memcpy(secret_out, secret, sizeof secret);
+	}
+	sodium_memzero(secret, sizeof secret);
+	return err;
+}
+
+static enum sf_db_status list_txn(struct sf_db_conn *c, void *vctx)
+{
+	json_t *arr = vctx;
+	struct sf_db_cursor *cur = NULL;
+	enum sf_db_status st = sf_db_query(c, SF_STMT_WEBHOOK_SUB_LIST, NULL, 0, &cur);
+	if (st != SF_DB_OK)
+		return st;
+	int oom = 0;
+	while ((st = sf_db_next(cur)) == SF_DB_OK)
+		sf_json_push(&oom, arr,
+			     json_pack("{s:I,s:s,s:s,s:b,s:I,s:I,s:I}", "id", (json_int_t)sf_db_col_int(cur, 0), "url",
+				       sf_db_col_text(cur, 1, NULL), "events", sf_db_col_text(cur, 2, NULL), "active",
+				       (int)sf_db_col_int(cur, 3), "created_at", (json_int_t)sf_db_col_int(cur, 4),
+				       "pending", (json_int_t)sf_db_col_int(cur, 5), "failed",
+				       (json_int_t)sf_db_col_int(cur, 6)));
+	sf_db_cursor_close(cur);
+	return oom ? SF_DB_HARD : st;
+}
+
+enum sf_err sf_webhook_list(struct sf_db *db, json_t **out)
+{
+	json_t *arr = json_array();
+	if (!arr)
+		return SF_ERR_NOMEM;
+	enum sf_db_status st = sf_db_txn_read(db, list_txn, arr, 3);
+	if (st < 0) {
+		json_decref(arr);
+		return sf_db_err(st);
+	}
+	*out = arr;
+	return SF_OK;
+}
+
+struct rm_ctx {
+	const struct sf_keyring *kr;
+	int64_t id;
+	const struct sf_shop_actor *actor;
+	enum sf_err err;
+};
+
+static enum sf_db_status rm_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct rm_ctx *x = vctx;
+	int64_t changed = 0;
+	struct sf_db_param p = SF_DB_INT(x->id);
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_WEBHOOK_SUB_DELETE, &p, 1, &changed);
+	if (st < 0)
+		return st;
+	if (changed != 1) {
+		x->err = SF_ERR_NOT_FOUND;
+		return SF_DB_HARD;
+	}
+	st = sf_db_exec(c, SF_STMT_WEBHOOK_DELIVERY_DROP, &p, 1, NULL);
+	if (st < 0)
+		return st;
+	x->err = audit_sub(c, x->kr, x->actor, "webhook.unsubscribe", x->id, NULL, NULL);
+	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+}
+
+enum sf_err sf_webhook_remove(struct sf_db *db, const struct sf_keyring *kr, int64_t id,
+			      const struct sf_shop_actor *actor)
+{
+	struct rm_ctx x = {.kr = kr, .id = id, .actor = actor};
+	if (id < 1)
+		return SF_ERR_NOT_FOUND;
+	enum sf_db_status st = sf_db_txn(db, rm_txn, &x, 5);
+	return x.err ? x.err : st < 0 ? sf_db_err(st) : SF_OK;
+}
+
+/* ==== Signatures ==== */
+
+void sf_webhook_sign(const void *secret, size_t secret_len, const char *ts, const void *body, size_t body_len,
+		     char out[65])
+{
+	crypto_auth_hmacsha256_state s;
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_init(&s, secret, secret_len);
+	crypto_auth_hmacsha256_update(&s, (const unsigned char *)ts, strlen(ts));
+	crypto_auth_hmacsha256_update(&s, (const unsigned char *)".", 1);
+	crypto_auth_hmacsha256_update(&s, body, body_len);
+	crypto_auth_hmacsha256_final(&s, mac);
+	sf_hex(mac, sizeof mac, out);
+	sodium_memzero(&s, sizeof s);
+}
+
+enum sf_err sf_webhook_verify(const void *secret, size_t secret_len, const char *ts, const char *sig,
+			      const void *body, size_t body_len, int64_t now, int64_t tolerance_s)
+{
+	int64_t t = 0;
+	if (!ts || !sig || !*ts || strlen(ts) > 12 || sf_parse_i64(ts, 0, INT64_C(99999999999), &t) != SF_OK)
+		return SF_ERR_SIGNATURE;
+	char want[65];
+	sf_webhook_sign(secret, secret_len, ts, body, body_len, want);
+	int ok = 0;
+	const char *p = sig;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == 3 + 64 && !memcmp(p, "v1=", 3) && sf_ct_compare(p + 3, want, 64) == 0)
+			ok = 1;
+		p += len;
+	}
+	sodium_memzero(want, sizeof want);
+	if (!ok)
+		return SF_ERR_SIGNATURE;
+	if (t < now - tolerance_s || t > now + tolerance_s)
+		return SF_ERR_SIGNATURE_EXPIRED;
+	return SF_OK;
+}
+
+/* ==== The sender ==== */
+
+struct sf_webhook_sender {
+	struct sf_db *db;
+	const struct sf_keyring *kr;
+	int timeout_s, max_attempts;
+	unsigned char *secret; /* guarded */
+	size_t secret_len;
+	char *ca_file, *resolve;
+	CURLM *multi;
+	pthread_t thread;
+	int running, stop, kicked;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+struct job {
+	int64_t id, sub_id, attempts;
+	char *url, *event_id, *type, *body;
+	CURL *h;
+	struct curl_slist *hdrs, *resolve;
+	long status;
+	CURLcode rc;
+	int done;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static void job_free(struct job *j)
+{
+	if (j->h)
+		curl_easy_cleanup(j->h);
+	curl_slist_free_all(j->hdrs);
+	curl_slist_free_all(j->resolve);
+	free(j->url);
+	free(j->event_id);
+	free(j->type);
+	free(j->body);
+	memset(j, 0, sizeof *j);
+}
+
+int64_t sf_webhook_backoff(int attempts)
+{
+	int64_t s = 1;
+	for (int i = 0; i < attempts && s < BACKOFF_CAP_S; i++)
+		s *= 2;
+	return s < BACKOFF_CAP_S ? s : BACKOFF_CAP_S;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+	(void)p;
+	(void)ctx;
+	return size * n;
+}
+
+struct due_ctx {
+	int64_t now;
+	struct job *jobs;
+	size_t n;
+};
+
+static enum sf_db_status due_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct due_ctx *x = vctx;
+	struct sf_db_cursor *cur = NULL;
+	struct sf_db_param p[] = {SF_DB_INT(x->now), SF_DB_INT(BATCH_MAX)};
+	enum sf_db_status st = sf_db_query(c, SF_STMT_WEBHOOK_DELIVERY_DUE, p, 2, &cur);
+	if (st != SF_DB_OK)
+		return st;
+	while ((st = sf_db_next(cur)) == SF_DB_OK && x->n < BATCH_MAX) {
+		struct job *j = &x->jobs[x->n];
+		j->id = sf_db_col_int(cur, 0);
+		j->sub_id = sf_db_col_is_null(cur, 1) ? 0 : sf_db_col_int(cur, 1);
+		j->url = strdup(sf_db_col_text(cur, 2, NULL));
+		j->event_id = strdup(sf_db_col_text(cur, 3, NULL));
+		j->type = strdup(sf_db_col_text(cur, 4, NULL));
+		j->body = strdup(sf_db_col_text(cur, 5, NULL));
+		j->attempts = sf_db_col_int(cur, 6);
+		x->n++;
+		if (!j->url || !j->event_id || !j->type || !j->body) {
+			st = SF_DB_HARD;
+			break;
+		}
+	}
+	sf_db_cursor_close(cur);
+	return st < 0 ? st : SF_DB_OK;
+}
+
+struct secret_ctx {
+	int64_t id;
+	unsigned char *blob;
+	size_t n;
+};
+
+static void read_secret(struct sf_db_cursor *cur, void *vctx)
+{
+	struct secret_ctx *x = vctx;
+	size_t n = 0;
+	const void *b = sf_db_col_blob(cur, 0, &n);
+	x->blob = b && n ? malloc(n) : NULL;
+	if (x->blob) {
+		memcpy(x->blob, b, n);
+		x->n = n;
+	}
+}
+
+static enum sf_db_status secret_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct secret_ctx *x = vctx;
+	struct sf_db_param p = SF_DB_INT(x->id);
+	return sf_db_query_one(c, SF_STMT_WEBHOOK_SUB_SECRET, &p, 1, read_secret, x);
+}
+
+/* Prepare j's request: sign with its subscription's secret (or the
+ * internal one).  0, or -1 (no secret: the subscription is gone). */
+static int job_prepare(struct sf_webhook_sender *s, struct job *j, int64_t now)
+{
+	char *pt = NULL;
+	size_t ptn = 0;
+	const void *key = s->secret;
+	size_t keylen = s->secret_len;
+	if (j->sub_id) {
+		struct secret_ctx sx = {.id = j->sub_id};
+		enum sf_db_status st = sf_db_txn_read(s->db, secret_txn, &sx, 3);
+		if (st != SF_DB_OK || !sx.blob) {
+			free(sx.blob);
+			return -1;
+		}
+		enum sf_err e = sf_unseal(s->kr, "webhook_subscriptions", "secret", j->sub_id, sx.blob, sx.n, &pt, &ptn);
+		free(sx.blob);
+		if (e)
+			return -1;
+		key = pt;
+		keylen = ptn;
+	} else if (!key) {
+		return -1;
+	}
+	char ts[24], sig[65], hdr[128];
+	snprintf(ts, sizeof ts, "%" PRId64, now);
+	sf_webhook_sign(key, keylen, ts, j->body, strlen(j->body), sig);
+	if (pt)
+		sf_unsealed_free(pt, ptn);
+	j->h = curl_easy_init();
+	if (!j->h)
+		return -1;
+	struct curl_slist *h = NULL;
+	snprintf(hdr, sizeof hdr, "Storefort-Timestamp: %s", ts);
+	h = curl_slist_append(h, hdr);
+	snprintf(hdr, sizeof hdr, "Storefort-Event-Id: %s", j->event_id);
+	h = curl_slist_append(h, hdr);
+	snprintf(hdr, sizeof hdr, "Storefort-Signature: v1=%s", sig);
+	h = curl_slist_append(h, hdr);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "User-Agent: storefort-webhooks/1");
+	h = curl_slist_append(h, "Expect:");
+	j->hdrs = h;
+	curl_easy_setopt(j->h, CURLOPT_URL, j->url);
+	curl_easy_setopt(j->h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(j->h, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(j->h, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
+	curl_easy_setopt(j->h, CURLOPT_HTTPHEADER, j->hdrs);
+	curl_easy_setopt(j->h, CURLOPT_TIMEOUT, (long)s->timeout_s);
+	curl_easy_setopt(j->h, CURLOPT_CONNECTTIMEOUT, (long)s->timeout_s);
+	curl_easy_setopt(j->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(j->h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(j->h, CURLOPT_ERRORBUFFER, j->errbuf);
+	curl_easy_setopt(j->h, CURLOPT_PRIVATE, j);
+	if (!j->sub_id) {
+		if (s->ca_file)
+			curl_easy_setopt(j->h, CURLOPT_CAINFO, s->ca_file);
+		if (s->resolve) {
+			j->resolve = curl_slist_append(NULL, s->resolve);
+			curl_easy_setopt(j->h, CURLOPT_RESOLVE, j->resolve);
+		}
+	}
+	return 0;
+}
+
+/* The outcome of j as an error text in err (NULL: delivered). */
+static const char *job_error(const struct job *j, char err[ERROR_MAX])
+{
+	if (j->rc != CURLE_OK) {
+		snprintf(err, ERROR_MAX, "%.180s", j->errbuf[0] ? j->errbuf : curl_easy_strerror(j->rc));
+		return err;
+	}
+	if (j->status < 200 || j->status > 299) {
+		snprintf(err, ERROR_MAX, "HTTP %ld", j->status);
+		return err;
+	}
+	return NULL;
+}
+
+struct result_ctx {
+	const struct job *jobs;
+	size_t n;
+	int64_t now;
+	int max_attempts;
+};
+
+/* Every outcome of a batch in one transaction (one commit, not 64). */
+static enum sf_db_status result_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct result_ctx *x = vctx;
+	enum sf_db_status st = SF_DB_OK;
+	for (size_t i = 0; i < x->n && st >= 0; i++) {
+		const struct job *j = &x->jobs[i];
+		char err[ERROR_MAX];
+		const char *e = job_error(j, err);
+		if (!e) {
+			struct sf_db_param p[] = {SF_DB_INT(j->id), SF_DB_INT(x->now)};
+			st = sf_db_exec(c, SF_STMT_WEBHOOK_DELIVERY_DONE, p, 2, NULL);
+			continue;
+		}
+		int64_t attempts = j->attempts + 1;
+		struct sf_db_param p[] = {SF_DB_INT(j->id), SF_DB_INT(attempts),
+					  SF_DB_INT(x->now + sf_webhook_backoff((int)attempts - 1)), SF_DB_TEXT(e),
+					  SF_DB_TEXT(attempts >= x->max_attempts ? "failed" : "pending")};
+		st = sf_db_exec(c, SF_STMT_WEBHOOK_DELIVERY_RETRY, p, 5, NULL);
+	}
+	return st < 0 ? st : SF_DB_OK;
+}
+
+static void jobs_record(struct sf_webhook_sender *s, struct job *jobs, size_t n, int64_t now)
+{
+	struct result_ctx x = {.jobs = jobs, .n = n, .now = now, .max_attempts = s->max_attempts};
+	if (n && sf_db_txn(s->db, result_txn, &x, 5) < 0)
+		sf_log(SF_LOG_ERROR, "webhook.db", "cannot record the outcome of %zu deliveries", n);
+	for (size_t i = 0; i < n; i++) {
+		char err[ERROR_MAX];
+		const char *e = job_error(&jobs[i], err);
+		if (e)
+			sf_log(SF_LOG_WARN, jobs[i].attempts + 1 >= s->max_attempts ? "webhook.failed" : "webhook.retry",
+			       "delivery %" PRId64 " (%s %s) attempt %" PRId64 ": %s", jobs[i].id, jobs[i].type,
+			       jobs[i].event_id, jobs[i].attempts + 1, e);
+	}
+}
+
+int sf_webhook_sender_run_once(struct sf_webhook_sender *s, int64_t now)
+{
+	struct job *jobs = calloc(BATCH_MAX, sizeof *jobs);
+	if (!jobs)
+		return 0;
+	struct due_ctx dx = {.now = now, .jobs = jobs};
+	enum sf_db_status st = sf_db_txn_read(s->db, due_txn, &dx, 3);
+	int delivered = 0;
+	if (st < 0)
+		goto out;
+	for (size_t i = 0; i < dx.n; i++) {
+		if (job_prepare(s, &jobs[i], now) != 0) {
+			jobs[i].rc = CURLE_FAILED_INIT;
+			sf_strlcpy(jobs[i].errbuf, "no signing secret (subscription removed?)", sizeof jobs[i].errbuf);
+			jobs[i].done = 1;
+			continue;
+		}
+		curl_multi_add_handle(s->multi, jobs[i].h);
+	}
+	int still = 0;
+	do {
+		if (curl_multi_perform(s->multi, &still) != CURLM_OK)
+			break;
+		CURLMsg *m;
+		int left;
+		while ((m = curl_multi_info_read(s->multi, &left))) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			struct job *j = NULL;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+			if (!j)
+				continue;
+			j->rc = m->data.result;
+			curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &j->status);
+			j->done = 1;
+			curl_multi_remove_handle(s->multi, j->h);
+		}
+		if (still)
+			curl_multi_poll(s->multi, NULL, 0, 200, NULL);
+	} while (still);
+	for (size_t i = 0; i < dx.n; i++) {
+		if (jobs[i].h && !jobs[i].done) {
+			curl_multi_remove_handle(s->multi, jobs[i].h);
+			jobs[i].rc = CURLE_OPERATION_TIMEDOUT;
+		}
+		if (jobs[i].rc == CURLE_OK && jobs[i].status >= 200 && jobs[i].status <= 299)
+			delivered++;
+	}
+	jobs_record(s, jobs, dx.n, now);
+out:
+	for (size_t i = 0; i < dx.n; i++)
+		job_free(&jobs[i]);
+	free(jobs);
+	return delivered;
+}
+
+enum sf_err sf_webhook_sender_new(struct sf_db *db, const struct sf_keyring *kr,
+				  const struct sf_webhook_sender_opts *o, struct sf_webhook_sender **out)
+{
+	struct sf_webhook_sender *s = calloc(1, sizeof *s);
+	if (!s)
+		return SF_ERR_NOMEM;
+	s->db = db;
+	s->kr = kr;
+	s->timeout_s = o->timeout_s > 0 ? o->timeout_s : 3;
+	s->max_attempts = o->max_attempts > 0 ? o->max_attempts : 10;
+	s->multi = curl_multi_init();
+	if (o->internal_secret && o->internal_secret_len) {
+		s->secret = sodium_malloc(o->internal_secret_len);
+		if (s->secret) {
+			memcpy(s->secret, o->internal_secret, o->internal_secret_len);
+			s->secret_len = o->internal_secret_len;
+		}
+	}
+	s->ca_file = o->internal_ca_file ? strdup(o->internal_ca_file) : NULL;
+	s->resolve = o->internal_resolve ? strdup(o->internal_resolve) : NULL;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (!s->multi || (o->internal_secret_len && !s->secret) || (o->internal_ca_file && !s->ca_file) ||
+	    (o->internal_resolve && !s->resolve)) {
+		sf_webhook_sender_stop(s);
+		return SF_ERR_NOMEM;
+	}
+	*out = s;
+	return SF_OK;
+}
+
+static void *run(void *arg)
+{
+	struct sf_webhook_sender *s = arg;
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		s->kicked = 0;
+		pthread_mutex_unlock(&s->mu);
+		int n = sf_webhook_sender_run_once(s, (int64_t)time(NULL));
+		pthread_mutex_lock(&s->mu);
+		if (n > 0 || s->kicked || s->stop)
+			continue;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+enum sf_err sf_webhook_sender_start(struct sf_db *db, const struct sf_keyring *kr,
+				    const struct sf_webhook_sender_opts *o, struct sf_webhook_sender **out)
+{
+	enum sf_err err = sf_webhook_sender_new(db, kr, o, out);
+	if (err)
+		return err;
+	if (pthread_create(&(*out)->thread, NULL, run, *out) != 0) {
+		sf_webhook_sender_stop(*out);
+		*out = NULL;
+		return SF_ERR_INTERNAL;
+	}
+	(*out)->running = 1;
+	return SF_OK;
+}
+
+void sf_webhook_kick(struct sf_webhook_sender *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->kicked = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sf_webhook_sender_stop(struct sf_webhook_sender *s)
+{
+	if (!s)
+		return;
+	if (s->running) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+	}
+	if (s->multi)
+		curl_multi_cleanup(s->multi);
+	if (s->secret)
+		sodium_free(s->secret);
+	free(s->ca_file);
+	free(s->resolve);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}

@@ -1,0 +1,407 @@
+/*
+ * account_pages.c — the customer account pages (account_pages.h).
+ *
+ * A page is a JSON context rendered through the escaping templates: the
+ * common fields (shop, title, CSRF token), the form's values and an error
+ * or notice.  Form bodies come from auth/form.h; the account logic from
+ * shop/customer.h; nothing here holds SQL or markup.
+ */
+#include "api/shop_api.h"
+#include "web/account_pages.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/account_api.h"
+#include "auth/auth.h"
+#include "auth/form.h"
+#include "core/app.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/util.h"
+#include "ops/mail.h"
+#include "shop/customer.h"
+#include "web/pages.h"
+#include "web/tmpl.h"
+
+/* A new page context: shop, title, search box, CSRF token.  NULL on
+ * allocation failure. */
+static json_t *page_ctx(struct sf_req *req, struct sf_resp *resp, const char *title)
+{
+	const struct sf_app *app = req->app;
+	const char *shop = app && app->cfg && app->cfg->shop_name[0] ? app->cfg->shop_name : SF_WEB_SHOP_NAME;
+	const char *tok = sf_auth_csrf_token(req, resp);
+	if (!tok)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:b, s:s}", "shop", shop, "title", title, "search_q", "", "has_nav", 0,
+			 "csrf_token", tok);
+}
+
+static void set_str(json_t *ctx, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(ctx, k, json_string(v));
+}
+
+/* Render name with ctx (stolen) as the page, with status. */
+static enum sf_err show(struct sf_req *req, struct sf_resp *resp, unsigned status, const char *name, json_t *ctx)
+{
+	const struct sf_app *app = req->app;
+	if (!ctx)
+		return SF_ERR_NOMEM;
+	if (!app || !app->tmpl) {
+		json_decref(ctx);
+		return SF_ERR_UNAVAILABLE;
+	}
+	struct sf_buf b;
+	sf_buf_init(&b, SF_WEB_PAGE_CAP);
+	enum sf_err err = sf_tmpl_render(app->tmpl, name, ctx, &b);
+	json_decref(ctx);
+	size_t len = 0;
+	char *data = err ? NULL : sf_buf_steal(&b, &len);
+	sf_buf_free(&b);
+	if (err || !data)
+		return err ? err : SF_ERR_NOMEM;
+	sf_resp_body(resp, status, "text/html; charset=utf-8", data, len, free);
+	return SF_OK;
+}
+
+/* A form page again with an error message (why, or the error's text). */
+static enum sf_err show_error(struct sf_req *req, struct sf_resp *resp, const char *name, const char *title,
+			      enum sf_err err, const char *why, json_t *values)
+{
+	if (sf_err_status(err) >= 500)
+		return err;
+	json_t *ctx = page_ctx(req, resp, title);
+	if (!ctx) {
+		json_decref(values);
+		return SF_ERR_NOMEM;
+	}
+	if (values)
+		json_object_update(ctx, values);
+	json_decref(values);
+	set_str(ctx, "error", why ? why : sf_err_desc(err));
+	return show(req, resp, sf_err_status(err), name, ctx);
+}
+
+static enum sf_err message_page(struct sf_req *req, struct sf_resp *resp, const char *heading, const char *message,
+				const char *href, const char *link)
+{
+	json_t *ctx = page_ctx(req, resp, heading);
+	if (!ctx)
+		return SF_ERR_NOMEM;
+	set_str(ctx, "heading", heading);
+	set_str(ctx, "message", message);
+	set_str(ctx, "link_href", href);
+	set_str(ctx, "link_text", link);
+	return show(req, resp, 200, "account_message", ctx);
+}
+
+/* The form parsed, or the error to answer (400/415). */
+static enum sf_err form_ok(struct sf_req *req)
+{
+	return sf_form_parse(req);
+}
+
+static void kick_mail(struct sf_req *req)
+{
+	const struct sf_app *app = req->app;
+	if (app)
+		sf_mailer_kick(app->mailer);
+}
+
+/* ==== Register / verify ==== */
+
+enum sf_err sf_web_account_register_form(struct sf_req *req, struct sf_resp *resp)
+{
+	return show(req, resp, 200, "account_register", page_ctx(req, resp, "Create an account"));
+}
+
+enum sf_err sf_web_account_register(struct sf_req *req, struct sf_resp *resp)
+{
+	struct sf_customer_req r;
+	const char *why = NULL;
+	enum sf_err err = form_ok(req);
+	if (err)
+		return err;
+	const char *email = sf_form_get(req, "email"), *name = sf_form_get(req, "name");
+	sf_account_req(req, &r);
+	err = sf_customer_register(req->app, &r, email, sf_form_get(req, "password"), name, &why);
+	if (err) {
+		/* Echo only values that are safe to show again. */
+		int echo = err != SF_ERR_CARD_DATA;
+		json_t *v = json_pack("{s:s, s:s}", "email", echo && email ? email : "", "name",
+				      echo && name ? name : "");
+		return show_error(req, resp, "account_register", "Create an account", err, why, v);
+	}
+	kick_mail(req);
+	return message_page(req, resp, "Check your e-mail",
+			    "We sent a message to the address you entered. Follow its link to confirm the "
+			    "address, then log in.",
+			    "/account/login", "Log in");
+}
+
+enum sf_err sf_web_account_verify_form(struct sf_req *req, struct sf_resp *resp)
+{
+	const char *tok = sf_req_query(req, "token");
+	json_t *ctx = page_ctx(req, resp, "Confirm your e-mail address");
+	if (ctx)
+		set_str(ctx, "token", tok && strlen(tok) <= 64 ? tok : "");
+	return show(req, resp, 200, "account_verify", ctx);
+}
+
+enum sf_err sf_web_account_verify(struct sf_req *req, struct sf_resp *resp)
+{
+	struct sf_customer_req r;
+	enum sf_err err = form_ok(req);
+	if (err)
+		return err;
+	sf_account_req(req, &r);
+	err = sf_customer_verify(req->app, &r, sf_form_get(req, "token"));
+	if (err)
+		return show_error(req, resp, "account_message", "Confirm your e-mail address", err, NULL,
+				  json_pack("{s:s, s:s, s:s}", "heading", "This link does not work", "link_href",
+					    "/account/login", "link_text", "Log in"));
+	return message_page(req, resp, "Address confirmed", "Thank you: your e-mail address is confirmed.",
+			    "/account/login", "Log in");
+}
+
+/* ==== Login / logout ==== */
+
+enum sf_err sf_web_account_login_form(struct sf_req *req, struct sf_resp *resp)
+{
+	return show(req, resp, 200, "account_login", page_ctx(req, resp, "Log in"));
+}
+
+enum sf_err sf_web_account_login(struct sf_req *req, struct sf_resp *resp)
+{
+	struct sf_customer_req r;
+	int64_t id = 0;
+	enum sf_err err = form_ok(req);
+	if (err)
+		return err;
+	sf_account_req(req, &r);
+	err = sf_customer_login(req->app, &r, sf_form_get(req, "email"), sf_form_get(req, "password"), &id);
+	if (err == SF_ERR_LOGIN_FAILED || err == SF_ERR_UNVERIFIED)
+		sf_auth_login_failed(req, "customer");
+	if (err)
+		return show_error(req, resp, "account_login", "Log in", err, NULL, NULL);
+	err = sf_auth_session_start(req, resp, SF_PRINCIPAL_CUSTOMER, id);
+	if (err)
+		return err;
+	sf_shop_req_merge_cart(req, id);
+	return sf_resp_redirect(req, resp, 303, "/account");
+}
+
+enum sf_err sf_web_account_logout(struct sf_req *req, struct sf_resp *resp)
+{
+	enum sf_err err = sf_auth_session_end(req, resp);
+	if (err)
+		return err;
+	return sf_resp_redirect(req, resp, 303, "/");
+}
+
+/* ==== Password reset ==== */
+
+enum sf_err sf_web_account_forgot_form(struct sf_req *req, struct sf_resp *resp)
+{
+	return show(req, resp, 200, "account_forgot", page_ctx(req, resp, "Forgot your password?"));
+}
+
+enum sf_err sf_web_account_forgot(struct sf_req *req, struct sf_resp *resp)
+{
+	struct sf_customer_req r;
+	enum sf_err err = form_ok(req);
+	if (err)
+		return err;
+	sf_account_req(req, &r);
+	err = sf_customer_reset_request(req->app, &r, sf_form_get(req, "email"));
+	if (err)
+		return show_error(req, resp, "account_forgot", "Forgot your password?", err,
+				  err == SF_ERR_BAD_PARAM ? "Enter a valid e-mail address." : NULL, NULL);
+	kick_mail(req);
+	return message_page(req, resp, "Check your e-mail",
+			    "If the address has an account, we sent it a link to choose a new password. The link "
+			    "works once and expires soon.",
+			    NULL, NULL);
+}
+
+enum sf_err sf_web_account_reset_form(struct sf_req *req, struct sf_resp *resp)
+{
+	const char *tok = sf_req_query(req, "token");
+	json_t *ctx = page_ctx(req, resp, "Choose a new password");
+	if (ctx)
+		set_str(ctx, "token", tok && strlen(tok) <= 64 ? tok : "");
+	return show(req, resp, 200, "account_reset", ctx);
+}
+
+enum sf_err sf_web_account_reset(struct sf_req *req, struct sf_resp *resp)
+{
+	struct sf_customer_req r;
+	const char *why = NULL;
+	int64_t id = 0;
+	enum sf_err err = form_ok(req);
+	if (err)
+		return err;
+	const char *tok = sf_form_get(req, "token");
+	sf_account_req(req, &r);
+	err = sf_customer_reset_confirm(req->app, &r, tok, sf_form_get(req, "password"), &id, &why);
+	if (err)
+		return show_error(req, resp, "account_reset", "Choose a new password", err, why,
+				  json_pack("{s:s}", "token", tok && strlen(tok) <= 64 ? tok : ""));
+	return message_page(req, resp, "Password changed",
+			    "Your new password is set and every session of your account was ended.",
+			    "/account/login", "Log in");
+}
+
+/* ==== The account ==== */
+
+static int64_t me(const struct sf_req *req)
+{
+	return sf_auth_principal(req)->id;
+}
+
+/* The account page, with an optional error or notice. */
+static enum sf_err account_page(struct sf_req *req, struct sf_resp *resp, unsigned status, const char *error,
+				const char *notice)
+{
+	struct sf_customer_req r;
+	json_t *acct = NULL;
+	sf_account_req(req, &r);
+	enum sf_err err = sf_customer_get(req->app, &r, me(req), 1, &acct);
+	if (err)
+		return err;
+	json_t *ctx = page_ctx(req, resp, "Your account");
+	if (!ctx) {
+		json_decref(acct);
+		return SF_ERR_NOMEM;
+	}
+	json_object_set_new(ctx, "has_addresses", json_boolean(json_array_size(json_object_get(acct, "addresses"))));
+	json_object_set_new(ctx, "account", acct);
+	set_str(ctx, "error", error);
+	set_str(ctx, "notice", notice);
+	return show(req, resp, status, "account", ctx);
+}
+
+enum sf_err sf_web_account_home(struct sf_req *req, struct sf_resp *resp)
+{
+	const char *saved = sf_req_query(req, "saved");
+	return account_page(req, resp, 200, NULL, saved ? "Your changes are saved." : NULL);
+}
+
+enum sf_err sf_web_account_profile(struct sf_req *req, struct sf_resp *resp)
+{
+	struct sf_customer_req r;
+	const char *why = NULL;
+	enum sf_err err = form_ok(req);
+	if (err)
+		return err;
+	sf_account_req(req, &r);
+	err = sf_customer_update(req->app, &r, me(req), sf_form_get(req, "name"), sf_form_get(req, "phone"),
+				 sf_form_get(req, "birth_date"), &why);
+	if (err) {
+		if (sf_err_status(err) >= 500 || err == SF_ERR_NOT_FOUND)
+			return err;
+		return account_page(req, resp, sf_err_status(err), why ? why : sf_err_desc(err), NULL);
+	}
+	return sf_resp_redirect(req, resp, 303, "/account?saved=1");
+}
+
+static const char *const addr_keys[] = {"name", "line1", "line2", "city", "postal_code", "country", "phone"};
+
+/* The address fields of the form as a JSON object of strings. */
+static json_t *address_from_form(struct sf_req *req)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < sizeof addr_keys / sizeof addr_keys[0]; i++) {
+		const char *v = sf_form_get(req, addr_keys[i]);
+		if (v)
+			json_object_set_new(o, addr_keys[i], json_string(v));
+	}
+	return o;
+}
+
+static enum sf_err address_form(struct sf_req *req, struct sf_resp *resp, unsigned status, json_t *address,
+				const char *action, const char *error)
+{
+	json_t *ctx = page_ctx(req, resp, "Address");
+	if (!ctx) {
+		json_decref(address);
+		return SF_ERR_NOMEM;
+	}
+	json_object_set_new(ctx, "address", address ? address : json_object());
+	set_str(ctx, "action", action);
+	set_str(ctx, "error", error);
+	return show(req, resp, status, "account_address", ctx);
+}
+
+enum sf_err sf_web_account_address_new(struct sf_req *req, struct sf_resp *resp)
+{
+	return address_form(req, resp, 200, NULL, "/account/addresses", NULL);
+}
+
+enum sf_err sf_web_account_address_edit(struct sf_req *req, struct sf_resp *resp)
+{
+	struct sf_customer_req r;
+	json_t *a = NULL;
+	int64_t aid = sf_account_path_id(req);
+	sf_account_req(req, &r);
+	enum sf_err err = sf_customer_address_get(req->app, &r, me(req), aid, &a);
+	if (err)
+		return err;
+	const char *action = sf_arena_printf(req->arena, "/account/addresses/%lld", (long long)aid);
+	return address_form(req, resp, 200, a, action, NULL);
+}
+
+static enum sf_err address_save(struct sf_req *req, struct sf_resp *resp, int64_t aid)
+{
+	struct sf_customer_req r;
+	const char *why = NULL;
+	int64_t saved = 0;
+	enum sf_err err = form_ok(req);
+	if (err)
+		return err;
+	json_t *fields = address_from_form(req);
+	if (!fields)
+		return SF_ERR_NOMEM;
+	sf_account_req(req, &r);
+	err = sf_customer_address_save(req->app, &r, me(req), aid, fields, &saved, &why);
+	if (err) {
+		if (sf_err_status(err) >= 500 || err == SF_ERR_NOT_FOUND) {
+			json_decref(fields);
+			return err;
+		}
+		if (err == SF_ERR_CARD_DATA) {
+			json_decref(fields);
+			fields = json_object();
+		}
+		const char *action = aid ? sf_arena_printf(req->arena, "/account/addresses/%lld", (long long)aid)
+					 : "/account/addresses";
+		if (aid)
+			json_object_set_new(fields, "id", json_integer(aid));
+		return address_form(req, resp, sf_err_status(err), fields, action, why ? why : sf_err_desc(err));
+	}
+	json_decref(fields);
+	return sf_resp_redirect(req, resp, 303, "/account?saved=1");
+}
+
+enum sf_err sf_web_account_address_create(struct sf_req *req, struct sf_resp *resp)
+{
+	return address_save(req, resp, 0);
+}
+
+enum sf_err sf_web_account_address_update(struct sf_req *req, struct sf_resp *resp)
+{
+	int64_t aid = sf_account_path_id(req);
+	return aid ? address_save(req, resp, aid) : SF_ERR_NOT_FOUND;
+}
+
+enum sf_err sf_web_account_address_delete(struct sf_req *req, struct sf_resp *resp)
+{
+	struct sf_customer_req r;
+	sf_account_req(req, &r);
+	enum sf_err err = sf_customer_address_delete(req->app, &r, me(req), sf_account_path_id(req));
+	if (err)
+		return err;
+	return sf_resp_redirect(req, resp, 303, "/account?saved=1");
+}

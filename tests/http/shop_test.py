@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""shop_test.py — cart, checkout and orders against the real storefort binary
+over HTTPS (TAP output), with the WAF in block mode.
+
+Sections: the guest API flow (cart -> checkout -> order pending_payment,
+idempotent order creation, order visibility), the same flow through the
+server-rendered pages (CSRF token in every form, CSP-clean markup), hostile
+input on every endpoint (malformed JSON, bad quantities, unknown and foreign
+ids, over-long fields, card numbers, a client-sent price) answered 4xx with
+an error code and nothing half-written, and 64 concurrent HTTPS buyers for
+the last 10 units of a variant -> exactly 10 orders.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from accounts_test import Browser  # noqa: E402  (a cookie jar with same-origin headers)
+from app_test import CLI, Server, check  # noqa: E402  (shared helpers)
+
+ADDRESS = {'name': 'Ada Lovelace', 'street': '12 Rue de la Paix', 'city': 'Paris', 'postcode': '75002',
+           'country': 'FR', 'phone': '+33 1 23 45 67 89'}
+CARD = '4111 1111 1111 1111'
+
+
+class Shopper(Browser):
+    """One visitor (the accounts suite's cookie jar) speaking the cart API:
+    its CSRF token comes from GET /api/v1/cart."""
+
+    def __init__(self, port):
+        super().__init__(port)
+        self.token = None
+
+    def send(self, method, path, body=None, ctype=None, headers=None):
+        return self.call(method, path, body, ctype, headers)
+
+    def api(self, method, path, obj=None, raw_body=None, headers=None, token=True):
+        h = dict(headers or {})
+        if token and method != 'GET':
+            if self.token is None:
+                self.cart()
+            h['X-CSRF-Token'] = self.token
+        body = raw_body if raw_body is not None else (json.dumps(obj).encode() if obj is not None else None)
+        st, hd, data = self.call(method, path, body, 'application/json' if body is not None else None, h)
+        try:
+            js = json.loads(data.decode() or 'null')
+        except ValueError:
+            js = None
+        if isinstance(js, dict) and js.get('csrf_token'):
+            self.token = js['csrf_token']
+        return st, js, hd
+
+    def cart(self):
+        return self.api('GET', '/api/v1/cart')
+
+    def form(self, path, fields, token=False):
+        return self.call('POST', path, urllib.parse.urlencode(fields).encode(), 'application/x-www-form-urlencoded')
+
+
+def code(js):
+    return (js or {}).get('error', {}).get('code') if isinstance(js, dict) else None
+
+
+def hidden(html, name):
+    m = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), html)
+    return m.group(1) if m else None
+
+
+def count(db, sql, args=()):
+    c = sqlite3.connect(db)
+    try:
+        return c.execute(sql, args).fetchone()[0]
+    finally:
+        c.close()
+
+
+def csp_clean(html):
+    """No inline style or script, no event-handler attributes."""
+    return ('style=' not in html and '<script' not in html and '<style' not in html
+            and not re.search(r'<[^>]*\son[a-z]+\s*=', html, re.I))
+
+
+# ==== the guest API flow ====
+
+def test_api_flow(P, db, sku):
+    a = Shopper(P)
+    st, cart, hd = a.cart()
+    check('GET /api/v1/cart: empty cart with a CSRF token', st == 200 and cart['items'] == [] and a.token, (st, cart))
+    price = count(db, 'SELECT price_minor FROM variants WHERE sku = ?', (sku,))
+    st, cart, hd = a.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 2, 'price': 1, 'unit_price': 1})
+    check('add to cart: 201, cart cookie set', st == 201 and '__Host-sf_cart' in a.cookies, (st, cart))
+    item = (cart or {}).get('items', [{}])[0]
+    check('cart cookie is Secure, HttpOnly, SameSite=Lax (hashed token, 52 chars)',
+          any(c.startswith('__Host-sf_cart=') and 'HttpOnly' in c and 'SameSite=Lax' in c and 'Secure' in c
+              for c in hd.get('_set_cookie', [])), hd.get('_set_cookie'))
+    check('a client-sent price is ignored: unit price from the catalog',
+          item.get('unit_price', {}).get('amount') == price and item.get('quantity') == 2, (price, item))
+    st, cart, _ = a.api('PATCH', '/api/v1/cart/items/%d' % item.get('id', 0), {'quantity': 3})
+    check('PATCH item quantity', st == 200 and cart['items'][0]['quantity'] == 3, (st, cart))
+    st, js, _ = a.api('POST', '/api/v1/checkout', {'email': 'ada@example.org', 'address': ADDRESS,
+                                                    'shipping_method': 'standard'})
+    check('checkout without Idempotency-Key: 400', st == 400 and code(js) == 'idempotency_key_required', (st, js))
+    body = {'email': 'ada@example.org', 'address': ADDRESS, 'shipping_method': 'standard', 'total': 1}
+    st, js, hd = a.api('POST', '/api/v1/checkout', body, headers={'Idempotency-Key': 'api-flow-key-0001'})
+    order = (js or {}).get('order', {})
+    check('checkout: 201 with an order pending_payment', st == 201 and order.get('status') == 'pending_payment',
+          (st, js))
+    oid = order.get('id', 0)
+    check('order total computed by the server',
+          order.get('totals', {}).get('subtotal', {}).get('amount') == 3 * price, order.get('totals'))
+    st2, js2, _ = a.api('POST', '/api/v1/checkout', body, headers={'Idempotency-Key': 'api-flow-key-0001'})
+    check('same Idempotency-Key: the same order (200)', st2 == 200 and js2['order']['id'] == oid, (st2, js2))
+    body2 = dict(body, shipping_method='express')
+    st3, js3, _ = a.api('POST', '/api/v1/checkout', body2, headers={'Idempotency-Key': 'api-flow-key-0001'})
+    check('same key, different body: 409', st3 == 409 and code(js3) == 'idempotency_conflict', (st3, js3))
+    check('exactly one order', count(db, 'SELECT count(*) FROM orders') == 1)
+    st, cart, _ = a.cart()
+    check('the cart is empty after the order', st == 200 and cart['items'] == [], cart)
+    st, js, _ = a.api('GET', '/api/v1/orders/%d' % oid)
+    check('the guest sees its order with the address', st == 200 and js['address']['city'] == 'Paris', (st, js))
+    b = Shopper(P)
+    b.cart()
+    st, js, _ = b.api('GET', '/api/v1/orders/%d' % oid)
+    check("someone else's order: 404", st == 404 and code(js) == 'not_found', (st, js))
+    st, js2, _ = b.api('GET', '/api/v1/orders/%d' % (oid + 1000))
+    check('a nonexistent order: the same 404', st == 404 and code(js2) == 'not_found', (st, js2))
+    st, js, _ = b.api('GET', '/api/v1/orders')
+    check('order history needs a customer session: 401', st == 401, (st, js))
+    st, js, _ = b.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1}, token=False)
+    check('a write without the CSRF token: 403', st == 403, (st, js))
+    check('sealed order data: no plaintext in the database',
+          count(db, "SELECT count(*) FROM orders WHERE instr(address, 'Lovelace') > 0") == 0)
+    return oid
+
+
+# ==== the page flow ====
+
+def test_pages(P, db, sku, slug):
+    s = Shopper(P)
+    st, hd, body = s.send('GET', '/p/%s' % slug)
+    html = body.decode('utf-8', 'replace')
+    check('product page has an add-to-cart form', st == 200 and 'action="/cart/add"' in html, st)
+    st, hd, body = s.send('GET', '/cart/add?sku=%s&quantity=2' % urllib.parse.quote(sku))
+    html = body.decode('utf-8', 'replace')
+    tok = hidden(html, 'csrf_token')
+    check('add confirmation carries a CSRF token', st == 200 and tok, (st, html[:300]))
+    st, hd, body = s.form('/cart/add', {'csrf_token': tok, 'sku': sku, 'quantity': '2'})
+    check('POST /cart/add: 303 to /cart', st == 303 and hd.get('location', '').endswith('/cart'), (st, hd))
+    st, hd, body = s.form('/cart/add', {'sku': sku, 'quantity': '1'})
+    check('a form without the CSRF token: 403', st == 403, st)
+    st, hd, body = s.send('GET', '/cart')
+    html = body.decode('utf-8', 'replace')
+    check('cart page lists the item, every form has the token',
+          st == 200 and sku in html and html.count('name="csrf_token"') == html.count('<form method="post"'),
+          html[:500])
+    check('cart page is CSP-clean', csp_clean(html))
+    tok = hidden(html, 'csrf_token')
+    st, hd, body = s.send('GET', '/checkout')
+    check('checkout step 1', st == 200 and 'action="/checkout/shipping"' in body.decode(), st)
+    fields = dict(ADDRESS, email='ada@example.org', csrf_token=tok)
+    st, hd, body = s.form('/checkout/shipping', dict(fields, name=''))
+    check('step 1 with a missing name: 400 on the same page', st == 400 and b'invalid_address' in body, st)
+    st, hd, body = s.form('/checkout/shipping', fields)
+    html = body.decode('utf-8', 'replace')
+    check('step 2 offers shipping methods', st == 200 and 'name="shipping_method"' in html, st)
+    st, hd, body = s.form('/checkout/review', dict(fields, shipping_method='parcel'))
+    html = body.decode('utf-8', 'replace')
+    key = hidden(html, 'idempotency_key')
+    check('step 3 reviews totals with a fresh idempotency key', st == 200 and key and 'Place order' in html, st)
+    check('checkout pages are CSP-clean', csp_clean(html))
+    place = dict(fields, shipping_method='parcel', idempotency_key=key)
+    st, hd, body = s.form('/checkout/place', place)
+    loc = hd.get('location', '')
+    check('place order: 303 to the order page', st == 303 and '/orders/' in loc, (st, hd, body[:300]))
+    st2, hd2, _ = s.form('/checkout/place', place)
+    check('the same form again: the same order', st2 == 303 and hd2.get('location') == loc, (st2, hd2))
+    path = urllib.parse.urlparse(loc).path
+    st, hd, body = s.send('GET', path)
+    html = body.decode('utf-8', 'replace')
+    check('order page: pending payment, address shown', st == 200 and 'pending_payment' in html and
+          'Rue de la Paix' in html, st)
+    other = Shopper(P)
+    st, hd, body = other.send('GET', path)
+    check("another visitor's view of that order: 404", st == 404, st)
+    st, hd, body = s.send('GET', '/account/orders')
+    check('order history page needs a customer session', st in (401, 303), st)
+
+
+# ==== hostile input ====
+
+def test_hostile(P, db, sku):
+    s = Shopper(P)
+    s.cart()
+    orders = count(db, 'SELECT count(*) FROM orders')
+    items = count(db, 'SELECT count(*) FROM cart_items')
+    cases = [
+        ('POST', '/api/v1/cart/items', None, b'{"sku":', ('bad_json',)),
+        ('POST', '/api/v1/cart/items', None, b'[1,2]', ('bad_json',)),
+        ('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': -1}, None, ('invalid_quantity',)),
+        ('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 0}, None, ('invalid_quantity',)),
+        ('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 10 ** 12}, None, ('invalid_quantity',)),
+        ('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1.5}, None, ('invalid_quantity',)),
+        ('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': '2'}, None, ('invalid_quantity',)),
+        ('POST', '/api/v1/cart/items', None, b'{"sku":"%s","quantity":99999999999999999999999}' % sku.encode(),
+         ('invalid_quantity', 'bad_json')),
+        ('POST', '/api/v1/cart/items', {'variant_id': 987654321, 'quantity': 1}, None, ('not_found',)),
+        ('POST', '/api/v1/cart/items', {'variant_id': 'x', 'quantity': 1}, None, ('bad_parameter',)),
+        ('POST', '/api/v1/cart/items', {'sku': 'NO-SUCH-SKU', 'quantity': 1}, None, ('not_found',)),
+        ('POST', '/api/v1/cart/items', {'sku': 'A' * 5000, 'quantity': 1}, None, ('not_found',)),
+        ('POST', '/api/v1/cart/items', {'sku': CARD, 'quantity': 1}, None, ('card_data_refused',)),
+        ('POST', '/api/v1/cart/items', {'quantity': 1}, None, ('bad_parameter',)),
+        ('PATCH', '/api/v1/cart/items/999999', {'quantity': 1}, None, ('not_found',)),
+        ('PATCH', '/api/v1/cart/items/abc', {'quantity': 1}, None, ('not_found',)),
+        ('DELETE', '/api/v1/cart/items/-1', None, None, ('not_found',)),
+        ('PATCH', '/api/v1/cart', {'coupon': 42}, None, ('bad_parameter',)),
+        ('PATCH', '/api/v1/cart', {'coupon': CARD}, None, ('card_data_refused',)),
+        ('PATCH', '/api/v1/cart', {'coupon': 'NOSUCH'}, None, ('cart_empty', 'coupon_invalid')),
+        ('POST', '/api/v1/checkout', {'email': 'a@b.example', 'address': ADDRESS, 'shipping_method': 'standard'},
+         None, ('cart_empty',)),
+        ('GET', '/api/v1/orders/abc', None, None, ('not_found',)),
+        ('GET', '/api/v1/orders/99999999999999999999', None, None, ('not_found',)),
+    ]
+    for method, path, obj, raw_body, codes in cases:
+        st, js, _ = s.api(method, path, obj, raw_body=raw_body,
+                          headers={'Idempotency-Key': 'hostile-key-0001'} if 'checkout' in path else None)
+        check('%s %s %s -> 4xx %s' % (method, path, (raw_body or json.dumps(obj))[:60], '/'.join(codes)),
+              400 <= st < 500 and code(js) in codes, (st, js))
+    # with an item in the cart: checkout input
+    st, _, _ = s.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1})
+    check('hostile shopper can still add a valid item', st == 201, st)
+    bad_bodies = [
+        ({'email': 'a@b.example', 'address': dict(ADDRESS, name='x' * 5000), 'shipping_method': 'standard'},
+         'invalid_address'),
+        ({'email': 'a@b.example', 'address': dict(ADDRESS, name=CARD), 'shipping_method': 'standard'},
+         'card_data_refused'),
+        ({'email': 'a@b.example', 'address': dict(ADDRESS, phone='4242424242424242'), 'shipping_method': 'standard'},
+         'card_data_refused'),
+        ({'email': 'a@b.example', 'address': 'Paris', 'shipping_method': 'standard'}, 'invalid_address'),
+        ({'email': 'a@b.example', 'address': dict(ADDRESS, city=7), 'shipping_method': 'standard'}, 'bad_parameter'),
+        ({'email': 'a@b.example', 'address': ADDRESS, 'shipping_method': 'teleport'}, 'invalid_shipping_method'),
+        ({'email': 'a@b.example', 'address': ADDRESS, 'shipping_method': 'standard', 'coupon': 'NOPE-NOPE'},
+         'coupon_invalid'),
+        ({'email': 'x' * 300, 'address': ADDRESS, 'shipping_method': 'standard'}, 'invalid_address'),
+    ]
+    for i, (body, want) in enumerate(bad_bodies):
+        st, js, _ = s.api('POST', '/api/v1/checkout', body, headers={'Idempotency-Key': 'hostile-co-%04d' % i})
+        check('checkout hostile #%d -> 4xx %s' % (i, want), 400 <= st < 500 and code(js) == want, (st, js))
+    st, js, _ = s.api('POST', '/api/v1/checkout', {'email': 'a@b.example', 'address': ADDRESS,
+                                                    'shipping_method': 'standard'},
+                      headers={'Idempotency-Key': 'bad key with blanks'})
+    check('an Idempotency-Key with blanks: 400', st == 400 and code(js) == 'idempotency_key_required', (st, js))
+    check('hostile input: no order written', count(db, 'SELECT count(*) FROM orders') == orders)
+    check('hostile input: only the one valid cart line', count(db, 'SELECT count(*) FROM cart_items') == items + 1)
+    # pages
+    tok = hidden(s.send('GET', '/cart')[2].decode(), 'csrf_token')
+    for fields, what in [({'sku': sku, 'quantity': '-3'}, 'negative'), ({'sku': sku, 'quantity': '1e3'}, 'float'),
+                         ({'sku': sku, 'quantity': '99999999999999999999'}, 'huge'),
+                         ({'sku': 'NOPE', 'quantity': '1'}, 'unknown')]:
+        st, hd, body = s.form('/cart/add', dict(fields, csrf_token=tok))
+        check('page form /cart/add %s quantity/sku -> 4xx' % what, 400 <= st < 500, st)
+    st, hd, body = s.form('/cart/update', {'csrf_token': tok, 'item_id': '999999', 'quantity': '1'})
+    check("page form: someone else's/unknown cart line -> 404", st == 404, st)
+
+
+# ==== 64 concurrent buyers ====
+
+def test_race(P, db, sku):
+    n = 64
+    buyers = [Shopper(P) for _ in range(n)]
+    results = [None] * n
+    for b in buyers:
+        st, _, _ = b.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1})
+        if st != 201:
+            check('race setup: add to cart', False, st)
+            return
+    go = threading.Barrier(n)
+
+    def buy(i):
+        try:
+            go.wait()
+            st, js, _ = buyers[i].api('POST', '/api/v1/checkout', {'email': 'r%d@example.org' % i, 'address': ADDRESS,
+                                                                    'shipping_method': 'standard'},
+                                      headers={'Idempotency-Key': 'race-%04d-key' % i})
+            results[i] = (st, code(js))
+        except Exception as e:  # noqa: BLE001 — a transport error is a failed buyer
+            results[i] = (0, repr(e))
+
+    threads = [threading.Thread(target=buy, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok = sum(1 for r in results if r[0] == 201)
+    out = sum(1 for r in results if r[0] == 409 and r[1] == 'out_of_stock')
+    check('64 HTTPS buyers for the last 10 units: exactly 10 orders', ok == 10, results)
+    check('the other 54 get 409 out_of_stock (no 5xx)', out == n - 10, results)
+    vid = count(db, 'SELECT id FROM variants WHERE sku = ?', (sku,))
+    check('stock is 0, never negative', count(db, 'SELECT stock FROM variants WHERE sku = ?', (sku,)) == 0)
+    check('10 units sold in total',
+          count(db, 'SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE variant_id = ?', (vid,)) == 10)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--binary', required=True)
+    a = ap.parse_args()
+    cli = CLI(os.path.abspath(a.binary))
+    tmp = tempfile.mkdtemp(prefix='sf-shop-')
+    srv = None
+    try:
+        d = os.path.join(tmp, 'dev')
+        rc, out, err = cli.run('init', '--dir', d, '--demo', timeout=600)
+        if check('init --demo', rc == 0, (rc, err)):
+            db = os.path.join(d, 'db', 'storefort.db')
+            c = sqlite3.connect(db)
+            rows = c.execute("SELECT v.sku, p.slug FROM variants v JOIN products p ON p.id = v.product_id "
+                             "WHERE p.status = 'active' ORDER BY v.id LIMIT 3").fetchall()
+            c.execute('UPDATE variants SET stock = 1000 WHERE sku IN (?, ?)', (rows[0][0], rows[1][0]))
+            c.execute('UPDATE variants SET stock = 10 WHERE sku = ?', (rows[2][0],))
+            c.commit()
+            c.close()
+            srv = Server(cli, os.path.join(d, 'storefort.ini'),
+                         env={'STOREFORT_WAF_MODE': 'block', 'STOREFORT_RATELIMIT_ENABLED': 'off'})
+            test_api_flow(srv.https, db, rows[0][0])
+            test_pages(srv.https, db, rows[1][0], rows[1][1])
+            test_hostile(srv.https, db, rows[0][0])
+            test_race(srv.https, db, rows[2][0])
+            rc, out, err = cli.run('--config', os.path.join(d, 'storefort.ini'), 'audit', 'verify')
+            check('audit trail intact after the commerce suite', rc == 0, (rc, out, err))
+    except Exception:  # a crash of the test itself is a failure, not a pass
+        import traceback
+        check('shop tests ran to the end', False, traceback.format_exc())
+    finally:
+        if srv:
+            rc, out, err = srv.stop()
+            check('serve stops cleanly', rc == 0, err[-2000:])
+            check('no sanitizer report from the server', 'runtime error' not in err and 'AddressSanitizer' not in err,
+                  err[-3000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+    from app_test import RESULTS
+    passed = sum(RESULTS)
+    failed = len(RESULTS) - passed
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,402 @@
+/* test_accounts.c — customer accounts end to end on a real SQLite file:
+ * register -> mail -> verify -> login, no enumeration (register, login,
+ * reset), lockout after 10 failures and unlock after 30 minutes with an
+ * injected clock, the verify path taken for unknown and locked accounts,
+ * rehash on login, reset tokens single-use and expiring, profile and
+ * address book (including someone else's ids and card numbers), and the
+ * mail outbox (files, back-off, failure recorded). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/password.h"
+#include "core/app.h"
+#include "core/config.h"
+#include "crypto/keyring.h"
+#include "db/db.h"
+#include "ops/mail.h"
+#include "sf_test.h"
+#include "shop/customer.h"
+
+static char dir[128];
+static char maildir[256];
+static struct sf_db *db;
+static struct sf_keyring *kr;
+static struct sf_config cfg;
+static struct sf_app app;
+static struct sf_mailer *mailer;
+
+#define T0 1700000000
+#define PW "Tangerine-Orbit-7731"
+
+static int setup(void **state)
+{
+	(void)state;
+	if (sf_test_mkdtemp(dir, sizeof dir, "acct") != 0)
+		return -1;
+	db = sf_test_db_open(dir, "t.db");
+	sf_keyring_free(sf_test_ring_open(dir, "master.key", 1, 1));
+	kr = sf_test_ring_load(db, dir, "master.key");
+	sf_config_defaults(&cfg);
+	snprintf(maildir, sizeof maildir, "%s/mail", dir);
+	snprintf(cfg.mail_dir, sizeof cfg.mail_dir, "%s", maildir);
+	snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", dir);
+	app = (struct sf_app){.cfg = &cfg, .db = db, .keys = kr, .mail_enqueue = sf_mail_enqueue};
+	char err[256];
+	if (sf_mailer_new(db, kr, &cfg, &mailer, err, sizeof err) != SF_OK)
+		return -1;
+	return db && kr ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sf_mailer_stop(mailer);
+	sf_keyring_free(kr);
+	sf_db_close(db);
+	sf_test_rmtree(dir);
+	return 0;
+}
+
+static struct sf_customer_req at(int64_t now)
+{
+	return (struct sf_customer_req){.ip = "192.0.2.1", .request_id = "req1", .now = now,
+					.link_base = "https://shop.example"};
+}
+
+/* Deliver the outbox and return the text of the newest .eml (malloc'd). */
+static char *newest_mail(void)
+{
+	sf_mailer_run_once(mailer, (int64_t)time(NULL) + 1);
+	DIR *d = opendir(maildir);
+	assert_non_null(d);
+	long best = -1;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		long n = strtol(e->d_name, NULL, 10);
+		if (strstr(e->d_name, ".eml") && n > best)
+			best = n;
+	}
+	closedir(d);
+	assert_true(best > 0);
+	char path[512];
+	snprintf(path, sizeof path, "%s/%ld.eml", maildir, best);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char *buf = calloc(1, 65536);
+	size_t n = fread(buf, 1, 65535, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The token of the link "...?token=" in text, copied into tok. */
+static void link_token(const char *text, char tok[64])
+{
+	const char *p = strstr(text, "token=");
+	assert_non_null(p);
+	p += 6;
+	size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+	assert_true(n > 0 && n < 64);
+	memcpy(tok, p, n);
+	tok[n] = '\0';
+}
+
+static int64_t registered(const char *email, const char *name)
+{
+	struct sf_customer_req r = at(T0);
+	const char *why = NULL;
+	char tok[64];
+	int64_t id = 0;
+	assert_int_equal(sf_customer_register(&app, &r, email, PW, name, &why), SF_OK);
+	char *m = newest_mail();
+	assert_non_null(strstr(m, "Subject: Confirm your e-mail address"));
+	assert_non_null(strstr(m, "https://shop.example/account/verify?token="));
+	link_token(m, tok);
+	free(m);
+	assert_int_equal(sf_customer_login(&app, &r, email, PW, &id), SF_ERR_UNVERIFIED);
+	assert_int_equal(sf_customer_verify(&app, &r, tok), SF_OK);
+	assert_int_equal(sf_customer_verify(&app, &r, tok), SF_ERR_TOKEN_INVALID); /* single use */
+	assert_int_equal(sf_customer_login(&app, &r, email, PW, &id), SF_OK);
+	assert_true(id > 0);
+	return id;
+}
+
+static void test_register_verify_login(void **state)
+{
+	(void)state;
+	int64_t id = registered("Ann.Smith@Example.org", "Ann Smith");
+	struct sf_customer_req r = at(T0 + 5);
+	int64_t id2 = 0;
+	/* e-mail lookup is case- and space-insensitive */
+	assert_int_equal(sf_customer_login(&app, &r, "  ann.smith@example.ORG ", PW, &id2), SF_OK);
+	assert_int_equal(id2, id);
+	json_t *me = NULL;
+	assert_int_equal(sf_customer_get(&app, &r, id, 1, &me), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(me, "email")), "ann.smith@example.org");
+	assert_string_equal(json_string_value(json_object_get(me, "name")), "Ann Smith");
+	assert_true(json_is_true(json_object_get(me, "verified")));
+	json_decref(me);
+}
+
+static void test_register_no_enumeration(void **state)
+{
+	(void)state;
+	registered("bob@example.org", "Bob");
+	struct sf_customer_req r = at(T0);
+	const char *why = NULL;
+	/* registering again answers the same, and mails the owner instead */
+	assert_int_equal(sf_customer_register(&app, &r, "bob@example.org", "Another-Passphrase-88", NULL, &why),
+			 SF_OK);
+	char *m = newest_mail();
+	assert_non_null(strstr(m, "already has one"));
+	assert_null(strstr(m, "token="));
+	free(m);
+	int64_t id = 0;
+	/* the original password still works, the new one does not */
+	assert_int_equal(sf_customer_login(&app, &r, "bob@example.org", "Another-Passphrase-88", &id),
+			 SF_ERR_LOGIN_FAILED);
+	assert_int_equal(sf_customer_login(&app, &r, "bob@example.org", PW, &id), SF_OK);
+	/* bad input */
+	assert_int_equal(sf_customer_register(&app, &r, "not-an-address", PW, NULL, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_customer_register(&app, &r, "c@example.org", "short", NULL, &why), SF_ERR_WEAK_PASSWORD);
+	assert_int_equal(sf_customer_register(&app, &r, "c@example.org", PW, "4111 1111 1111 1111", &why),
+			 SF_ERR_CARD_DATA);
+	assert_int_equal(sf_customer_register(&app, &r, "c@example.org", "c-example-Orbit-7731", NULL, &why),
+			 SF_ERR_WEAK_PASSWORD);
+}
+
+static void test_lockout_and_unlock(void **state)
+{
+	(void)state;
+	registered("carol@example.org", "Carol");
+	int64_t id = 0;
+	for (int i = 0; i < 10; i++) {
+		struct sf_customer_req r = at(T0 + i);
+		assert_int_equal(sf_customer_login(&app, &r, "carol@example.org", "wrong-password-123", &id),
+				 SF_ERR_LOGIN_FAILED);
+	}
+	/* locked: even the right password fails, with the same answer, and
+	 * the verification still runs */
+	struct sf_customer_req r = at(T0 + 29 * 60);
+	uint64_t before = sf_password_verify_count();
+	assert_int_equal(sf_customer_login(&app, &r, "carol@example.org", PW, &id), SF_ERR_LOGIN_FAILED);
+	assert_int_equal(sf_password_verify_count(), before + 1);
+	/* 30 minutes after the lock: open again */
+	r = at(T0 + 9 + 30 * 60);
+	assert_int_equal(sf_customer_login(&app, &r, "carol@example.org", PW, &id), SF_OK);
+	/* 9 failures then a success resets the count */
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(sf_customer_login(&app, &r, "carol@example.org", "wrong-password-123", &id),
+				 SF_ERR_LOGIN_FAILED);
+	assert_int_equal(sf_customer_login(&app, &r, "carol@example.org", PW, &id), SF_OK);
+	assert_int_equal(sf_customer_login(&app, &r, "carol@example.org", "wrong-password-123", &id),
+			 SF_ERR_LOGIN_FAILED);
+	assert_int_equal(sf_customer_login(&app, &r, "carol@example.org", PW, &id), SF_OK);
+}
+
+static void test_unknown_runs_verify(void **state)
+{
+	(void)state;
+	struct sf_customer_req r = at(T0);
+	int64_t id = 0;
+	uint64_t before = sf_password_verify_count();
+	assert_int_equal(sf_customer_login(&app, &r, "nobody@example.org", PW, &id), SF_ERR_LOGIN_FAILED);
+	assert_int_equal(sf_password_verify_count(), before + 1);
+	assert_int_equal(sf_customer_login(&app, &r, "malformed", PW, &id), SF_ERR_LOGIN_FAILED);
+	assert_int_equal(sf_password_verify_count(), before + 2);
+	assert_int_equal(sf_customer_login(&app, &r, NULL, NULL, &id), SF_ERR_LOGIN_FAILED);
+	assert_int_equal(id, 0);
+}
+
+static void read_hash(struct sf_db_cursor *cur, void *arg)
+{
+	snprintf(arg, SF_PW_HASH_MAX, "%s", sf_db_col_text(cur, 7, NULL));
+}
+
+static void test_rehash_on_login(void **state)
+{
+	(void)state;
+	int64_t id = registered("dave@example.org", NULL);
+	char h[SF_PW_HASH_MAX];
+	struct sf_db_param p[] = {SF_DB_INT(id)};
+	assert_int_equal(sf_db_query_one(sf_db_conn_get(db), SF_STMT_CUST_GET, p, 1, read_hash, h), SF_DB_OK);
+	assert_non_null(strstr(h, "t=2"));
+	cfg.auth_argon2_ops = 3;
+	struct sf_customer_req r = at(T0);
+	int64_t got = 0;
+	assert_int_equal(sf_customer_login(&app, &r, "dave@example.org", PW, &got), SF_OK);
+	assert_int_equal(sf_db_query_one(sf_db_conn_get(db), SF_STMT_CUST_GET, p, 1, read_hash, h), SF_DB_OK);
+	assert_non_null(strstr(h, "t=3"));
+	assert_int_equal(sf_customer_login(&app, &r, "dave@example.org", PW, &got), SF_OK);
+	cfg.auth_argon2_ops = 2;
+}
+
+static void test_reset(void **state)
+{
+	(void)state;
+	registered("ursula@example.org", "Ursula Example");
+	struct sf_customer_req r = at(T0);
+	const char *why = NULL;
+	int64_t id = 0;
+	char tok[64], old[64];
+	/* unknown address: same answer, no mail */
+	char *before = newest_mail();
+	assert_int_equal(sf_customer_reset_request(&app, &r, "nobody@example.org"), SF_OK);
+	char *after = newest_mail();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(sf_customer_reset_request(&app, &r, "ursula@example.org"), SF_OK);
+	char *m = newest_mail();
+	link_token(m, old);
+	free(m);
+	assert_int_equal(sf_customer_reset_request(&app, &r, "ursula@example.org"), SF_OK);
+	m = newest_mail();
+	assert_non_null(strstr(m, "/account/reset?token="));
+	link_token(m, tok);
+	free(m);
+	/* a newer link voids the older one */
+	assert_int_equal(sf_customer_reset_confirm(&app, &r, old, "Fresh-Passphrase-2024", &id, &why),
+			 SF_ERR_TOKEN_INVALID);
+	assert_int_equal(sf_customer_reset_confirm(&app, &r, tok, "short", &id, &why), SF_ERR_WEAK_PASSWORD);
+	assert_int_equal(sf_customer_reset_confirm(&app, &r, tok, "Ursula-Example-Orbit", &id, &why),
+			 SF_ERR_WEAK_PASSWORD);
+	/* expired */
+	struct sf_customer_req late = at(T0 + 61 * 60);
+	assert_int_equal(sf_customer_reset_confirm(&app, &late, tok, "Fresh-Passphrase-2024", &id, &why),
+			 SF_ERR_TOKEN_INVALID);
+	assert_int_equal(sf_customer_reset_confirm(&app, &r, tok, "Fresh-Passphrase-2024", &id, &why), SF_OK);
+	assert_true(id > 0);
+	/* single use */
+	assert_int_equal(sf_customer_reset_confirm(&app, &r, tok, "Other-Passphrase-2024", &id, &why),
+			 SF_ERR_TOKEN_INVALID);
+	assert_int_equal(sf_customer_reset_confirm(&app, &r, "garbage", "Other-Passphrase-2024", &id, &why),
+			 SF_ERR_TOKEN_INVALID);
+	assert_int_equal(sf_customer_login(&app, &r, "ursula@example.org", PW, &id), SF_ERR_LOGIN_FAILED);
+	assert_int_equal(sf_customer_login(&app, &r, "ursula@example.org", "Fresh-Passphrase-2024", &id), SF_OK);
+}
+
+static void test_profile_and_addresses(void **state)
+{
+	(void)state;
+	int64_t a = registered("frank@example.org", "Frank");
+	int64_t b = registered("grace@example.org", "Grace");
+	struct sf_customer_req r = at(T0);
+	const char *why = NULL;
+	assert_int_equal(sf_customer_update(&app, &r, a, "Frank Q", "+49 30 123456", "1980-02-29", &why), SF_OK);
+	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "call me", NULL, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_customer_update(&app, &r, a, NULL, NULL, "1981-02-29", &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_customer_update(&app, &r, a, "4111111111111111", NULL, NULL, &why), SF_ERR_CARD_DATA);
+	assert_int_equal(sf_customer_update(&app, &r, a, "bad\x01name", NULL, NULL, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_customer_update(&app, &r, a, "bad\nname", NULL, NULL, &why), SF_ERR_BAD_PARAM);
+	json_t *me = NULL;
+	assert_int_equal(sf_customer_get(&app, &r, a, 0, &me), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(me, "name")), "Frank Q");
+	assert_string_equal(json_string_value(json_object_get(me, "birth_date")), "1980-02-29");
+	assert_string_equal(json_string_value(json_object_get(me, "email")), "frank@example.org");
+	json_decref(me);
+
+	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", "Frank Q", "line1", "Main St 1", "city", "Berlin",
+			      "postal_code", "10115", "country", "DE");
+	int64_t aid = 0, bid = 0;
+	assert_int_equal(sf_customer_address_save(&app, &r, a, 0, f, &aid, &why), SF_OK);
+	assert_true(aid > 0);
+	assert_int_equal(sf_customer_address_save(&app, &r, b, 0, f, &bid, &why), SF_OK);
+	/* someone else's address: not found, unchanged */
+	assert_int_equal(sf_customer_address_save(&app, &r, b, aid, f, &bid, &why), SF_ERR_NOT_FOUND);
+	assert_int_equal(sf_customer_address_delete(&app, &r, b, aid), SF_ERR_NOT_FOUND);
+	json_t *got = NULL;
+	assert_int_equal(sf_customer_address_get(&app, &r, b, aid, &got), SF_ERR_NOT_FOUND);
+	assert_int_equal(sf_customer_address_get(&app, &r, a, aid, &got), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(got, "city")), "Berlin");
+	json_decref(got);
+	/* hostile fields */
+	json_object_set_new(f, "line2", json_string("5500 0055 5555 5559"));
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_CARD_DATA);
+	json_object_set_new(f, "line2", json_integer(3));
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_BAD_PARAM);
+	json_object_del(f, "line2");
+	json_object_set_new(f, "evil", json_string("x"));
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_BAD_PARAM);
+	json_object_del(f, "evil");
+	json_object_set_new(f, "country", json_string("Germany"));
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_BAD_PARAM);
+	json_object_set_new(f, "country", json_string("FR"));
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_OK);
+	assert_int_equal(bid, aid);
+	assert_int_equal(sf_customer_get(&app, &r, a, 1, &me), SF_OK);
+	assert_int_equal(json_array_size(json_object_get(me, "addresses")), 1);
+	json_decref(me);
+	/* the address book is capped */
+	int64_t x = 0;
+	for (int i = 1; i < SF_CUSTOMER_MAX_ADDRESSES; i++)
+		assert_int_equal(sf_customer_address_save(&app, &r, a, 0, f, &x, &why), SF_OK);
+	assert_int_equal(sf_customer_address_save(&app, &r, a, 0, f, &x, &why), SF_ERR_LIMIT);
+	assert_int_equal(sf_customer_address_delete(&app, &r, a, aid), SF_OK);
+	assert_int_equal(sf_customer_address_delete(&app, &r, a, aid), SF_ERR_NOT_FOUND);
+	json_decref(f);
+	assert_int_equal(sf_customer_get(&app, &r, 999999, 0, &me), SF_ERR_NOT_FOUND);
+}
+
+static void test_outbox_retry(void **state)
+{
+	(void)state;
+	struct sf_config c2 = cfg;
+	snprintf(c2.mail_smtp_url, sizeof c2.mail_smtp_url, "smtp://127.0.0.1:1");
+	struct sf_mailer *m = NULL;
+	char err[256];
+	assert_int_equal(sf_mailer_new(db, kr, &c2, &m, err, sizeof err), SF_OK);
+	/* queue one mail and let the failing SMTP sender try it */
+	struct sf_customer_req r = at(T0);
+	assert_int_equal(sf_customer_reset_request(&app, &r, "frank@example.org"), SF_OK);
+	int64_t now = (int64_t)time(NULL) + 1;
+	assert_int_equal(sf_mailer_run_once(m, now), 0);
+	struct sf_db_conn *c = sf_db_conn_get(db);
+	/* back-off: not due again right away */
+	assert_int_equal(sf_mailer_run_once(m, now + 1), 0);
+	int64_t pending = -1;
+	struct sf_db_cursor *cur = NULL;
+	struct sf_db_param p[] = {SF_DB_TEXT("pending")};
+	assert_int_equal(sf_db_query(c, SF_STMT_MAIL_COUNT, p, 1, &cur), SF_DB_OK);
+	assert_int_equal(sf_db_next(cur), SF_DB_OK);
+	pending = sf_db_col_int(cur, 0);
+	sf_db_cursor_close(cur);
+	assert_int_equal(pending, 1);
+	/* the file sender picks it up once due */
+	assert_true(sf_mailer_run_once(mailer, now + sf_mail_backoff(1) + 1) == 1);
+	sf_mailer_stop(m);
+	assert_int_equal(sf_mail_backoff(1), 30);
+	assert_int_equal(sf_mail_backoff(2), 60);
+	assert_int_equal(sf_mail_backoff(20), 3600);
+	/* enqueue refuses header injection */
+	assert_int_equal(sf_mail_enqueue(c, "a@example.org\r\nBcc: x@y.z", "s", "b"), SF_ERR_INVALID);
+	assert_int_equal(sf_mail_enqueue(c, "a@example.org", "s\r\nBcc: x@y.z", "b"), SF_ERR_INVALID);
+	/* a bad From is a configuration error */
+	snprintf(c2.mail_from, sizeof c2.mail_from, "nobody");
+	assert_int_equal(sf_mailer_new(db, kr, &c2, &m, err, sizeof err), SF_ERR_CONFIG);
+	assert_non_null(strstr(err, "[mail] from"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_register_verify_login),
+		cmocka_unit_test(test_register_no_enumeration),
+		cmocka_unit_test(test_lockout_and_unlock),
+		cmocka_unit_test(test_unknown_runs_verify),
+		cmocka_unit_test(test_rehash_on_login),
+		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_profile_and_addresses),
+		cmocka_unit_test(test_outbox_retry),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

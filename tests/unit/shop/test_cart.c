@@ -1,0 +1,177 @@
+/* test_cart.c — guest and customer carts: tokens, quantities against
+ * stock and limits, prices from the server, merge at login. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "commerce_fx.h"
+
+static json_t *view(struct shop_fx *f, const struct sf_cart_owner *o)
+{
+	json_t *cart = NULL;
+	assert_int_equal(sf_cart_view(f->db, o, cfx_rules(), &cart), SF_OK);
+	return cart;
+}
+
+static int64_t amount(json_t *cart, const char *total)
+{
+	return json_integer_value(json_object_get(json_object_get(json_object_get(cart, "totals"), total), "amount"));
+}
+
+static json_t *item(json_t *cart, size_t i)
+{
+	return json_array_get(json_object_get(cart, "items"), i);
+}
+
+static void t_tokens(void **state)
+{
+	(void)state;
+	char a[SF_CART_TOKEN_LEN + 1], b[SF_CART_TOKEN_LEN + 1];
+	struct sf_cart_owner o;
+	sf_cart_token_new(a);
+	sf_cart_token_new(b);
+	assert_int_equal(strlen(a), SF_CART_TOKEN_LEN);
+	assert_string_not_equal(a, b);
+	assert_int_equal(sf_cart_owner_guest(a, &o), SF_OK);
+	assert_true(o.has_guest);
+	unsigned char h[SF_CART_HASH_LEN];
+	sf_cart_token_hash(a, h);
+	assert_memory_equal(h, o.guest_hash, SF_CART_HASH_LEN);
+	assert_int_equal(sf_cart_owner_guest("short", &o), SF_ERR_INVALID);
+	assert_int_equal(sf_cart_owner_guest(NULL, &o), SF_ERR_INVALID);
+	b[3] = ';';
+	assert_int_equal(sf_cart_owner_guest(b, &o), SF_ERR_INVALID);
+}
+
+static void t_add_and_view(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	cfx_guest(&o);
+	json_t *cart = view(f, &o); /* no cart yet: empty */
+	assert_false(json_is_true(json_object_get(cart, "has_items")));
+	json_decref(cart);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", 2), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), cfx_variant_id(f, "TEE-S"), NULL, 1), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "BOOK", 1), SF_OK);
+	cart = view(f, &o);
+	assert_int_equal(json_array_size(json_object_get(cart, "items")), 2);
+	assert_int_equal(json_integer_value(json_object_get(item(cart, 0), "quantity")), 3);
+	assert_int_equal(json_integer_value(json_object_get(cart, "count")), 4);
+	assert_int_equal(amount(cart, "subtotal"), 3 * 1999 + 550);
+	assert_int_equal(amount(cart, "tax"), 1029);
+	assert_int_equal(json_array_size(json_object_get(cart, "shipping_methods")), 3);
+	json_decref(cart);
+	/* the price always comes from the variants table */
+	cfx_sql(f, "UPDATE variants SET price_minor = 2500 WHERE sku = 'TEE-S'");
+	cart = view(f, &o);
+	assert_int_equal(amount(cart, "subtotal"), 3 * 2500 + 550);
+	json_decref(cart);
+}
+
+static void t_limits(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	cfx_guest(&o);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", 0), SF_ERR_QUANTITY);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", -3), SF_ERR_QUANTITY);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", 21), SF_ERR_QUANTITY);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", INT64_MAX), SF_ERR_QUANTITY);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "LAST", 11), SF_ERR_OUT_OF_STOCK);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "NOPE", 1), SF_ERR_NOT_FOUND);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 999999, NULL, 1), SF_ERR_NOT_FOUND);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", 20), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", 1), SF_ERR_QUANTITY); /* 21 */
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "USD-1", 1), SF_ERR_CURRENCY_MIX);
+	/* an archived product is not for sale */
+	cfx_sql(f, "UPDATE products SET status = 'archived' WHERE slug = 'book'");
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "BOOK", 1), SF_ERR_NOT_FOUND);
+	/* lines per cart */
+	struct sf_shop_rules two = *cfx_rules();
+	two.max_lines = 1;
+	assert_int_equal(sf_cart_add(f->db, &o, &two, 0, "TEE-L", 1), SF_ERR_CART_FULL);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM cart_items"), 1);
+}
+
+static void t_update_remove(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o, other;
+	cfx_guest(&o);
+	cfx_guest(&other);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "LAST", 2), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &other, cfx_rules(), 0, "BOOK", 1), SF_OK);
+	json_t *cart = view(f, &o);
+	int64_t id = json_integer_value(json_object_get(item(cart, 0), "id"));
+	json_decref(cart);
+	cart = view(f, &other);
+	int64_t other_id = json_integer_value(json_object_get(item(cart, 0), "id"));
+	json_decref(cart);
+	assert_int_equal(sf_cart_set_quantity(f->db, &o, cfx_rules(), id, 10), SF_OK);
+	assert_int_equal(sf_cart_set_quantity(f->db, &o, cfx_rules(), id, 11), SF_ERR_OUT_OF_STOCK);
+	assert_int_equal(sf_cart_set_quantity(f->db, &o, cfx_rules(), id, -1), SF_ERR_QUANTITY);
+	/* someone else's line is not found */
+	assert_int_equal(sf_cart_set_quantity(f->db, &o, cfx_rules(), other_id, 1), SF_ERR_NOT_FOUND);
+	assert_int_equal(sf_cart_remove(f->db, &o, other_id), SF_ERR_NOT_FOUND);
+	assert_int_equal(sf_cart_remove(f->db, &o, 0), SF_ERR_NOT_FOUND);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM cart_items"), 2);
+	assert_int_equal(sf_cart_set_quantity(f->db, &o, cfx_rules(), id, 0), SF_OK);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM cart_items"), 1);
+	assert_int_equal(sf_cart_clear(f->db, &other), SF_OK);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM cart_items"), 0);
+}
+
+static void t_merge(void **state)
+{
+	struct shop_fx *f = *state;
+	char tok[SF_CART_TOKEN_LEN + 1];
+	struct sf_cart_owner g, c;
+	sf_cart_token_new(tok);
+	assert_int_equal(sf_cart_owner_guest(tok, &g), SF_OK);
+	sf_cart_owner_customer(5, &c);
+	assert_int_equal(sf_cart_add(f->db, &g, cfx_rules(), 0, "TEE-S", 15), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &g, cfx_rules(), 0, "LAST", 4), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &c, cfx_rules(), 0, "TEE-S", 10), SF_OK);
+	struct sf_coupon cp = {.code = "WELCOME", .kind = SF_COUPON_FIXED, .value = 100};
+	assert_int_equal(sf_coupon_create(f->db, f->kr, &cp, NULL, NULL), SF_OK);
+	assert_int_equal(sf_cart_set_coupon(f->db, &g, cfx_rules(), "welcome"), SF_OK);
+	assert_int_equal(sf_cart_merge(f->db, tok, 5), SF_OK);
+	json_t *cart = view(f, &c);
+	assert_int_equal(json_array_size(json_object_get(cart, "items")), 2);
+	assert_int_equal(json_integer_value(json_object_get(item(cart, 0), "quantity")), 20); /* capped */
+	assert_int_equal(json_integer_value(json_object_get(item(cart, 1), "quantity")), 4);
+	assert_string_equal(json_string_value(json_object_get(cart, "coupon")), "WELCOME");
+	json_decref(cart);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM carts"), 1); /* the guest cart is gone */
+	/* again, or with junk: nothing to do */
+	assert_int_equal(sf_cart_merge(f->db, tok, 5), SF_OK);
+	assert_int_equal(sf_cart_merge(f->db, "junk", 5), SF_OK);
+	assert_int_equal(sf_cart_merge(f->db, NULL, 5), SF_OK);
+	assert_int_equal(sf_cart_merge(f->db, tok, 0), SF_ERR_INVALID);
+	/* into a customer without a cart */
+	sf_cart_token_new(tok);
+	assert_int_equal(sf_cart_owner_guest(tok, &g), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &g, cfx_rules(), 0, "BOOK", 2), SF_OK);
+	assert_int_equal(sf_cart_merge(f->db, tok, 6), SF_OK);
+	sf_cart_owner_customer(6, &c);
+	cart = view(f, &c);
+	assert_int_equal(json_integer_value(json_object_get(cart, "count")), 2);
+	json_decref(cart);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_tokens),
+		cmocka_unit_test_setup_teardown(t_add_and_view, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_limits, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_update_remove, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_merge, commerce_fx_setup, commerce_fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

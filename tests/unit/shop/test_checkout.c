@@ -1,0 +1,402 @@
+/* test_checkout.c — money rules against hand-computed examples, order
+ * placement, idempotency, hostile input, and 64 concurrent buyers for the
+ * last 10 units. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commerce_fx.h"
+#include "db/db.h"
+#include "shop/money.h"
+#include "shop/tax.h"
+
+/* ==== Pure arithmetic ==== */
+
+static void t_round(void **state)
+{
+	(void)state;
+	assert_int_equal(sf_money_div_round(5, 2), 3);   /* 2.5 -> 3 */
+	assert_int_equal(sf_money_div_round(-5, 2), -3); /* -2.5 -> -3 */
+	assert_int_equal(sf_money_div_round(7, 3), 2);   /* 2.33 */
+	assert_int_equal(sf_money_div_round(8, 3), 3);   /* 2.67 */
+	assert_int_equal(sf_money_div_round(0, 7), 0);
+	assert_int_equal(sf_money_div_round(11994000, 12000), 1000); /* 999.5 */
+	assert_int_equal(sf_money_div_round(11993999, 12000), 999);  /* 999.49992 */
+}
+
+static void t_allocate(void **state)
+{
+	(void)state;
+	int64_t w[3] = {5997, 550, 0}, out[3];
+	sf_money_allocate(655, w, 2, out); /* 599.97 / 55.02 -> remainder unit to line 1 */
+	assert_int_equal(out[0], 600);
+	assert_int_equal(out[1], 55);
+	int64_t eq[3] = {1, 1, 1};
+	sf_money_allocate(2, eq, 3, out); /* ties: earlier lines first */
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[1], 1);
+	assert_int_equal(out[2], 0);
+	int64_t hundreds[3] = {100, 100, 100};
+	sf_money_allocate(100, hundreds, 3, out); /* 33.33 each + 1 */
+	assert_int_equal(out[0] + out[1] + out[2], 100);
+	assert_int_equal(out[0], 34);
+	int64_t z[2] = {0, 0};
+	sf_money_allocate(0, z, 2, out);
+	assert_int_equal(out[0] + out[1], 0);
+	/* never more than the weight */
+	int64_t small[2] = {1, 999};
+	sf_money_allocate(999, small, 2, out);
+	assert_true(out[0] <= 1 && out[1] <= 999 && out[0] + out[1] == 999);
+}
+
+static void t_tax(void **state)
+{
+	(void)state;
+	assert_int_equal(sf_tax_amount(5997, 2000, 1), 1000); /* 999.5 */
+	assert_int_equal(sf_tax_amount(5997, 2000, 0), 1199); /* 1199.4 */
+	assert_int_equal(sf_tax_amount(550, 550, 1), 29);     /* 28.67 */
+	assert_int_equal(sf_tax_amount(550, 550, 0), 30);     /* 30.25 */
+	assert_int_equal(sf_tax_amount(490, 2000, 1), 82);    /* 81.67 */
+	assert_int_equal(sf_tax_amount(1000, 0, 0), 0);
+	assert_int_equal(sf_tax_amount(6, 2000, 1), 1); /* 1.0 */
+	assert_int_equal(sf_tax_amount(3, 2000, 1), 1); /* 0.5 -> 1 */
+	assert_int_equal(sf_tax_amount(2, 2000, 1), 0); /* 0.33 */
+}
+
+static void t_shipping(void **state)
+{
+	(void)state;
+	struct sf_ship_method flat = {.code = "standard", .kind = SF_SHIP_FLAT, .base = 490, .free_above = 5000};
+	struct sf_ship_method kg = {.code = "parcel", .kind = SF_SHIP_WEIGHT, .base = 390, .per_kg = 150,
+				    .free_above = -1};
+	assert_int_equal(sf_shipping_rate(&flat, 4999, 0), 490);
+	assert_int_equal(sf_shipping_rate(&flat, 5000, 0), 0);
+	assert_int_equal(sf_shipping_rate(&kg, 100000, 0), 390);
+	assert_int_equal(sf_shipping_rate(&kg, 0, 1), 540);
+	assert_int_equal(sf_shipping_rate(&kg, 0, 1000), 540);
+	assert_int_equal(sf_shipping_rate(&kg, 0, 1001), 690);
+	assert_int_equal(sf_shipping_rate(&kg, 0, 2500), 840);
+}
+
+static struct sf_quote_line line(int64_t unit, int64_t qty, int32_t bp, int64_t weight)
+{
+	struct sf_quote_line l;
+	memset(&l, 0, sizeof l);
+	l.unit = unit;
+	l.qty = qty;
+	l.rate_bp = bp;
+	l.weight_g = weight;
+	return l;
+}
+
+/* Example 1 of docs/COMMERCE.md: prices include tax, no coupon. */
+static void t_quote_inclusive(void **state)
+{
+	(void)state;
+	struct sf_quote_line l[2] = {line(1999, 3, 2000, 200), line(550, 1, 550, 450)};
+	struct sf_quote q = {.include_tax = 1, .n = 2, .lines = l};
+	struct sf_ship_method std = {.kind = SF_SHIP_FLAT, .base = 490, .free_above = 5000, .rate_bp = 2000};
+	assert_int_equal(sf_quote_compute(&q, NULL, &std), SF_OK);
+	assert_int_equal(q.subtotal, 6547);
+	assert_int_equal(l[0].tax, 1000);
+	assert_int_equal(l[1].tax, 29);
+	assert_int_equal(q.shipping, 0); /* 6547 >= 5000 */
+	assert_int_equal(q.tax, 1029);
+	assert_int_equal(q.total, 6547);
+	assert_int_equal(q.weight_g, 1050);
+}
+
+/* Example 2: prices exclude tax, 10 % coupon, free shipping. */
+static void t_quote_exclusive_coupon(void **state)
+{
+	(void)state;
+	struct sf_quote_line l[2] = {line(1999, 3, 2000, 0), line(550, 1, 550, 0)};
+	struct sf_quote q = {.include_tax = 0, .n = 2, .lines = l};
+	struct sf_coupon cp = {.kind = SF_COUPON_PERCENT, .value = 1000, .active = 1};
+	struct sf_ship_method std = {.kind = SF_SHIP_FLAT, .base = 490, .free_above = 5000, .rate_bp = 2000};
+	assert_int_equal(sf_quote_compute(&q, &cp, &std), SF_OK);
+	assert_int_equal(q.discount, 655); /* 654.7 */
+	assert_int_equal(l[0].discount, 600);
+	assert_int_equal(l[1].discount, 55);
+	assert_int_equal(l[0].tax, 1079); /* 5397 * 0.2 = 1079.4 */
+	assert_int_equal(l[1].tax, 27);   /* 495 * 0.055 = 27.225 */
+	assert_int_equal(q.goods, 5892);
+	assert_int_equal(q.shipping, 0);
+	assert_int_equal(q.tax, 1106);
+	assert_int_equal(q.total, 6998);
+}
+
+/* Example 3: exclusive, paid shipping by weight, fixed coupon. */
+static void t_quote_shipping_taxed(void **state)
+{
+	(void)state;
+	struct sf_quote_line l[1] = {line(1250, 2, 2000, 600)};
+	struct sf_quote q = {.include_tax = 0, .n = 1, .lines = l};
+	struct sf_coupon cp = {.kind = SF_COUPON_FIXED, .value = 300, .active = 1};
+	struct sf_ship_method kg = {.kind = SF_SHIP_WEIGHT, .base = 390, .per_kg = 150, .free_above = -1,
+				    .rate_bp = 2000};
+	assert_int_equal(sf_quote_compute(&q, &cp, &kg), SF_OK);
+	assert_int_equal(q.subtotal, 2500);
+	assert_int_equal(q.discount, 300);
+	assert_int_equal(q.goods, 2200);
+	assert_int_equal(q.weight_g, 1200);
+	assert_int_equal(q.shipping, 690);     /* 390 + 2 started kg */
+	assert_int_equal(q.shipping_tax, 138); /* 690 * 0.2 */
+	assert_int_equal(q.tax, 440 + 138);
+	assert_int_equal(q.total, 2200 + 690 + 578);
+	/* inclusive: same lines, the tax is contained */
+	q.include_tax = 1;
+	assert_int_equal(sf_quote_compute(&q, &cp, &kg), SF_OK);
+	assert_int_equal(l[0].tax, 367); /* 2200 / 6 = 366.67 */
+	assert_int_equal(q.shipping_tax, 115); /* 690 / 6 = 115 */
+	assert_int_equal(q.total, 2890);
+	/* a fixed coupon never exceeds the subtotal */
+	cp.value = 999999;
+	assert_int_equal(sf_quote_compute(&q, &cp, NULL), SF_OK);
+	assert_int_equal(q.discount, 2500);
+	assert_int_equal(q.total, 0);
+}
+
+static void t_quote_limits(void **state)
+{
+	(void)state;
+	struct sf_quote_line l[1] = {line(SF_MONEY_MAX, 2, 2000, 0)};
+	struct sf_quote q = {.include_tax = 1, .n = 1, .lines = l};
+	assert_int_equal(sf_quote_compute(&q, NULL, NULL), SF_ERR_TOO_LARGE);
+	l[0] = line(INT64_MAX / 2, 3, 2000, 0);
+	assert_int_equal(sf_quote_compute(&q, NULL, NULL), SF_ERR_TOO_LARGE);
+	l[0] = line(100, 0, 2000, 0);
+	assert_int_equal(sf_quote_compute(&q, NULL, NULL), SF_ERR_QUANTITY);
+	l[0] = line(-1, 1, 2000, 0);
+	assert_int_equal(sf_quote_compute(&q, NULL, NULL), SF_ERR_INVALID);
+}
+
+/* ==== Placing orders ==== */
+
+static void t_place(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	int64_t id = 0;
+	int replayed = -1;
+	cfx_guest(&o);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", 3), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "BOOK", 1), SF_OK);
+	int64_t audits = shop_fx_audit_count(f);
+	struct sf_checkout_req rq = cfx_req(&o, "key-0000000001");
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, &replayed), SF_OK);
+	assert_true(id > 0);
+	assert_int_equal(replayed, 0);
+	assert_int_equal(cfx_stock(f, "TEE-S"), 47);
+	assert_int_equal(cfx_stock(f, "BOOK"), 99);
+	/* example 1 through the real tables */
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT total_minor * 10000 + tax_minor FROM orders WHERE id = %lld", (long long)id);
+	assert_int_equal(cfx_int(f, sql), 6547LL * 10000 + 1029);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = 'pending_payment'",
+		 (long long)id);
+	assert_int_equal(cfx_int(f, sql), 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM cart_items"), 0); /* the cart was emptied */
+	assert_int_equal(shop_fx_audit_count(f), audits + 1);
+	/* personal data is sealed: no plaintext in the row */
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders WHERE instr(address, 'Lovelace') > 0 "
+				    "OR instr(email, 'ada@') > 0"),
+			 0);
+	/* the sealed address is bound to its order id */
+	struct sf_order_viewer v = {.owner = &o, .actor = {.type = "anonymous"}};
+	json_t *ord = NULL;
+	assert_int_equal(sf_order_fetch(f->db, f->kr, id, &v, 1, &ord), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(ord, "address"), "city")), "Paris");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(ord, "address"), "country")), "FR");
+	assert_string_equal(json_string_value(json_object_get(ord, "email")), "ada@example.org");
+	json_decref(ord);
+	assert_int_equal(shop_fx_audit_count(f), audits + 2); /* order.read */
+}
+
+static void t_idempotency(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o, other;
+	int64_t id = 0, id2 = 0, id3 = 0;
+	int replayed = 0;
+	cfx_guest(&o);
+	cfx_guest(&other);
+	assert_int_equal(cfx_buy(f, &o, "TEE-L", 2, "same-key-123", &id), SF_OK);
+	/* the same key again: the same order, nothing reserved twice */
+	struct sf_checkout_req rq = cfx_req(&o, "same-key-123");
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id2, &replayed), SF_OK);
+	assert_int_equal(id2, id);
+	assert_int_equal(replayed, 1);
+	/* even with a new cart content: the key names that one order */
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-L", 1), SF_OK);
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id2, &replayed), SF_OK);
+	assert_int_equal(id2, id);
+	assert_int_equal(cfx_stock(f, "TEE-L"), 48);
+	/* a different body with the same key: 409 */
+	rq.address.city = "Lyon";
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id2, NULL), SF_ERR_IDEMPOTENCY);
+	rq = cfx_req(&o, "same-key-123");
+	rq.shipping_method = "express";
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id2, NULL), SF_ERR_IDEMPOTENCY);
+	/* the same key from another owner is another order */
+	assert_int_equal(cfx_buy(f, &other, "TEE-L", 1, "same-key-123", &id3), SF_OK);
+	assert_true(id3 != id);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders"), 2);
+	/* keys: missing, short, with blanks */
+	rq = cfx_req(&o, NULL);
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id2, NULL), SF_ERR_IDEMPOTENCY_KEY);
+	rq.idem_key = "short";
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id2, NULL), SF_ERR_IDEMPOTENCY_KEY);
+	rq.idem_key = "has a blank in it";
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id2, NULL), SF_ERR_IDEMPOTENCY_KEY);
+}
+
+static void t_hostile(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	int64_t id = 0;
+	char long_name[300];
+	cfx_guest(&o);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "BOOK", 1), SF_OK);
+	int64_t audits = shop_fx_audit_count(f);
+	struct sf_checkout_req rq = cfx_req(&o, "hostile-key-1");
+	rq.address.name = "4111 1111 1111 1111";
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_CARD_DATA);
+	rq = cfx_req(&o, "hostile-key-1");
+	rq.email = "4242424242424242@example.org";
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_CARD_DATA);
+	rq = cfx_req(&o, "hostile-key-1");
+	memset(long_name, 'a', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = '\0';
+	rq.address.name = long_name;
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_ADDRESS);
+	rq = cfx_req(&o, "hostile-key-1");
+	rq.address.country = "F1";
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_ADDRESS);
+	rq = cfx_req(&o, "hostile-key-1");
+	rq.address.street = "line\nbreak";
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_ADDRESS);
+	rq = cfx_req(&o, "hostile-key-1");
+	rq.email = "not-an-email";
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_ADDRESS);
+	rq = cfx_req(&o, "hostile-key-1");
+	rq.shipping_method = "teleport";
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_SHIPPING_METHOD);
+	rq = cfx_req(&o, "hostile-key-1");
+	rq.coupon = "NOSUCHCODE";
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_COUPON_INVALID);
+	/* nothing half-written */
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders"), 0);
+	assert_int_equal(cfx_stock(f, "BOOK"), 100);
+	assert_int_equal(shop_fx_audit_count(f), audits);
+	/* an empty cart */
+	struct sf_cart_owner empty;
+	cfx_guest(&empty);
+	rq = cfx_req(&empty, "hostile-key-2");
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_CART_EMPTY);
+}
+
+/* Out of stock in the second line rolls the first line's reservation back. */
+static void t_all_or_nothing(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner a, b;
+	int64_t id = 0;
+	cfx_guest(&a);
+	cfx_guest(&b);
+	assert_int_equal(sf_cart_add(f->db, &a, cfx_rules(), 0, "TEE-S", 2), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &a, cfx_rules(), 0, "LAST", 5), SF_OK);
+	assert_int_equal(cfx_buy(f, &b, "LAST", 8, "first-buyer-1", &id), SF_OK);
+	struct sf_checkout_req rq = cfx_req(&a, "second-buyer-1");
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_OUT_OF_STOCK);
+	assert_int_equal(cfx_stock(f, "TEE-S"), 50);
+	assert_int_equal(cfx_stock(f, "LAST"), 2);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders"), 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM cart_items"), 2); /* a's cart is kept */
+}
+
+/* ==== 64 buyers, 10 units ==== */
+
+#define BUYERS 64
+
+struct buyer {
+	struct shop_fx *f;
+	struct sf_cart_owner o;
+	pthread_barrier_t *go;
+	enum sf_err err;
+	int64_t id;
+};
+
+static void *buy_one(void *arg)
+{
+	struct buyer *b = arg;
+	char key[32];
+	snprintf(key, sizeof key, "race-%p", (void *)b);
+	pthread_barrier_wait(b->go);
+	struct sf_checkout_req rq = cfx_req(&b->o, key);
+	b->err = sf_checkout_place(b->f->db, b->f->kr, cfx_rules(), &rq, &b->id, NULL);
+	return NULL;
+}
+
+static void t_race_last_ten(void **state)
+{
+	struct shop_fx *f = *state;
+	static struct buyer b[BUYERS];
+	pthread_t th[BUYERS];
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, BUYERS);
+	/* every buyer holds one unit in the cart (stock was 10 when they added) */
+	for (int i = 0; i < BUYERS; i++) {
+		memset(&b[i], 0, sizeof b[i]);
+		b[i].f = f;
+		b[i].go = &go;
+		cfx_guest(&b[i].o);
+		assert_int_equal(sf_cart_add(f->db, &b[i].o, cfx_rules(), 0, "LAST", 1), SF_OK);
+	}
+	for (int i = 0; i < BUYERS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, buy_one, &b[i]), 0);
+	int ok = 0, out = 0;
+	for (int i = 0; i < BUYERS; i++) {
+		pthread_join(th[i], NULL);
+		if (b[i].err == SF_OK)
+			ok++;
+		else if (b[i].err == SF_ERR_OUT_OF_STOCK)
+			out++;
+		else
+			fail_msg("buyer %d: %s", i, sf_err_code(b[i].err));
+	}
+	pthread_barrier_destroy(&go);
+	assert_int_equal(ok, 10);
+	assert_int_equal(out, BUYERS - 10);
+	assert_int_equal(cfx_stock(f, "LAST"), 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders"), 10);
+	assert_int_equal(cfx_int(f, "SELECT coalesce(sum(quantity), 0) FROM order_lines"), 10);
+	assert_int_equal(cfx_int(f, "SELECT min(stock) FROM variants"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_round),
+		cmocka_unit_test(t_allocate),
+		cmocka_unit_test(t_tax),
+		cmocka_unit_test(t_shipping),
+		cmocka_unit_test(t_quote_inclusive),
+		cmocka_unit_test(t_quote_exclusive_coupon),
+		cmocka_unit_test(t_quote_shipping_taxed),
+		cmocka_unit_test(t_quote_limits),
+		cmocka_unit_test_setup_teardown(t_place, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_idempotency, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_hostile, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_all_or_nothing, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_race_last_ten, commerce_fx_setup, commerce_fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,394 @@
+/* test_payment.c — payments and outgoing webhooks (payment.h, webhook.h,
+ * stock.h) on a real database: signatures (Stripe's header format and the
+ * Storefort one), the sandbox flow end to end through the webhook sender
+ * against a local HTTP receiver, events applied exactly once, rejected
+ * notifications changing nothing and audited, outgoing events queued in the
+ * order's transaction, back-off, and the catalog version bumped only when
+ * availability changes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commerce_fx.h"
+#include "shop/catalog_cache.h"
+#include "shop/payment.h"
+#include "shop/stock.h"
+#include "shop/webhook.h"
+
+static const char secret[] = "whsec_unit_secret";
+
+/* ==== Signatures ==== */
+
+static void test_stripe_signature(void **state)
+{
+	(void)state;
+	const char *payload = "{\"id\":\"evt_1\"}";
+	char sig[65], hdr[256];
+	sf_webhook_sign(secret, strlen(secret), "1700000000", payload, strlen(payload), sig);
+	snprintf(hdr, sizeof hdr, "t=1700000000,v1=%s", sig);
+	size_t n = strlen(payload);
+	assert_int_equal(sf_pay_stripe_verify(hdr, payload, n, secret, strlen(secret), 1700000000, 300), SF_OK);
+	assert_int_equal(sf_pay_stripe_verify(hdr, payload, n, secret, strlen(secret), 1700000301, 300),
+			 SF_ERR_SIGNATURE_EXPIRED);
+	assert_int_equal(sf_pay_stripe_verify(hdr, payload, n, secret, strlen(secret), 1699999699, 300),
+			 SF_ERR_SIGNATURE_EXPIRED);
+	assert_int_equal(sf_pay_stripe_verify(hdr, payload, n, "other", 5, 1700000000, 300), SF_ERR_SIGNATURE);
+	assert_int_equal(sf_pay_stripe_verify(hdr, "{\"id\":\"evt_2\"}", n, secret, strlen(secret), 1700000000, 300),
+			 SF_ERR_SIGNATURE);
+	/* several v1 entries (secret rotation), v0 ignored, spaces tolerated */
+	char multi[400];
+	snprintf(multi, sizeof multi, "t=1700000000, v1=%064d, v0=abc, v1=%s", 0, sig);
+	assert_int_equal(sf_pay_stripe_verify(multi, payload, n, secret, strlen(secret), 1700000000, 300), SF_OK);
+	const char *bad[] = {NULL, "", "t=1700000000", "v1=abc", "t=abc,v1=00", "t=1700000000,v1=short"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(sf_pay_stripe_verify(bad[i], payload, n, secret, strlen(secret), 1700000000, 300),
+				 SF_ERR_SIGNATURE);
+}
+
+static void test_storefort_signature(void **state)
+{
+	(void)state;
+	const char *body = "{\"a\":1}";
+	char sig[65], hdr[80];
+	sf_webhook_sign("k", 1, "100", body, strlen(body), sig);
+	snprintf(hdr, sizeof hdr, "v1=%s", sig);
+	assert_int_equal(sf_webhook_verify("k", 1, "100", hdr, body, strlen(body), 100, 300), SF_OK);
+	assert_int_equal(sf_webhook_verify("k", 1, "100", hdr, body, strlen(body), 401, 300), SF_ERR_SIGNATURE_EXPIRED);
+	assert_int_equal(sf_webhook_verify("k", 1, "101", hdr, body, strlen(body), 100, 300), SF_ERR_SIGNATURE);
+	assert_int_equal(sf_webhook_verify("k", 1, "1e3", hdr, body, strlen(body), 100, 300), SF_ERR_SIGNATURE);
+	assert_int_equal(sf_webhook_verify("k", 1, NULL, hdr, body, strlen(body), 100, 300), SF_ERR_SIGNATURE);
+	assert_int_equal(sf_webhook_backoff(0), 1);
+	assert_int_equal(sf_webhook_backoff(3), 8);
+	assert_int_equal(sf_webhook_backoff(40), 3600);
+	assert_true(sf_webhook_event_known("order.paid"));
+	assert_false(sf_webhook_event_known("order.pai"));
+	assert_false(sf_webhook_event_known("order.paid,order.created"));
+	assert_false(sf_pay_ref_ok("cs_1'; --"));
+	assert_true(sf_pay_ref_ok("cs_test_a1B2"));
+}
+
+/* ==== A tiny HTTP receiver (the sender's other end) ==== */
+
+struct rx {
+	int fd, port, status, hits;
+	char last[8192];
+	pthread_t t;
+	struct shop_fx *f;      /* when set: forward to the sandbox webhook */
+	struct sf_payments *p;
+	int applied;
+};
+
+static void *rx_run(void *arg)
+{
+	struct rx *r = arg;
+	for (;;) {
+		int c = accept(r->fd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		size_t n = 0;
+		ssize_t k;
+		char *end = NULL;
+		long clen = -1;
+		while (n < sizeof r->last - 1 && (k = read(c, r->last + n, sizeof r->last - 1 - n)) > 0) {
+			n += (size_t)k;
+			r->last[n] = '\0';
+			end = strstr(r->last, "\r\n\r\n");
+			char *cl = strcasestr(r->last, "Content-Length:");
+			if (cl)
+				clen = strtol(cl + 15, NULL, 10);
+			if (end && clen >= 0 && (size_t)(end + 4 - r->last) + (size_t)clen <= n)
+				break;
+		}
+		if (r->f && end) {
+			/* act as the server's webhook endpoint */
+			struct sf_pay_notice no = {.body = end + 4, .len = strlen(end + 4)};
+			char ts[32] = "", sig[128] = "", ev[64] = "";
+			char *h;
+			if ((h = strcasestr(r->last, "Storefort-Timestamp: ")))
+				sscanf(h + 21, "%31[0-9]", ts);
+			if ((h = strcasestr(r->last, "Storefort-Signature: ")))
+				sscanf(h + 21, "%127[v1=0-9a-f]", sig);
+			if ((h = strcasestr(r->last, "Storefort-Event-Id: ")))
+				sscanf(h + 20, "%63[A-Za-z0-9_]", ev);
+			no.timestamp = ts;
+			no.signature = sig;
+			no.event_id = ev;
+			int replayed = 0;
+			r->applied += sf_pay_webhook_sandbox(r->p, r->f->db, r->f->kr, &no, &replayed) == SF_OK;
+		}
+		r->hits++;
+		char resp[128];
+		int m = snprintf(resp, sizeof resp, "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+				 r->status);
+		if (write(c, resp, (size_t)m) < 0)
+			r->hits += 0;
+		close(c);
+	}
+}
+
+static void rx_start(struct rx *r, int status)
+{
+	r->status = status;
+	r->fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(r->fd, (struct sockaddr *)&a, sizeof a), 0);
+	socklen_t l = sizeof a;
+	getsockname(r->fd, (struct sockaddr *)&a, &l);
+	r->port = ntohs(a.sin_port);
+	assert_int_equal(listen(r->fd, 16), 0);
+	assert_int_equal(pthread_create(&r->t, NULL, rx_run, r), 0);
+}
+
+static void rx_stop(struct rx *r)
+{
+	shutdown(r->fd, SHUT_RDWR);
+	close(r->fd);
+	pthread_join(r->t, NULL);
+}
+
+/* ==== Sandbox end to end, through the sender ==== */
+
+static struct sf_payments *sandbox(const char *self)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/tmp/sf-pay-secret-%d", (int)getpid());
+	FILE *fp = fopen(path, "w");
+	fputs("  unit-sandbox-secret\n", fp);
+	fclose(fp);
+	struct sf_pay_options o = {.provider = SF_PAY_SANDBOX, .sandbox_secret_file = path, .self_url = self};
+	struct sf_payments *p = NULL;
+	char err[256];
+	assert_int_equal(sf_payments_new(&o, &p, err, sizeof err), SF_OK);
+	unlink(path);
+	size_t n = 0;
+	assert_memory_equal(sf_pay_sandbox_secret(p, &n), "unit-sandbox-secret", 19);
+	assert_int_equal(n, 19);
+	return p;
+}
+
+static void test_sandbox_flow(void **state)
+{
+	struct shop_fx *f = *state;
+	struct rx r = {.f = f};
+	rx_start(&r, 200);
+	char self[64];
+	snprintf(self, sizeof self, "http://127.0.0.1:%d", r.port);
+	r.p = sandbox(self);
+	struct sf_cart_owner o, other;
+	cfx_guest(&o);
+	cfx_guest(&other);
+	int64_t oid = 0;
+	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-key-1", &oid), SF_OK);
+	struct sf_order_viewer v = {.owner = &other}, mine = {.owner = &o};
+	char *url = NULL;
+	assert_int_equal(sf_pay_start(r.p, f->db, f->kr, oid, &v, &url), SF_ERR_NOT_FOUND);
+	assert_int_equal(sf_pay_start(r.p, f->db, f->kr, oid, &mine, &url), SF_OK);
+	assert_true(!strncmp(url, "/sandbox-pay/sbx_", 17));
+	const char *session = url + strlen("/sandbox-pay/");
+	json_t *view = NULL;
+	assert_int_equal(sf_pay_sandbox_view(f->db, session, &view), SF_OK);
+	assert_true(json_is_true(json_object_get(view, "is_open")));
+	json_decref(view);
+	assert_int_equal(sf_pay_sandbox_view(f->db, "sbx_nope'", &view), SF_ERR_NOT_FOUND);
+	int64_t got = 0;
+	assert_int_equal(sf_pay_sandbox_decide(r.p, f->db, session, 1, &got), SF_OK);
+	assert_int_equal(got, oid);
+	assert_int_equal(sf_pay_sandbox_decide(r.p, f->db, session, 1, &got), SF_ERR_PAYMENT_SESSION);
+	/* not applied inline: the sender delivers it */
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders WHERE status = 'paid'"), 0);
+	size_t klen = 0;
+	const unsigned char *key = sf_pay_sandbox_secret(r.p, &klen);
+	struct sf_webhook_sender_opts so = {.timeout_s = 2, .max_attempts = 3, .internal_secret = key,
+					    .internal_secret_len = klen};
+	struct sf_webhook_sender *s = NULL;
+	assert_int_equal(sf_webhook_sender_new(f->db, f->kr, &so, &s), SF_OK);
+	assert_int_equal(sf_webhook_sender_run_once(s, (int64_t)time(NULL)), 1);
+	assert_int_equal(r.applied, 1);
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = 'paid'", (long long)oid);
+	assert_int_equal(cfx_int(f, sql), 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'"), 1);
+	assert_int_equal(sf_webhook_sender_run_once(s, (int64_t)time(NULL)), 0); /* nothing left */
+	/* the same notification delivered again (a replay) changes nothing */
+	cfx_sql(f, "UPDATE webhook_deliveries SET status = 'pending', next_at = 0");
+	int before = r.applied;
+	sf_webhook_sender_run_once(s, (int64_t)time(NULL));
+	assert_int_equal(r.applied, before + 1); /* SF_OK with replayed */
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_payments WHERE kind = 'settled'"), 1);
+	assert_true(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.webhook_replay'") >= 1);
+	free(url);
+	sf_webhook_sender_stop(s);
+	rx_stop(&r);
+	sf_payments_free(r.p);
+}
+
+static void test_rejections_change_nothing(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_payments *p = sandbox("http://127.0.0.1:9");
+	struct sf_cart_owner o;
+	cfx_guest(&o);
+	int64_t oid = 0;
+	assert_int_equal(cfx_buy(f, &o, "BOOK", 1, "pay-unit-key-2", &oid), SF_OK);
+	struct sf_order_viewer v = {.owner = &o};
+	char *url = NULL;
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &v, &url), SF_OK);
+	char body[512], sig[65], hdr[80], ts[24];
+	snprintf(body, sizeof body,
+		 "{\"id\":\"evt_u1\",\"type\":\"payment.succeeded\",\"created\":1,\"data\":{\"session\":\"%s\","
+		 "\"order_id\":%lld,\"amount\":1,\"currency\":\"EUR\"}}",
+		 url + 13, (long long)oid);
+	snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+	sf_webhook_sign("unit-sandbox-secret", 19, ts, body, strlen(body), sig);
+	snprintf(hdr, sizeof hdr, "v1=%s", sig);
+	struct sf_pay_notice n = {.body = body, .len = strlen(body), .signature = hdr, .timestamp = ts,
+				  .event_id = "evt_u1"};
+	int replayed = 0;
+	int64_t audits = cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.webhook_rejected'");
+	/* signed, but the amount is not the order's */
+	assert_int_equal(sf_pay_webhook_sandbox(p, f->db, f->kr, &n, &replayed), SF_ERR_AMOUNT_MISMATCH);
+	n.signature = "v1=00";
+	assert_int_equal(sf_pay_webhook_sandbox(p, f->db, f->kr, &n, &replayed), SF_ERR_SIGNATURE);
+	n.signature = hdr;
+	n.event_id = "evt_other";
+	assert_int_equal(sf_pay_webhook_sandbox(p, f->db, f->kr, &n, &replayed), SF_ERR_SIGNATURE);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_events"), 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders WHERE status = 'paid'"), 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.webhook_rejected'"),
+			 audits + 3);
+	free(url);
+	sf_payments_free(p);
+}
+
+/* ==== Outgoing webhooks ==== */
+
+static void test_subscriptions_and_events(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_shop_actor a = {.type = "cli"};
+	int64_t id = 0, id2 = 0;
+	char sec[SF_WEBHOOK_SECRET_LEN + 1];
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "ftp://x", "order.paid", &a, &id, sec), SF_ERR_WEBHOOK_URL);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://", "order.paid", &a, &id, sec), SF_ERR_WEBHOOK_URL);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example/a b", "order.paid", &a, &id, sec),
+			 SF_ERR_WEBHOOK_URL);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example/h", "order.paid,", &a, &id, sec),
+			 SF_ERR_WEBHOOK_EVENT);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example/4111111111111111", "order.paid", &a, &id, sec),
+			 SF_ERR_CARD_DATA);
+	struct rx r = {0};
+	rx_start(&r, 500);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/h", r.port);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, url, "order.created,order.created", &a, &id, sec), SF_OK);
+	assert_int_equal(strlen(sec), SF_WEBHOOK_SECRET_LEN);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example/all", "*", &a, &id2, sec), SF_OK);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_subscriptions WHERE events = 'order.created'"), 1);
+	/* an order queues order.created for both, in its own transaction */
+	struct sf_cart_owner o;
+	cfx_guest(&o);
+	int64_t oid = 0;
+	assert_int_equal(cfx_buy(f, &o, "TEE-L", 1, "pay-unit-key-3", &oid), SF_OK);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE event_type = 'order.created'"), 2);
+	/* a failed order changes nothing, queues nothing */
+	assert_int_equal(cfx_buy(f, &o, "TEE-L", 999, "pay-unit-key-4", &oid), SF_ERR_QUANTITY);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries"), 2);
+	/* the failing receiver: retried with back-off, error kept */
+	cfx_sql(f, "DELETE FROM webhook_deliveries WHERE url LIKE 'https://x.example%'");
+	struct sf_webhook_sender_opts so = {.timeout_s = 2, .max_attempts = 2};
+	struct sf_webhook_sender *s = NULL;
+	assert_int_equal(sf_webhook_sender_new(f->db, f->kr, &so, &s), SF_OK);
+	int64_t now = (int64_t)time(NULL);
+	assert_int_equal(sf_webhook_sender_run_once(s, now), 0);
+	assert_int_equal(r.hits, 1);
+	assert_non_null(strstr(r.last, "Storefort-Signature: v1="));
+	assert_non_null(strstr(r.last, "Storefort-Event-Id: evt_"));
+	assert_int_equal(cfx_int(f, "SELECT attempts FROM webhook_deliveries"), 1);
+	assert_int_equal(cfx_int(f, "SELECT next_at FROM webhook_deliveries") - now, 1);
+	assert_int_equal(sf_webhook_sender_run_once(s, now), 0); /* not due yet */
+	assert_int_equal(r.hits, 1);
+	assert_int_equal(sf_webhook_sender_run_once(s, now + 1), 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE status = 'failed' AND "
+				    "last_error = 'HTTP 500'"),
+			 1);
+	sf_webhook_sender_stop(s);
+	rx_stop(&r);
+	json_t *list = NULL;
+	assert_int_equal(sf_webhook_list(f->db, &list), SF_OK);
+	assert_int_equal(json_array_size(list), 2);
+	char *dump = json_dumps(list, 0);
+	assert_null(strstr(dump, "sfwh_"));
+	free(dump);
+	json_decref(list);
+	assert_int_equal(sf_webhook_remove(f->db, f->kr, id, &a), SF_OK);
+	assert_int_equal(sf_webhook_remove(f->db, f->kr, id, &a), SF_ERR_NOT_FOUND);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action LIKE 'webhook.%'"), 3);
+}
+
+/* ==== Availability and the catalog version ==== */
+
+struct cancel_ctx {
+	struct shop_fx *f;
+	int64_t id;
+	enum sf_err err;
+};
+
+static enum sf_db_status cancel_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct cancel_ctx *x = vctx;
+	struct sf_shop_actor a = {.type = "system"};
+	x->err = sf_order_transition(c, x->f->kr, x->id, SF_ORDER_CANCELLED, &a, "test");
+	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+}
+
+static void test_catalog_version_only_on_flips(void **state)
+{
+	struct shop_fx *f = *state;
+	assert_int_equal(sf_stock_band(0), 0);
+	assert_int_equal(sf_stock_band(SF_STOCK_LOW - 1), 1);
+	assert_int_equal(sf_stock_band(SF_STOCK_LOW), 2);
+	cfx_sql(f, "INSERT OR REPLACE INTO meta(key, value) VALUES ('catalog_version', '7')");
+	struct sf_cart_owner o;
+	cfx_guest(&o);
+	int64_t oid = 0;
+	assert_int_equal(cfx_buy(f, &o, "BOOK", 2, "pay-unit-key-5", &oid), SF_OK); /* 100 -> 98 */
+	assert_int_equal(cfx_int(f, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalog_version'"), 7);
+	assert_int_equal(cfx_buy(f, &o, "LAST", 6, "pay-unit-key-6", &oid), SF_OK); /* 10 -> 4: low */
+	assert_int_equal(cfx_int(f, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalog_version'"), 8);
+	int64_t oid2 = 0;
+	assert_int_equal(cfx_buy(f, &o, "LAST", 4, "pay-unit-key-7", &oid2), SF_OK); /* 4 -> 0: sold out */
+	assert_int_equal(cfx_int(f, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalog_version'"), 9);
+	/* cancelling gives the stock back: sold out -> in stock is a flip */
+	struct cancel_ctx x = {.f = f, .id = oid2};
+	assert_int_equal(sf_db_txn(f->db, cancel_txn, &x, 3), SF_DB_OK);
+	assert_int_equal(x.err, SF_OK);
+	assert_int_equal(cfx_stock(f, "LAST"), 4);
+	assert_int_equal(cfx_int(f, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalog_version'"), 10);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries"), 0); /* nobody subscribed */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stripe_signature),
+		cmocka_unit_test(test_storefort_signature),
+		cmocka_unit_test_setup_teardown(test_sandbox_flow, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rejections_change_nothing, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_subscriptions_and_events, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_catalog_version_only_on_flips, commerce_fx_setup,
+						commerce_fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
