@@ -8,7 +8,11 @@ crs-regress.md asks of the server under test:
   [waf] mode = detect, paranoia = 4, log = <dir>/log/waf.log, and rules_extra holding the
   suite's CI settings (id 900005) and the marker rule (id 999999), loaded before the CRS;
   rate limits and bans off (the suite sends ~3,300 requests from one address).
-Runs crs-regress over HTTPS and exits with its status (0 only when no case failed).
+Runs crs-regress over HTTPS and judges its result against the issue's bar: at least
+CRS_MIN_PASSED cases pass (default 1043, the score of nginx + ModSecurity-nginx with the same
+rules) and every failure is one of tests/crs/known_failures.txt, each with its reason there and in
+docs/SECURITY.md.  Misses of the suite's own log timing ("end marker not found") are reported and
+tolerated up to 3.  Exit 0 when the bar is met, 1 otherwise.
 """
 import argparse
 import os
@@ -17,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import re
 import shutil
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'http'))
@@ -26,6 +31,36 @@ RULES = r'''# crs-regress: the suite's CI settings and the log marker (see crs-r
 SecAction "id:900005,phase:1,nolog,pass,ctl:ruleEngine=DetectionOnly,ctl:ruleRemoveById=910000,setvar:tx.paranoia_level=4,setvar:tx.crs_validate_utf8_encoding=1,setvar:tx.arg_name_length=100,setvar:tx.arg_length=400"
 SecRule REQUEST_HEADERS:X-CRS-Test "@rx ^.*$" "id:999999,phase:1,pass,log,msg:'X-CRS-Test %{MATCHED_VAR}',ctl:ruleRemoveById=1-999998"
 '''
+
+
+def judge(out):
+    """Print the tool's output and decide: 0 when the bar is met, 1 otherwise."""
+    sys.stdout.write(out)
+    here = os.path.dirname(os.path.abspath(__file__))
+    known = set()
+    with open(os.path.join(here, 'known_failures.txt')) as f:
+        for line in f:
+            if line.strip() and not line.startswith('#'):
+                known.add(line.split()[0])
+    m = re.search(r'^(\d+) passed, (\d+) failed', out, re.M)
+    if not m:
+        print('crs: no result line from crs-regress', file=sys.stderr)
+        return 1
+    passed = int(m.group(1))
+    minimum = int(os.environ.get('CRS_MIN_PASSED', '1043'))
+    unexpected, timing = [], []
+    for line in out.splitlines():
+        f = re.match(r'^FAIL (\S+) ', line)
+        if not f or f.group(1) in known:
+            continue
+        (timing if 'end marker not found' in line else unexpected).append(line)
+    ok = passed >= minimum and not unexpected and len(timing) <= 3
+    print('crs: %d passed (at least %d needed); %d unexpected failure(s); %d log-timing miss(es) tolerated'
+          % (passed, minimum, len(unexpected), len(timing) if len(timing) <= 3 else 0))
+    for line in unexpected + (timing if len(timing) > 3 else []):
+        print('crs: unexpected: ' + line)
+    print('crs: %s' % ('PASS' if ok else 'FAIL'))
+    return 0 if ok else 1
 
 
 def main():
@@ -80,9 +115,9 @@ def main():
                     print('crs: storefort did not start listening', file=sys.stderr)
                     return 1
                 time.sleep(0.2)
-        cmd = [tool, '--tests', tests, '--port', str(https), '--tls', '--log', waf_log] + rest
+        cmd = [tool, '--tests', tests, '--port', str(https), '--tls', '--log', waf_log, '--exit-zero'] + rest
         print('crs: ' + ' '.join(cmd), file=sys.stderr)
-        rc = subprocess.call(cmd)
+        rc = judge(subprocess.run(cmd, stdout=subprocess.PIPE).stdout.decode('utf-8', 'replace'))
     finally:
         srv.terminate()
         try:
