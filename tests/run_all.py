@@ -91,6 +91,19 @@ def script_suite(name, cmd, timeout):
     return p, f
 
 
+# The suites that drive the real binary: (name, script, timeout in s, --only groups).
+SUITES = [
+    ('app', 'http/app_test.py', 1200, ('app',)),
+    ('accounts', 'http/accounts_test.py', 900, ('app',)),
+    ('staff', 'http/staff_test.py', 1200, ('app',)),
+    ('shop', 'http/shop_test.py', 1200, ('app',)),
+    ('admin', 'http/admin_test.py', 1200, ('app',)),
+    ('pay', 'http/pay_test.py', 1500, ('app',)),
+    ('browser', 'e2e/browser_test.py', 900, ('app', 'browser')),
+    ('edge', 'http/edge_test.py', 900, ('edge',)),
+]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--build', default='build-test')
@@ -103,46 +116,11 @@ def main():
         passed += p
         failed += f
     binary = os.path.join(build, 'src', 'cli', 'storefort')
-    if a.only in (None, 'app') and os.path.exists(os.path.join(HERE, 'http', 'app_test.py')):
-        p, f = script_suite('app', [sys.executable, os.path.join(HERE, 'http', 'app_test.py'), '--binary', binary],
-                            1200)
-        passed += p
-        failed += f
-    if a.only in (None, 'app') and os.path.exists(os.path.join(HERE, 'http', 'accounts_test.py')):
-        p, f = script_suite('accounts', [sys.executable, os.path.join(HERE, 'http', 'accounts_test.py'), '--binary',
-                                         binary], 900)
-        passed += p
-        failed += f
-    staff = os.path.join(HERE, 'http', 'staff_test.py')
-    if a.only in (None, 'app') and os.path.exists(staff):
-        p, f = script_suite('staff', [sys.executable, staff, '--binary', binary], 1200)
-        passed += p
-        failed += f
-    shop = os.path.join(HERE, 'http', 'shop_test.py')
-    if a.only in (None, 'app') and os.path.exists(shop):
-        p, f = script_suite('shop', [sys.executable, shop, '--binary', binary], 1200)
-        passed += p
-        failed += f
-    admin = os.path.join(HERE, 'http', 'admin_test.py')
-    if a.only in (None, 'app') and os.path.exists(admin):
-        p, f = script_suite('admin', [sys.executable, admin, '--binary', binary], 1200)
-        passed += p
-        failed += f
-    pay = os.path.join(HERE, 'http', 'pay_test.py')
-    if a.only in (None, 'app') and os.path.exists(pay):
-        p, f = script_suite('pay', [sys.executable, pay, '--binary', binary], 1500)
-        passed += p
-        failed += f
-    browser = os.path.join(HERE, 'e2e', 'browser_test.py')
-    if a.only in (None, 'app', 'browser') and os.path.exists(browser):
-        p, f = script_suite('browser', [sys.executable, browser, '--binary', binary], 900)
-        passed += p
-        failed += f
-    if a.only in (None, 'edge') and os.path.exists(os.path.join(HERE, 'http', 'edge_test.py')):
-        p, f = script_suite('edge', [sys.executable, os.path.join(HERE, 'http', 'edge_test.py'), '--binary', binary],
-                            900)
-        passed += p
-        failed += f
+    for name, script, timeout, groups in SUITES:
+        if a.only in (None,) + groups:
+            p, f = script_suite(name, [sys.executable, os.path.join(HERE, script), '--binary', binary], timeout)
+            passed += p
+            failed += f
     print('%d passed, %d failed' % (passed, failed))
     return 1 if failed else 0
 

@@ -32,28 +32,14 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'tests', 'http'))
 from admin_test import Staff  # noqa: E402  (real sign-in flow, TOTP per RFC 6238)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from common import clean_env, free_port, wrk as run_wrk  # noqa: E402
 
 
 def wrk(url, seconds, conns, threads, cookie):
-    out = subprocess.run(['wrk', '-t%d' % threads, '-c%d' % conns, '-d%ds' % seconds, '--latency',
-                          '-H', 'Cookie: ' + cookie, '-H', 'User-Agent: storefort-bench',
-                          '-H', 'Accept: text/html', url],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True).stdout.decode()
-    rps = float(re.search(r'Requests/sec:\s+([\d.]+)', out).group(1))
-    m = re.search(r'^\s+99%\s+([\d.]+)(us|ms|s)\s*$', out, re.M)
-    p99 = float(m.group(1)) * {'us': 0.001, 'ms': 1.0, 's': 1000.0}[m.group(2)]
-    errors = re.search(r'Non-2xx or 3xx responses: (\d+)', out)
-    if errors:
-        raise RuntimeError('wrk saw %s error responses for %s' % (errors.group(1), url))
-    return rps, p99
+    r = run_wrk(url, seconds, conns, threads,
+                headers=('Cookie: ' + cookie, 'User-Agent: storefort-bench', 'Accept: text/html'))
+    return r['rps'], r['p99_ms']
 
 
 def main():
@@ -70,7 +56,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix='sf-bench-admin-')
     d = os.path.join(tmp, 'data')
     conf = os.path.join(d, 'storefort.ini')
-    env = {k: v for k, v in os.environ.items() if not k.startswith('STOREFORT_')}
+    env = clean_env()
     srv = None
     try:
         subprocess.run([a.binary, 'init', '--dir', d, '--demo'], check=True, env=env, stdout=subprocess.DEVNULL)

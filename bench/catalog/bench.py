@@ -20,26 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from common import clean_env, free_port, wrk as run_wrk  # noqa: E402
 
 
 def wrk(url, seconds, conns, threads):
-    out = subprocess.run(['wrk', '-t%d' % threads, '-c%d' % conns, '-d%ds' % seconds, '--latency', url],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True).stdout.decode()
-    rps = float(re.search(r'Requests/sec:\s+([\d.]+)', out).group(1))
-    m = re.search(r'^\s+99%\s+([\d.]+)(us|ms|s)\s*$', out, re.M)
-    p99 = float(m.group(1)) * {'us': 0.001, 'ms': 1.0, 's': 1000.0}[m.group(2)]
-    errors = re.search(r'Non-2xx or 3xx responses: (\d+)', out)
-    if errors:
-        raise RuntimeError('wrk saw %s error responses for %s' % (errors.group(1), url))
-    return rps, p99
+    r = run_wrk(url, seconds, conns, threads)
+    return r['rps'], r['p99_ms']
 
 
 def main():
@@ -51,7 +38,7 @@ def main():
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix='sf-bench-')
     d = os.path.join(tmp, 'data')
-    env = {k: v for k, v in os.environ.items() if not k.startswith('STOREFORT_')}
+    env = clean_env()
     subprocess.run([a.binary, 'init', '--dir', d, '--demo'], check=True, env=env, stdout=subprocess.DEVNULL)
     port = free_port()
     env.update({'STOREFORT_SERVER_HTTPS_PORT': str(port), 'STOREFORT_SERVER_HTTP_PORT': str(free_port()),

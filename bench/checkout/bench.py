@@ -34,14 +34,8 @@ import tempfile
 import threading
 import time
 import urllib.parse
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from common import clean_env, free_port, wrk as run_wrk  # noqa: E402
 
 
 class Shopper:
@@ -127,10 +121,7 @@ def worker(port, skus, threads, seconds, out):
 
 
 def wrk(url, seconds, conns=4):
-    out = subprocess.run(['wrk', '-t1', '-c%d' % conns, '-d%ds' % seconds, url], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT).stdout.decode()
-    m = re.search(r'Requests/sec:\s+([\d.]+)', out)
-    return float(m.group(1)) if m else 0.0
+    return run_wrk(url, seconds, conns, threads=1, check_errors=False)['rps']
 
 
 def main():
@@ -144,7 +135,7 @@ def main():
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix='sf-bench-checkout-')
     d = os.path.join(tmp, 'data')
-    env = {k: v for k, v in os.environ.items() if not k.startswith('STOREFORT_')}
+    env = clean_env()
     subprocess.run([a.binary, 'init', '--dir', d, '--demo'], check=True, env=env, stdout=subprocess.DEVNULL)
     db = os.path.join(d, 'db', 'storefort.db')
     c = sqlite3.connect(db)

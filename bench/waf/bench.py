@@ -25,20 +25,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from common import clean_env, free_port, wrk as run_wrk  # noqa: E402
 
 TICK = os.sysconf('SC_CLK_TCK')
 # A real browser's User-Agent: CRS's phrase-match rules (913100...) scan it, and the
 # cost of that depends on its text (see docs/PERFORMANCE.md).
 UA = ('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) '
       'Chrome/120.0.0.0 Safari/537.36')
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_port(port, proc=None, seconds=60):
@@ -64,15 +58,8 @@ def cpu_seconds(pids):
 
 
 def wrk(url, seconds, conns):
-    out = subprocess.run(['wrk', '-t2', '-c%d' % conns, '-d%ds' % seconds, '-H', 'Host: localhost',
-                          '-H', 'User-Agent: ' + UA, '-H', 'Accept: */*', url],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True).stdout.decode()
-    rps = float(re.search(r'Requests/sec:\s+([\d.]+)', out).group(1))
-    total = int(re.search(r'(\d+) requests in', out).group(1))
-    errors = re.search(r'Non-2xx or 3xx responses: (\d+)', out)
-    if errors:
-        raise RuntimeError('wrk saw %s error responses for %s' % (errors.group(1), url))
-    return rps, total
+    r = run_wrk(url, seconds, conns, 2, headers=('Host: localhost', 'User-Agent: ' + UA, 'Accept: */*'))
+    return r['rps'], r['requests']
 
 
 def measure(url, pids, runs, seconds, conns):
@@ -96,7 +83,7 @@ def fetch(url):
 
 def storefort(binary, d, waf_mode):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith('STOREFORT_')}
+    env = clean_env()
     env.update({'STOREFORT_SERVER_HTTPS_PORT': str(port), 'STOREFORT_SERVER_HTTP_PORT': str(free_port()),
                 'STOREFORT_LOG_LEVEL': 'warn', 'STOREFORT_WAF_MODE': waf_mode, 'STOREFORT_WAF_PARANOIA': '1',
                 'STOREFORT_RATELIMIT_ENABLED': 'off'})
@@ -171,7 +158,7 @@ def main():
         return 1
     tmp = tempfile.mkdtemp(prefix='sf-bench-waf-')
     d = os.path.join(tmp, 'data')
-    env = {k: v for k, v in os.environ.items() if not k.startswith('STOREFORT_')}
+    env = clean_env()
     subprocess.run([a.binary, 'init', '--dir', d, '--demo'], check=True, env=env, stdout=subprocess.DEVNULL)
     res = {}
     procs = []
