@@ -45,7 +45,7 @@ fuzz:
 	test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false \
 		-Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C build-fuzz
-	@for t in csv query tmpl http unseal xff multipart; do \
+	@for t in csv query tmpl http unseal xff multipart proxy; do \
 		mkdir -p build-fuzz/corpus-$$t; \
 		echo "== fuzz_$$t ($(FUZZ_SECONDS)s)"; \
 		build-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

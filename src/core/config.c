@@ -62,6 +62,7 @@ static const struct key keys[] = {
 	{"log", "level", K_CHOICE, F(log_level), 0, 0, "debug|info|warn|error"},
 	{"proxy", "trusted", K_STR, F(proxy_trusted), 0, 0, NULL},
 	{"proxy", "tls_terminated", K_BOOL, F(proxy_tls_terminated), 0, 0, NULL},
+	{"proxy", "protocol", K_BOOL, F(proxy_protocol), 0, 0, NULL},
 	{"health", "min_free_disk_mb", K_INT, F(min_free_disk_mb), 0, 10000000, NULL},
 	{"media", "dir", K_PATH, F(media_dir), 0, 0, NULL},
 	{"catalog", "cache_entries", K_INT, F(catalog_cache_entries), 0, 10000000, NULL},

@@ -56,6 +56,7 @@ struct sf_config {
 	/* [proxy] */
 	char proxy_trusted[512];
 	int proxy_tls_terminated;
+	int proxy_protocol; /* trusted proxies send a PROXY protocol header first */
 	/* [health] */
 	int64_t min_free_disk_mb;
 	int64_t catalog_cache_entries; /* 0: the catalog response cache is off */

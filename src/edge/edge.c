@@ -178,6 +178,12 @@ enum sf_err sf_edge_new(struct sf_app *app, const struct sf_config *cfg, struct 
 		err = list_from(cfg->ban_allow, "[bans] allow", &e->allow, errbuf, errlen);
 	if (err)
 		goto fail;
+	if (cfg->proxy_protocol && !e->trusted.n) {
+		snprintf(errbuf, errlen, "[proxy] protocol: needs [proxy] trusted (the proxies that send the header)");
+		err = SF_ERR_CONFIG;
+		goto fail;
+	}
+	e->proxy_protocol = cfg->proxy_protocol;
 	struct sf_rate rates[SF_EDGE_CLASSES];
 	err = rates_from(cfg, rates, errbuf, errlen);
 	if (err)
@@ -396,6 +402,12 @@ static int hook_accept(void *app, const char *ip)
 	return 1;
 }
 
+static int hook_expect_proxy(void *app, const char *peer)
+{
+	struct sf_edge *e = edge_of(app);
+	return e && e->proxy_protocol && sf_cidr_list_match(&e->trusted, peer);
+}
+
 static enum sf_err hook_headers(struct sf_req *req)
 {
 	struct sf_edge *e = edge_of(req->app);
@@ -465,6 +477,7 @@ static void hook_done(struct sf_req *req)
 void sf_edge_hooks(struct sf_http_hooks *hooks)
 {
 	hooks->on_accept = hook_accept;
+	hooks->expect_proxy = hook_expect_proxy;
 	hooks->on_headers = hook_headers;
 	hooks->on_body = hook_body;
 	hooks->on_response = hook_response;

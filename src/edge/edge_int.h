@@ -166,6 +166,7 @@ char *sf_waf_redact(const char *var, const char *data);
 struct sf_edge {
 	struct sf_app *app;
 	struct sf_cidr_list trusted;
+	int proxy_protocol;        /* trusted peers start connections with a PROXY header */
 	struct sf_cidr_list allow;
 	struct sf_ratelimit *rl;
 	struct sf_bans *bans;

@@ -7,7 +7,10 @@
  * comes from req->arena (hard cap) and dies with the request.
  *
  * The path of a request through this layer:
- *   accept  -> hooks.on_accept (ban list; before anything is parsed)
+ *   accept  -> our own accept loop (accept.c): the PROXY header from a
+ *              trusted proxy (hooks.expect_proxy), then hooks.on_accept
+ *              (ban list; before anything is parsed), then the connection
+ *              goes to a libmicrohttpd worker (socket number % workers)
  *   target  -> raw request target captured (URI log callback), URL length cap,
  *              request id assigned, arena created
  *   headers -> header size cap (connection memory limit), route lookup
@@ -186,6 +189,13 @@ void sf_resp_error(struct sf_req *req, struct sf_resp *resp, enum sf_err err, co
 struct sf_http_hooks {
 	/* After accept, before parsing: return non-zero to drop the connection. */
 	int (*on_accept)(void *app, const char *ip);
+	/* Right after accept, with the socket's peer address: non-zero when this
+	 * peer is a trusted proxy that starts every connection with a PROXY
+	 * protocol header (v1 or v2).  The header is then required (read with a
+	 * deadline, connection closed when missing or malformed) and its client
+	 * address replaces the peer's for everything after it, on_accept
+	 * included.  NULL: no PROXY protocol. */
+	int (*expect_proxy)(void *app, const char *peer_ip);
 	/* After the headers, before the body (not for SF_ROUTE_STATIC routes). */
 	enum sf_err (*on_headers)(struct sf_req *req);
 	/* After the complete body, before the handler (not for static routes). */

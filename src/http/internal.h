@@ -9,6 +9,7 @@
 
 #include <microhttpd.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "core/buf.h"
@@ -24,6 +25,7 @@ struct sf_http_listener {
 	int tls;      /* connections arrive over TLS */
 	int redirect; /* answer everything with 308 to https */
 	uint16_t port;
+	struct sf_http_acceptor *acceptor; /* owns the listening socket */
 };
 
 struct sf_http_server {
@@ -135,6 +137,44 @@ const char *sf_http_media_type(const char *name);
 
 #define SF_HTTP_MEDIA_MAX (10u * 1024u * 1024u)
 #define SF_HTTP_SVG_CSP "default-src 'none'; sandbox"
+
+/* ==== proxyproto.c ==== */
+
+/* Longest PROXY header accepted (v1 lines are at most 107 bytes; v2 headers
+ * are 16 bytes plus an address block with optional TLVs). */
+#define SF_PROXY_MAX_HEADER 1024
+
+enum sf_proxy_result {
+	SF_PROXY_INVALID = -1, /* not a valid PROXY v1/v2 header: close the connection */
+	SF_PROXY_MORE = 0,     /* a valid prefix: wait for more bytes */
+	SF_PROXY_OK = 1,       /* *addr is the client's address */
+	SF_PROXY_LOCAL = 2,    /* valid, but names no client (LOCAL, UNKNOWN, AF_UNSPEC): keep the peer's */
+};
+
+/* Parse the PROXY protocol header at the start of buf[0..len).  On OK and
+ * LOCAL, *consumed is the header's length (the bytes to remove before the
+ * TLS or HTTP stream starts); on OK, *addr and *addrlen name the client
+ * (AF_INET or AF_INET6 with its port). */
+enum sf_proxy_result sf_proxy_parse(const uint8_t *buf, size_t len, struct sockaddr_storage *addr, socklen_t *addrlen,
+				    size_t *consumed);
+
+/* ==== accept.c ==== */
+
+struct sf_http_acceptor;
+
+/* Bind and listen on addr, then accept on a thread of its own: each
+ * connection goes through hooks.on_accept (bans) and, when
+ * hooks.expect_proxy says so for its peer, a PROXY header read with a
+ * deadline; then it is handed to ln->daemon (MHD_add_connection) with the
+ * client's address.  Returns SF_OK with *out and ln->port set. */
+enum sf_err sf_http_acceptor_start(struct sf_http_listener *ln, const struct sockaddr *addr, socklen_t addrlen,
+				   struct sf_http_acceptor **out, char *errbuf, size_t errlen);
+/* The textual address of sa (an IPv4-mapped IPv6 address as IPv4) into
+ * ip, and its port into *port when port is not NULL; "" for other families. */
+void sf_http_addr_text(const struct sockaddr *sa, char *ip, size_t iplen, uint16_t *port);
+/* Stop accepting and close the listening socket (connections already handed
+ * over stay with the daemon). NULL accepted. */
+void sf_http_acceptor_stop(struct sf_http_acceptor *ac);
 
 /* ==== server.c ==== */
 

@@ -168,29 +168,6 @@ const struct sf_http_server *sf_http_req_server(const struct sf_req *req)
 	return (ctx && ctx->ln) ? ctx->ln->srv : NULL;
 }
 
-static void addr_to_text(const struct sockaddr *sa, char *ip, size_t iplen, uint16_t *port)
-{
-	ip[0] = '\0';
-	if (port)
-		*port = 0;
-	if (!sa)
-		return;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)iplen);
-		if (port)
-			*port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, (socklen_t)iplen);
-		else
-			inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)iplen);
-		if (port)
-			*port = ntohs(in6->sin6_port);
-	}
-}
-
 static int hsts_due(const struct sf_http_ctx *ctx)
 {
 	const struct sf_http_server *srv = ctx->ln->srv;
@@ -217,7 +194,7 @@ static enum MHD_Result accept_cb(void *cls, const struct sockaddr *addr, socklen
 	if (!ln->srv->hooks.on_accept)
 		return MHD_YES;
 	char ip[INET6_ADDRSTRLEN];
-	addr_to_text(addr, ip, sizeof ip, NULL);
+	sf_http_addr_text(addr, ip, sizeof ip, NULL);
 	return ln->srv->hooks.on_accept(ln->srv->app, ip) ? MHD_NO : MHD_YES;
 }
 
@@ -242,7 +219,7 @@ static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *con)
 	sf_buf_init(&ctx->body_buf, 0);
 	sf_http_request_id(ctx->req.request_id);
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	addr_to_text(ci ? ci->client_addr : NULL, ctx->req.client_ip, sizeof ctx->req.client_ip,
+	sf_http_addr_text(ci ? ci->client_addr : NULL, ctx->req.client_ip, sizeof ctx->req.client_ip,
 		     &ctx->req.client_port);
 
 	/* A copy of the target's path for the access log, printable ASCII
@@ -867,18 +844,22 @@ static enum sf_err start_daemon(struct sf_http_server *srv, struct sf_http_liste
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	socklen_t salen;
+	/* No listening socket for libmicrohttpd: accept.c accepts and hands
+	 * connections over (MHD_add_connection; ITC wakes the worker). */
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
 	memset(&sin, 0, sizeof sin);
 	memset(&sin6, 0, sizeof sin6);
 	if (inet_pton(AF_INET, bind, &sin.sin_addr) == 1) {
 		sin.sin_family = AF_INET;
 		sin.sin_port = htons(port);
 		sa = (struct sockaddr *)&sin;
+		salen = sizeof sin;
 	} else if (inet_pton(AF_INET6, bind, &sin6.sin6_addr) == 1) {
 		sin6.sin6_family = AF_INET6;
 		sin6.sin6_port = htons(port);
 		sa = (struct sockaddr *)&sin6;
-		flags |= IN6_IS_ADDR_UNSPECIFIED(&sin6.sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+		salen = sizeof sin6;
 	} else {
 		snprintf(errbuf, errlen, "bind address '%s' is not a numeric IPv4 or IPv6 address", bind);
 		return SF_ERR_CONFIG;
@@ -899,7 +880,6 @@ static enum sf_err start_daemon(struct sf_http_server *srv, struct sf_http_liste
 	size_t i = 0;
 #define OPT(o, v, p) ops[i++] = (struct MHD_OptionItem){ (o), (intptr_t)(v), (p) }
 	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log_cb, ln); /* first, or early messages go to stderr */
-	OPT(MHD_OPTION_SOCK_ADDR, 0, sa);
 	if (threads > 1)
 		OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
 	if (opt->max_connections)
@@ -909,7 +889,6 @@ static enum sf_err start_daemon(struct sf_http_server *srv, struct sf_http_liste
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s ? opt->timeout_s : 30, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit(opt), NULL);
 	OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
-	OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
 	OPT(MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_log_cb, ln);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_cb, ln);
 	OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection_cb, ln);
@@ -920,16 +899,19 @@ static enum sf_err start_daemon(struct sf_http_server *srv, struct sf_http_liste
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
-	ln->daemon = MHD_start_daemon(flags, port, accept_cb, ln, access_cb, ln, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+	ln->daemon = MHD_start_daemon(flags, 0, accept_cb, ln, access_cb, ln, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
 	if (!ln->daemon) {
-		snprintf(errbuf, errlen, "cannot listen on %s port %u (%s)%s", bind, (unsigned)port,
-			 tls ? "HTTPS" : "HTTP",
-			 tls ? ": check the TLS certificate and key, and that the port is free"
-			     : ": check that the port is free and allowed");
+		snprintf(errbuf, errlen, "cannot start the %s server%s", tls ? "HTTPS" : "HTTP",
+			 tls ? ": check the TLS certificate and key" : "");
 		return SF_ERR_CONFIG;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(ln->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	ln->port = di ? di->port : port;
+	char why[160];
+	enum sf_err err = sf_http_acceptor_start(ln, sa, salen, &ln->acceptor, why, sizeof why);
+	if (err) {
+		snprintf(errbuf, errlen, "cannot listen on %s port %u (%s): %s%s", bind, (unsigned)port,
+			 tls ? "HTTPS" : "HTTP", why, err == SF_ERR_CONFIG ? ": check that the port is free and allowed" : "");
+		return err;
+	}
 	return SF_OK;
 }
 
@@ -1016,10 +998,10 @@ void sf_http_stop(struct sf_http_server *srv)
 	struct sf_http_watchdog *wd = srv_wd(srv);
 	struct sf_http_listener *lns[2] = { &srv->https, &srv->http };
 	/* Stop accepting; let requests in flight finish (bounded). */
-	MHD_socket quiesced[2] = { MHD_INVALID_SOCKET, MHD_INVALID_SOCKET };
-	for (int i = 0; i < 2; i++)
-		if (lns[i]->daemon)
-			quiesced[i] = MHD_quiesce_daemon(lns[i]->daemon);
+	for (int i = 0; i < 2; i++) {
+		sf_http_acceptor_stop(lns[i]->acceptor);
+		lns[i]->acceptor = NULL;
+	}
 	struct timespec limit;
 	clock_gettime(CLOCK_MONOTONIC, &limit);
 	limit.tv_sec += 10;
@@ -1043,8 +1025,6 @@ void sf_http_stop(struct sf_http_server *srv)
 		if (lns[i]->daemon)
 			MHD_stop_daemon(lns[i]->daemon);
 		lns[i]->daemon = NULL;
-		if (quiesced[i] != MHD_INVALID_SOCKET)
-			close(quiesced[i]); /* ours after quiescing, closed after the stop */
 	}
 	if (wd->running) {
 		pthread_mutex_lock(&wd->mu);

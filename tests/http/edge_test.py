@@ -7,8 +7,9 @@ request id, JSON under /api/ and HTML elsewhere), the WAF log (one JSON line per
 rule, redacted), detect mode, reloading rules on SIGHUP without dropping a connection,
 rate limits (429 + Retry-After), bans (threshold, refused at accept, allow list, longer on
 repeat, `storefort bans list|lift`, audited), connection caps, slow and oversized
-requests, and the client address behind trusted proxies (and a forged X-Forwarded-For
-from an untrusted peer).  Other loopback addresses (127.0.0.x) play other clients.
+requests, and the client address behind trusted proxies: X-Forwarded-For (and a forged
+one from an untrusted peer) and the PROXY protocol v1/v2 (hand-made headers, malformed and
+withheld ones, an untrusted peer's claim, bans and rate limits per client, and HAProxy).  Other loopback addresses (127.0.0.x) play other clients.
 """
 import argparse
 import json
@@ -18,6 +19,7 @@ import signal
 import socket
 import sqlite3
 import ssl
+import subprocess
 import sys
 import tempfile
 import time
@@ -361,6 +363,151 @@ def test_proxy(cli, ini, d):
     rc, out, err = cli.run('--config', ini, 'serve', env={'STOREFORT_WAF_MODE': 'maybe'})
     check('a bad WAF mode is refused naming the setting', rc == 1 and 'WAF_MODE' in err, (rc, err))
 
+V2_SIG = b'\r\n\r\n\x00\r\nQUIT\n'
+
+
+def v2_header(ip, port=40000, local=False):
+    """A PROXY protocol v2 header naming ip:port (TCP), or a LOCAL one."""
+    if local:
+        return V2_SIG + b'\x20\x00\x00\x00'
+    if ':' in ip:
+        body = socket.inet_pton(socket.AF_INET6, ip) + socket.inet_pton(socket.AF_INET6, '::1')
+        fam = b'\x21'
+    else:
+        body = socket.inet_aton(ip) + socket.inet_aton('127.0.0.1')
+        fam = b'\x11'
+    body += port.to_bytes(2, 'big') + (8443).to_bytes(2, 'big')
+    return V2_SIG + b'\x21' + fam + len(body).to_bytes(2, 'big') + body
+
+
+def proxied(port, header, path='/healthz', src='127.0.0.1', headers=None, split=False):
+    """A request over TLS behind a PROXY header sent first on the raw socket.
+    Returns (status, headers); status 0 when the connection was closed."""
+    try:
+        s = socket.create_connection(('127.0.0.1', port), timeout=10, source_address=(src, 0))
+        if split:  # the header in two segments, the second after a pause
+            s.sendall(header[:7])
+            time.sleep(0.3)
+            s.sendall(header[7:])
+        elif header:
+            s.sendall(header)
+        t = A.tls_ctx().wrap_socket(s, server_hostname='localhost')
+        st, h, _ = req(port, path, headers=headers, sock=t)
+        t.close()
+        return st, h
+    except (OSError, ssl.SSLError):
+        return 0, {}
+
+
+def logged_ip(d, h):
+    rid = h.get('x-request-id')
+    time.sleep(0.3)
+    line = [l for l in access_lines(d) if l.get('request_id') == rid]
+    return line[0]['ip'] if rid and line else None
+
+
+def test_proxy_protocol(cli, ini, d):
+    """PROXY protocol: believed only from trusted peers (127.0.0.1 here), required from them."""
+    env = {'STOREFORT_PROXY_TRUSTED': '127.0.0.1', 'STOREFORT_PROXY_PROTOCOL': 'on',
+           'STOREFORT_RATELIMIT_READ': '2/60', 'STOREFORT_BANS_RATE_LIMIT_HITS': '3'}
+    srv = A.Server(cli, ini, env=env)
+    try:
+        P = srv.https
+        st, h = proxied(P, b'PROXY TCP4 203.0.113.60 127.0.0.1 40000 8443\r\n')
+        check('PROXY v1 from a trusted proxy: served, the client is the header\'s address',
+              st == 200 and logged_ip(d, h) == '203.0.113.60', (st, logged_ip(d, h)))
+        st, h = proxied(P, v2_header('2001:db8::60'))
+        check('PROXY v2 (IPv6 client) from a trusted proxy', st == 200 and logged_ip(d, h) == '2001:db8::60',
+              (st, logged_ip(d, h)))
+        st, h = proxied(P, v2_header('', local=True))
+        check('PROXY v2 LOCAL (the proxy\'s own health check): the peer address stands',
+              st == 200 and logged_ip(d, h) == '127.0.0.1', (st, logged_ip(d, h)))
+        st, h = proxied(P, v2_header('203.0.113.61'), split=True)
+        check('a header arriving in two segments is waited for', st == 200 and logged_ip(d, h) == '203.0.113.61',
+              (st, logged_ip(d, h)))
+        st, h = proxied(P, b'PROXY TCP4 203.0.113.62 127.0.0.1 1 2\r\n',
+                        headers={'X-Forwarded-For': '198.51.100.9'})
+        check('behind PROXY, an X-Forwarded-For from the (untrusted) client is ignored',
+              st == 200 and logged_ip(d, h) == '203.0.113.62', (st, logged_ip(d, h)))
+        st, _ = proxied(P, b'')
+        check('a trusted proxy\'s connection without a PROXY header is closed', st == 0, st)
+        for bad in (b'PROXY TCP4 203.0.113.63 127.0.0.1 99999 1\r\n', b'PROXY TCP4 1.2.3\r\n',
+                    V2_SIG + b'\x21\x12\x00\x0c' + b'\x00' * 12, b'GET / HTTP/1.1\r\n\r\n'):
+            st, _ = proxied(P, bad)
+            check('a malformed PROXY header is refused: %r' % bad[:24], st == 0, st)
+        # A trusted peer that sends nothing holds no one up and is closed after the deadline.
+        idle = socket.create_connection(('127.0.0.1', P), timeout=10)
+        t0 = time.time()
+        st, h = proxied(P, b'PROXY TCP4 203.0.113.64 127.0.0.1 1 2\r\n')
+        check('others are served while a trusted peer withholds its header', st == 200, st)
+        idle.settimeout(10)
+        try:
+            gone = idle.recv(1) == b''
+        except OSError:
+            gone = True
+        check('a withheld PROXY header: closed after the deadline (5 s)', gone and time.time() - t0 < 9,
+              time.time() - t0)
+        idle.close()
+        # An untrusted peer's header is not read: its bytes stay the TLS stream and the handshake fails.
+        st, _ = proxied(P, b'PROXY TCP4 203.0.113.66 127.0.0.1 1 2\r\n', src='127.0.0.2')
+        check('an untrusted peer cannot claim an address with a PROXY header', st == 0, st)
+        st, h = proxied(P, b'', src='127.0.0.2')
+        check('an untrusted peer is served directly with its socket address',
+              st == 200 and logged_ip(d, h) == '127.0.0.2', (st, logged_ip(d, h)))
+        check('no request was ever logged with the address an untrusted peer claimed',
+              not [l for l in access_lines(d) if l.get('ip') == '203.0.113.66'])
+        # Rate limits and bans follow the client named by the header, not the proxy.
+        hdr = b'PROXY TCP4 203.0.113.70 127.0.0.1 1 2\r\n'
+        sts = [proxied(P, hdr, '/api/v1/products')[0] for _ in range(6)]
+        check('behind PROXY: rate limited per client (2 then 429)', sts[:2] == [200, 200] and 429 in sts, sts)
+        st, _ = proxied(P, hdr, '/healthz')
+        check('behind PROXY: the client is banned at accept', st == 0, (sts, st))
+        st, h = proxied(P, b'PROXY TCP4 203.0.113.71 127.0.0.1 1 2\r\n', '/api/v1/products')
+        check('behind PROXY: another client through the same proxy is still served', st == 200, st)
+    finally:
+        srv.stop()
+    rc, out, err = cli.run('--config', ini, 'serve', env={'STOREFORT_PROXY_PROTOCOL': 'on'})
+    check('[proxy] protocol without trusted proxies is refused naming the setting',
+          rc == 1 and '[proxy] protocol' in err, (rc, err))
+    cli.run('--config', ini, 'bans', 'lift', '203.0.113.70')
+
+
+def test_haproxy(cli, ini, d):
+    """A real proxy: HAProxy in TCP mode passes TLS through and sends PROXY v1 or v2."""
+    if not shutil.which('haproxy'):
+        check('haproxy is installed (scripts/install-deps)', False)
+        return
+    srv = A.Server(cli, ini, env={'STOREFORT_PROXY_TRUSTED': '127.0.0.1', 'STOREFORT_PROXY_PROTOCOL': 'on'})
+    tmp = tempfile.mkdtemp(prefix='sf-haproxy-')
+    hp = None
+    try:
+        f1, f2 = A.free_port(), A.free_port()
+        cfg = os.path.join(tmp, 'haproxy.cfg')
+        with open(cfg, 'w') as f:
+            f.write('global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n'
+                    '  timeout client 30s\n  timeout server 30s\n'
+                    'listen v1\n  bind 127.0.0.1:%d\n  server sf 127.0.0.1:%d send-proxy source 127.0.0.1\n'
+                    'listen v2\n  bind 127.0.0.1:%d\n  server sf 127.0.0.1:%d send-proxy-v2 source 127.0.0.1\n'
+                    % (f1, srv.https, f2, srv.https))
+        hp = subprocess.Popen(['haproxy', '-db', '-f', cfg], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(('127.0.0.1', f2), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        for name, port, src in (('v1', f1, '127.0.0.5'), ('v2', f2, '127.0.0.6')):
+            st, h, _ = req(port, '/healthz', src=src)
+            check('through HAProxy (send-proxy %s): the client address is the client\'s, not the proxy\'s' % name,
+                  st == 200 and logged_ip(d, h) == src, (st, logged_ip(d, h)))
+    finally:
+        if hp:
+            hp.terminate()
+            hp.wait(timeout=10)
+        srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -383,6 +530,8 @@ def main():
         test_ratelimit_and_bans(cli, ini, d)
         test_connections(cli, ini, d)
         test_proxy(cli, ini, d)
+        test_proxy_protocol(cli, ini, d)
+        test_haproxy(cli, ini, d)
     except Exception:
         import traceback
         check('edge tests ran to the end', False, traceback.format_exc())
