@@ -173,23 +173,51 @@ static enum sf_db_status run_txn(struct sf_db *db, int write, sf_db_txn_fn fn, v
 	if (max_tries < 1)
 		max_tries = 1;
 	for (int attempt = 1;; attempt++) {
+		c->nafter = 0;
 		st = drv->begin(c, write);
 		if (st == SF_DB_OK) {
+			c->in_txn = 1;
 			st = fn(c, ctx);
+			c->in_txn = 0;
 			if (st == SF_DB_OK || st == SF_DB_NO_ROWS) {
 				enum sf_db_status cst = drv->commit(c);
 				if (cst != SF_DB_OK) {
 					drv->rollback(c);
 					st = cst;
+				} else {
+					size_t n = c->nafter;
+					c->nafter = 0;
+					for (size_t i = 0; i < n; i++)
+						c->after[i].fn(c->after[i].arg);
 				}
 			} else {
 				drv->rollback(c);
 			}
 		}
+		c->nafter = 0;
 		if (st != SF_DB_RETRY || attempt >= max_tries)
 			return st;
 		backoff(attempt);
 	}
+}
+
+enum sf_db_status sf_db_after_commit(struct sf_db_conn *c, void (*fn)(void *arg), void *arg)
+{
+	if (!c || !fn)
+		return SF_DB_HARD;
+	if (!c->in_txn) {
+		fn(arg);
+		return SF_DB_OK;
+	}
+	for (size_t i = 0; i < c->nafter; i++)
+		if (c->after[i].fn == fn && c->after[i].arg == arg)
+			return SF_DB_OK;
+	if (c->nafter >= SF_DB_AFTER_COMMIT_MAX)
+		return SF_DB_HARD;
+	c->after[c->nafter].fn = fn;
+	c->after[c->nafter].arg = arg;
+	c->nafter++;
+	return SF_DB_OK;
 }
 
 enum sf_db_status sf_db_txn(struct sf_db *db, sf_db_txn_fn fn, void *ctx, int max_tries)

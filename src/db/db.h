@@ -123,6 +123,14 @@ int64_t sf_db_last_id(struct sf_db_conn *c);
  * of it).  Returns the last status. */
 typedef enum sf_db_status (*sf_db_txn_fn)(struct sf_db_conn *c, void *ctx);
 enum sf_db_status sf_db_txn(struct sf_db *db, sf_db_txn_fn fn, void *ctx, int max_tries);
+/* Inside an sf_db_txn function: run fn(arg) once, on this thread, right
+ * after the transaction commits — never when it rolls back, and only for
+ * the attempt that commits (registrations of a retried attempt are
+ * dropped).  For in-process notices that must not be seen before the change
+ * is (cache generations).  Outside a transaction (autocommit: the statement
+ * already committed) fn runs at once.  The same (fn, arg) is registered
+ * once.  Returns SF_DB_OK, or SF_DB_HARD when more than 4 are registered. */
+enum sf_db_status sf_db_after_commit(struct sf_db_conn *c, void (*fn)(void *arg), void *arg);
 /* Like sf_db_txn, but fn runs in a read transaction: every query inside sees
  * one consistent snapshot (SQLite: BEGIN DEFERRED; PostgreSQL: REPEATABLE
  * READ READ ONLY) and writers are not blocked.  fn must not write.  Used for

@@ -56,8 +56,16 @@ struct sf_db {
 	void *impl; /* backend state */
 };
 
+#define SF_DB_AFTER_COMMIT_MAX 4
+
 struct sf_db_conn {
 	struct sf_db *db;
+	int in_txn; /* inside sf_db_txn's fn */
+	size_t nafter;
+	struct {
+		void (*fn)(void *arg);
+		void *arg;
+	} after[SF_DB_AFTER_COMMIT_MAX]; /* sf_db_after_commit, run after COMMIT */
 };
 
 struct sf_db_cursor {

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SHARDS 16
 #define ETAG_BYTES 12
@@ -55,8 +56,22 @@ struct cc_shard {
 struct sf_catalog_cache {
 	unsigned char sipkey[crypto_shorthash_KEYBYTES];
 	size_t shard_entries, shard_bytes; /* bounds per shard */
+	/* The catalog version as last read from the database: bit 63 set when
+	 * valid, the version in bits 24..62, and the low 24 bits of the commit
+	 * generation (catalog_gen) loaded before that read. */
+	_Alignas(64) _Atomic uint64_t vstate;
+	_Atomic long long vread_ms;  /* when it was read (CLOCK_MONOTONIC_COARSE) */
+	long long recheck_ms;        /* re-read at least this often (other processes' writes) */
 	struct cc_shard shard[SHARDS];
 };
+
+/* Commits in this process that touched the catalog (sf_catalog_touch's
+ * after-commit notice).  Bumped only once the change is visible. */
+static _Atomic uint64_t catalog_gen;
+
+#define VSTATE_VALID ((uint64_t)1 << 63)
+#define GEN_MASK ((uint64_t)0xffffff)
+#define VERSION_MAX ((int64_t)1 << 39)
 
 /* ==== Entries ==== */
 
@@ -141,6 +156,7 @@ struct sf_catalog_cache *sf_catalog_cache_new(size_t max_entries, size_t max_byt
 	if (!cc)
 		return NULL;
 	memset(cc, 0, sizeof *cc);
+	cc->recheck_ms = SF_CC_RECHECK_MS;
 	randombytes_buf(cc->sipkey, sizeof cc->sipkey);
 	cc->shard_entries = (max_entries + SHARDS - 1) / SHARDS;
 	cc->shard_bytes = (max_bytes + SHARDS - 1) / SHARDS;
@@ -277,6 +293,46 @@ enum sf_err sf_catalog_cache_put(struct sf_catalog_cache *cc, enum sf_cc_kind ki
 	return SF_OK;
 }
 
+static long long coarse_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The catalog version without a database read on most requests: the value
+ * last read stays good while no local commit touched the catalog since
+ * (catalog_gen unchanged) and it is younger than recheck_ms (a commit by
+ * another process, e.g. `storefort catalog import`, has no notice here).
+ * The generation is loaded before the read, so a commit that lands during
+ * the read leaves the stored state outdated, never a stale version looking
+ * current. */
+static enum sf_err cached_version(struct sf_catalog_cache *cc, struct sf_db *db, int64_t *version)
+{
+	uint64_t gen = atomic_load_explicit(&catalog_gen, memory_order_acquire) & GEN_MASK;
+	uint64_t st = atomic_load_explicit(&cc->vstate, memory_order_acquire);
+	long long now = coarse_ms();
+	if ((st & VSTATE_VALID) && (st & GEN_MASK) == gen &&
+	    now - atomic_load_explicit(&cc->vread_ms, memory_order_relaxed) < cc->recheck_ms) {
+		*version = (int64_t)((st & ~VSTATE_VALID) >> 24);
+		return SF_OK;
+	}
+	enum sf_err err = sf_catalog_version(db, version);
+	if (err)
+		return err;
+	if (*version >= 0 && *version < VERSION_MAX) {
+		atomic_store_explicit(&cc->vread_ms, now, memory_order_relaxed);
+		atomic_store_explicit(&cc->vstate, VSTATE_VALID | (uint64_t)*version << 24 | gen, memory_order_release);
+	}
+	return SF_OK;
+}
+
+void sf_catalog_cache_set_recheck_ms(struct sf_catalog_cache *cc, long long ms)
+{
+	if (cc)
+		cc->recheck_ms = ms < 0 ? 0 : ms;
+}
+
 enum sf_err sf_catalog_cache_fetch(struct sf_catalog_cache *cc, struct sf_db *db, enum sf_cc_kind kind,
 				   const char *key, size_t keylen, sf_cc_build_fn build, void *ctx,
 				   const char **body, size_t *len, void (**body_free)(void *),
@@ -291,7 +347,7 @@ enum sf_err sf_catalog_cache_fetch(struct sf_catalog_cache *cc, struct sf_db *db
 	*body_free = NULL;
 	*etag = NULL;
 	if (cc) {
-		err = sf_catalog_version(db, &version);
+		err = cached_version(cc, db, &version);
 		if (err)
 			return err;
 		if (sf_catalog_cache_get(cc, kind, key, keylen, version, body, len, etag) == SF_OK) {
@@ -365,8 +421,18 @@ enum sf_err sf_catalog_version(struct sf_db *db, int64_t *out)
 	return st < 0 ? sf_db_err(st) : SF_OK;
 }
 
+static void catalog_committed(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add_explicit(&catalog_gen, 1, memory_order_release);
+}
+
 enum sf_db_status sf_catalog_touch(struct sf_db_conn *c)
 {
 	enum sf_db_status st = sf_db_exec(c, SF_STMT_CATALOG_VERSION_BUMP, NULL, 0, NULL);
-	return st == SF_DB_NO_ROWS ? SF_DB_HARD : st;
+	if (st == SF_DB_NO_ROWS)
+		return SF_DB_HARD;
+	if (st != SF_DB_OK)
+		return st;
+	return sf_db_after_commit(c, catalog_committed, NULL);
 }

@@ -425,6 +425,97 @@ static void t_txn_retry(struct sf_db *db)
 	assert_int_equal(sf_db_err(SF_DB_RETRY), SF_ERR_DB_CONFLICT);
 }
 
+/* ---- after-commit notices ---- */
+
+struct after_ctx {
+	int runs;            /* attempts of the transaction function */
+	int retry_first;     /* the first attempt registers, then asks for a retry */
+	enum sf_db_status end; /* what the last attempt returns */
+	int registrations;   /* how many registrations to make per attempt */
+	enum sf_db_status reg_status;
+	int *fired;
+};
+
+static void scratch_clear(struct sf_db_conn *c)
+{
+	assert_int_equal(sf_db_exec(c, SF_STMT_TEST_DELETE_ALL, NULL, 0, NULL) < 0, 0);
+}
+
+static void after_fire(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void after_fire_other(void *arg)
+{
+	(*(int *)arg) += 100;
+}
+
+static enum sf_db_status txn_after(struct sf_db_conn *c, void *vctx)
+{
+	struct after_ctx *t = vctx;
+	t->runs++;
+	enum sf_db_status st = insert_row(c, "after", t->runs, NULL, 0);
+	if (st != SF_DB_OK)
+		return st;
+	for (int i = 0; i < t->registrations; i++) {
+		/* The same (fn, arg) twice counts once; distinct functions count. */
+		t->reg_status = sf_db_after_commit(c, i % 2 ? after_fire_other : after_fire, t->fired + i / 2);
+		if (t->reg_status != SF_DB_OK)
+			return t->reg_status;
+		assert_int_equal(sf_db_after_commit(c, i % 2 ? after_fire_other : after_fire, t->fired + i / 2),
+				 SF_DB_OK);
+	}
+	assert_int_equal(t->fired[0], 0); /* never before the commit */
+	if (t->retry_first && t->runs == 1)
+		return SF_DB_RETRY;
+	return t->end;
+}
+
+static void t_after_commit(struct sf_db *db)
+{
+	migrate_and_scratch(db);
+	struct sf_db_conn *c = sf_db_conn_get(db);
+	int fired[4] = {0};
+	struct after_ctx ok = {.registrations = 1, .end = SF_DB_OK, .fired = fired};
+	assert_int_equal(sf_db_txn(db, txn_after, &ok, 3), SF_DB_OK);
+	assert_int_equal(fired[0], 1);
+	scratch_clear(c);
+
+	/* A rolled-back transaction sends nothing. */
+	memset(fired, 0, sizeof fired);
+	struct after_ctx bad = {.registrations = 1, .end = SF_DB_HARD, .fired = fired};
+	assert_int_equal(sf_db_txn(db, txn_after, &bad, 3), SF_DB_HARD);
+	assert_int_equal(fired[0], 0);
+
+	/* A retried attempt's registrations are dropped: one notice, for the attempt that committed. */
+	struct after_ctx retry = {.registrations = 1, .retry_first = 1, .end = SF_DB_OK, .fired = fired};
+	assert_int_equal(sf_db_txn(db, txn_after, &retry, 3), SF_DB_OK);
+	assert_int_equal(retry.runs, 2);
+	assert_int_equal(fired[0], 1);
+	scratch_clear(c);
+
+	/* Four distinct notices fit; a fifth is refused and the transaction rolls back. */
+	memset(fired, 0, sizeof fired);
+	struct after_ctx four = {.registrations = 4, .end = SF_DB_OK, .fired = fired};
+	assert_int_equal(sf_db_txn(db, txn_after, &four, 1), SF_DB_OK);
+	assert_int_equal(fired[0], 101);
+	assert_int_equal(fired[1], 101);
+	scratch_clear(c);
+	memset(fired, 0, sizeof fired);
+	struct after_ctx five = {.registrations = 5, .end = SF_DB_OK, .fired = fired};
+	assert_int_equal(sf_db_txn(db, txn_after, &five, 1), SF_DB_HARD);
+	assert_int_equal(five.reg_status, SF_DB_HARD);
+	assert_int_equal(fired[0] + fired[1] + fired[2], 0);
+	assert_int_equal(count_rows(c), 0);
+
+	/* Outside a transaction the statement has committed already: at once. */
+	assert_int_equal(sf_db_after_commit(c, after_fire, fired), SF_DB_OK);
+	assert_int_equal(fired[0], 1);
+	assert_int_equal(sf_db_after_commit(c, NULL, fired), SF_DB_HARD);
+	assert_int_equal(sf_db_after_commit(NULL, after_fire, fired), SF_DB_HARD);
+}
+
 static enum sf_db_status txn_read_count(struct sf_db_conn *c, void *vctx)
 {
 	*(int64_t *)vctx = count_rows(c);
@@ -523,6 +614,7 @@ static const struct {
 	{"constraint", t_constraint},
 	{"txn_commit_rollback", t_txn_commit_rollback},
 	{"txn_retry", t_txn_retry},
+	{"after_commit", t_after_commit},
 	{"txn_read", t_txn_read},
 	{"concurrency", t_concurrency},
 };

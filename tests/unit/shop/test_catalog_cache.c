@@ -12,9 +12,11 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/db.h"
 #include "shop/catalog_cache.h"
@@ -174,6 +176,23 @@ static enum sf_err build_counted(void *ctx, char **body, size_t *len)
 	return *body ? SF_OK : SF_ERR_NOMEM;
 }
 
+/* Bump the version through a connection of its own, outside storefort's db
+ * layer: no after-commit notice reaches this process's cache. */
+static void external_bump(struct shop_fx *f)
+{
+	char path[192];
+	sqlite3 *h = NULL;
+	snprintf(path, sizeof path, "%s/shop.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 10000);
+	assert_int_equal(sqlite3_exec(h,
+				      "INSERT INTO meta(key, value) VALUES ('catalog_version', '1') ON CONFLICT(key) "
+				      "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(h);
+}
+
 static enum sf_db_status touch_txn(struct sf_db_conn *c, void *ctx)
 {
 	enum sf_db_status st = sf_catalog_touch(c);
@@ -230,13 +249,51 @@ static void test_version_and_fetch(void **state)
 	assert_memory_equal(body, "two", 3);
 	body_free((void *)(uintptr_t)body);
 	assert_int_equal(builds, 2);
+	/* That was seen at once because the commit was this process's own (its
+	 * after-commit notice); the version was not re-read for the hits. */
+	/* A commit by another process (a raw connection bumping the row, as the
+	 * CLI's `catalog import` would) is seen within SF_CC_RECHECK_MS. */
+	external_bump(f);
+	long long waited = 0;
+	for (;;) {
+		assert_int_equal(sf_catalog_cache_fetch(cc, f->db, SF_CC_API_CATEGORIES, "", 0, build_counted, "ext",
+							&body, &len, &body_free, &etag),
+				 SF_OK);
+		int fresh = len == 3 && !memcmp(body, "ext", 3);
+		body_free((void *)(uintptr_t)body);
+		if (fresh)
+			break;
+		assert_true(waited <= SF_CC_RECHECK_MS + 100);
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	assert_int_equal(builds, 3);
+	/* With rechecking off, another process's commit is seen on the next call. */
+	sf_catalog_cache_set_recheck_ms(cc, 0);
+	external_bump(f);
+	assert_int_equal(sf_catalog_cache_fetch(cc, f->db, SF_CC_API_CATEGORIES, "", 0, build_counted, "two", &body,
+						&len, &body_free, &etag),
+			 SF_OK);
+	assert_memory_equal(body, "two", 3);
+	body_free((void *)(uintptr_t)body);
+	assert_int_equal(builds, 4);
+	sf_catalog_cache_set_recheck_ms(cc, SF_CC_RECHECK_MS);
+	/* A rolled-back touch sends no notice: still a hit. */
+	assert_true(sf_db_txn(f->db, touch_txn, &rollback, 1) < 0);
+	assert_int_equal(sf_catalog_cache_fetch(cc, f->db, SF_CC_API_CATEGORIES, "", 0, build_counted, "xxx", &body,
+						&len, &body_free, &etag),
+			 SF_OK);
+	assert_memory_equal(body, "two", 3);
+	body_free((void *)(uintptr_t)body);
+	assert_int_equal(builds, 4);
 	/* Errors are returned and never cached. */
 	build_err = SF_ERR_NOT_FOUND;
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(sf_catalog_cache_fetch(cc, f->db, SF_CC_API_PRODUCT, "nope", 4, build_counted, "x",
 							&body, &len, &body_free, &etag),
 				 SF_ERR_NOT_FOUND);
-	assert_int_equal(builds, 4);
+	assert_int_equal(builds, 6);
 	build_err = SF_OK;
 	/* Without a cache every call builds; the body is plain heap memory. */
 	assert_int_equal(sf_catalog_cache_fetch(NULL, f->db, SF_CC_API_CATEGORIES, "", 0, build_counted, "three",
