@@ -117,20 +117,29 @@ size_t sf_log_scrub_cards(char *s)
 
 int sf_log_key_is_secret(const char *key)
 {
-	static const char *const words[] = {
-		"authorization", "cookie", "password", "passwd", "token", "secret", "key", "otp",
-		"card", "pan", "cvc", "cvv", "session", "csrf", "signature", "credential", "totp",
-		"recovery", "pin", "iban", "ssn",
+#define W(s) { s, sizeof s - 1 }
+	static const struct {
+		const char *w;
+		size_t n;
+	} words[] = {
+		W("authorization"), W("cookie"), W("password"), W("passwd"), W("token"), W("secret"), W("key"),
+		W("otp"), W("card"), W("pan"), W("cvc"), W("cvv"), W("session"), W("csrf"), W("signature"),
+		W("credential"), W("totp"), W("recovery"), W("pin"), W("iban"), W("ssn"),
 	};
+#undef W
 	char low[128];
 	size_t n = strlen(key);
 	if (n >= sizeof low)
 		return 1; /* absurdly long names are not worth the risk */
 	for (size_t i = 0; i <= n; i++)
 		low[i] = (char)((key[i] >= 'A' && key[i] <= 'Z') ? key[i] + 32 : key[i]);
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (strstr(low, words[i]))
-			return 1;
+	/* Every word at every position (one pass; this runs for every field of
+	 * every log line, and 21 strstr calls per key were 2% of a cached
+	 * catalog answer's CPU). */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < sizeof words / sizeof words[0]; j++)
+			if (words[j].w[0] == low[i] && words[j].n <= n - i && !memcmp(low + i, words[j].w, words[j].n))
+				return 1;
 	/* "code" alone (OTP / reset codes) but not e.g. "status_code". */
 	return strcmp(low, "code") == 0;
 }
