@@ -23,7 +23,11 @@
 static int app_fd = 2;
 static int access_fd = -1;
 static enum sf_log_level min_level = SF_LOG_INFO;
-static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Writers of log lines share it (each line is one write(2) to an O_APPEND
+ * file, which the kernel keeps whole); reopening and closing take it alone.
+ * A mutex here made the worker threads queue on every access log line.
+ * Writer-preferring, so a reopen (SIGHUP) is not starved by a busy server. */
+static pthread_rwlock_t reopen_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -251,11 +255,11 @@ enum sf_err sf_log_open(const char *dir, enum sf_log_level level)
 		close(a);
 		return SF_ERR_IO;
 	}
-	pthread_mutex_lock(&reopen_lock);
+	pthread_rwlock_wrlock(&reopen_lock);
 	int old_a = app_fd, old_b = access_fd;
 	app_fd = a;
 	access_fd = b;
-	pthread_mutex_unlock(&reopen_lock);
+	pthread_rwlock_unlock(&reopen_lock);
 	if (old_a > 2)
 		close(old_a);
 	if (old_b >= 0)
@@ -265,14 +269,14 @@ enum sf_err sf_log_open(const char *dir, enum sf_log_level level)
 
 void sf_log_close(void)
 {
-	pthread_mutex_lock(&reopen_lock);
+	pthread_rwlock_wrlock(&reopen_lock);
 	if (app_fd > 2)
 		close(app_fd);
 	if (access_fd >= 0)
 		close(access_fd);
 	app_fd = 2;
 	access_fd = -1;
-	pthread_mutex_unlock(&reopen_lock);
+	pthread_rwlock_unlock(&reopen_lock);
 }
 
 static void now_iso(char *out, size_t n)
@@ -305,10 +309,15 @@ void sf_log_emit(enum sf_log_stream stream, enum sf_log_level level, json_t *obj
 		return;
 	size_t n = strlen(line);
 	line[n] = '\n';
-	pthread_mutex_lock(&reopen_lock);
+	/* stderr (no log directory) may be a pipe, where only writes up to
+	 * PIPE_BUF stay whole: those lines go one at a time. */
+	if (stream == SF_LOG_APP && app_fd == 2)
+		pthread_rwlock_wrlock(&reopen_lock);
+	else
+		pthread_rwlock_rdlock(&reopen_lock);
 	int fd = stream == SF_LOG_ACCESS ? access_fd : app_fd;
 	ssize_t w = write(fd, line, n + 1);
-	pthread_mutex_unlock(&reopen_lock);
+	pthread_rwlock_unlock(&reopen_lock);
 	(void)w; /* a failed log write must not fail the request */
 	free(line);
 }
