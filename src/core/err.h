@@ -46,6 +46,8 @@
 	X(SF_ERR_RATE_LIMITED, 311, 429, "rate_limited", "Too many requests.")             \
 	X(SF_ERR_CARD_DATA, 312, 400, "card_data_refused",                                 \
 	  "Card numbers are never accepted; pay through the payment provider.")            \
+	X(SF_ERR_TOO_MANY_CONNECTIONS, 313, 503, "too_many_connections",                   \
+	  "Too many connections from your address or in total; retry shortly.")            \
 	/* 4xx: database */                                                                \
 	X(SF_ERR_DB, 400, 500, "db_error", "A database operation failed.")                 \
 	X(SF_ERR_DB_CONFLICT, 401, 503, "db_conflict", "The database is busy; retry.")     \

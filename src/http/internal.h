@@ -55,6 +55,7 @@ struct sf_http_ctx {
 	int edge_body_done;          /* on_body ran for a refused request, or must not (on_headers refused) */
 	int malformed;               /* refused as malformed framing: the edge never sees it */
 	int discard_body;            /* body over the cap: drop it, answer 413 */
+	int over_cap;                /* the connection is beyond a connection cap: 503, close */
 	int chunked;
 	size_t body_cap;
 	size_t body_expected;        /* Content-Length, or 0 */

@@ -45,6 +45,32 @@ struct sf_http_watch {
 	struct sf_http_watch *prev, *next;
 	int fd;
 	_Atomic long long deadline_ms; /* CLOCK_MONOTONIC ms; 0: not receiving a request */
+	uint8_t addr[16];              /* the client (IPv4 as IPv4-mapped IPv6) */
+	int counted;                   /* included in the connection counts */
+	int over_cap;                  /* beyond max_connections(_per_ip): answer 503 and close */
+};
+
+/* ==== Connection counts ====
+ *
+ * max_connections and max_connections_per_ip are enforced here, per
+ * connection, so that a client beyond them gets an answer (503, Connection:
+ * close) rather than a reset: libmicrohttpd's own limits, which can only
+ * close the socket, are set CAP_GRACE higher as the hard stop. */
+
+#define CAP_GRACE_PER_IP 8
+#define CAP_GRACE_TOTAL 64
+#define COUNT_BUCKETS 1024
+
+struct ip_count {
+	struct ip_count *next;
+	uint8_t addr[16];
+	unsigned n;
+};
+
+struct sf_http_counts {
+	pthread_mutex_t mu;
+	unsigned total;
+	struct ip_count *b[COUNT_BUCKETS];
 };
 
 struct sf_http_watchdog {
@@ -62,7 +88,87 @@ struct sf_http_watchdog {
 struct sf_http_server_full {
 	struct sf_http_server pub;
 	struct sf_http_watchdog wd;
+	struct sf_http_counts counts;
 };
+
+static struct sf_http_counts *srv_counts(struct sf_http_server *srv)
+{
+	return &((struct sf_http_server_full *)srv)->counts;
+}
+
+static size_t addr_bucket(const uint8_t a[16])
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return h % COUNT_BUCKETS;
+}
+
+static void addr_key(const struct sockaddr *sa, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	}
+}
+
+/* Count a new connection; returns non-zero when it is beyond a cap (it is
+ * counted all the same, and uncounted when it closes). */
+static int counts_add(struct sf_http_server *srv, const uint8_t a[16])
+{
+	struct sf_http_counts *c = srv_counts(srv);
+	const struct sf_http_options *opt = &srv->opt;
+	size_t k = addr_bucket(a);
+	pthread_mutex_lock(&c->mu);
+	struct ip_count *e = c->b[k];
+	while (e && memcmp(e->addr, a, 16) != 0)
+		e = e->next;
+	if (!e && (e = calloc(1, sizeof *e)) != NULL) {
+		memcpy(e->addr, a, 16);
+		e->next = c->b[k];
+		c->b[k] = e;
+	}
+	unsigned n = e ? ++e->n : 0;
+	unsigned total = ++c->total;
+	pthread_mutex_unlock(&c->mu);
+	return (opt->max_connections_per_ip && n > opt->max_connections_per_ip) ||
+	       (opt->max_connections && total > opt->max_connections);
+}
+
+static void counts_del(struct sf_http_server *srv, const uint8_t a[16])
+{
+	struct sf_http_counts *c = srv_counts(srv);
+	size_t k = addr_bucket(a);
+	pthread_mutex_lock(&c->mu);
+	c->total--;
+	for (struct ip_count **pp = &c->b[k]; *pp; pp = &(*pp)->next) {
+		struct ip_count *e = *pp;
+		if (memcmp(e->addr, a, 16) != 0)
+			continue;
+		if (--e->n == 0) {
+			*pp = e->next;
+			free(e);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void counts_free(struct sf_http_counts *c)
+{
+	for (size_t k = 0; k < COUNT_BUCKETS; k++)
+		while (c->b[k]) {
+			struct ip_count *e = c->b[k];
+			c->b[k] = e->next;
+			free(e);
+		}
+	pthread_mutex_destroy(&c->mu);
+}
 
 static struct sf_http_watchdog *srv_wd(struct sf_http_server *srv)
 {
@@ -129,6 +235,10 @@ static void notify_connection_cb(void *cls, struct MHD_Connection *con, void **s
 			return;
 		}
 		w->fd = ci->connect_fd;
+		const union MHD_ConnectionInfo *ca = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		addr_key(ca ? ca->client_addr : NULL, w->addr);
+		w->over_cap = counts_add(ln->srv, w->addr);
+		w->counted = 1;
 		deadline_arm(wd, w);
 		pthread_mutex_lock(&wd->mu);
 		w->next = wd->head;
@@ -142,6 +252,8 @@ static void notify_connection_cb(void *cls, struct MHD_Connection *con, void **s
 	struct sf_http_watch *w = *socket_context;
 	if (!w)
 		return;
+	if (w->counted)
+		counts_del(ln->srv, w->addr);
 	pthread_mutex_lock(&wd->mu);
 	if (w->prev)
 		w->prev->next = w->next;
@@ -320,6 +432,10 @@ static enum MHD_Result answer_error(struct sf_http_ctx *ctx, enum sf_err err)
 {
 	sf_http_resp_reset(&ctx->resp);
 	sf_resp_error(&ctx->req, &ctx->resp, err, NULL);
+	if (err == SF_ERR_TOO_MANY_CONNECTIONS) {
+		(void)sf_resp_header(&ctx->req, &ctx->resp, "Retry-After", "1");
+		(void)sf_resp_header(&ctx->req, &ctx->resp, "Connection", "close");
+	}
 	if (ctx->ln->srv->hooks.on_response)
 		ctx->ln->srv->hooks.on_response(&ctx->req, &ctx->resp);
 	return answer(ctx);
@@ -548,6 +664,13 @@ static void first_call(struct sf_http_ctx *ctx, const char *method, const char *
 {
 	struct sf_http_server *srv = ctx->ln->srv;
 	first_call_checks(ctx, method, version);
+	const struct sf_http_watch *w = con_watch(ctx->con);
+	if (w && w->over_cap) {
+		/* Beyond a connection cap: this answer is all the connection gets. */
+		ctx->pending = SF_ERR_TOO_MANY_CONNECTIONS;
+		ctx->over_cap = 1;
+		return;
+	}
 	const struct sf_route *route = ctx->req.route;
 	if (ctx->ln->redirect || !srv->hooks.on_headers || !ctx->req.target || !ctx->req.method || ctx->malformed ||
 	    ctx->pending == SF_ERR_NOMEM || ctx->pending == SF_ERR_HEADERS_TOO_LARGE ||
@@ -882,10 +1005,12 @@ static enum sf_err start_daemon(struct sf_http_server *srv, struct sf_http_liste
 	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log_cb, ln); /* first, or early messages go to stderr */
 	if (threads > 1)
 		OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
+	/* The caps themselves answer 503 (counts_add); libmicrohttpd's limits
+	 * are the hard stop a little above them. */
 	if (opt->max_connections)
-		OPT(MHD_OPTION_CONNECTION_LIMIT, opt->max_connections, NULL);
+		OPT(MHD_OPTION_CONNECTION_LIMIT, opt->max_connections + CAP_GRACE_TOTAL, NULL);
 	if (opt->max_connections_per_ip)
-		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt->max_connections_per_ip, NULL);
+		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt->max_connections_per_ip + CAP_GRACE_PER_IP, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s ? opt->timeout_s : 30, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit(opt), NULL);
 	OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
@@ -960,6 +1085,7 @@ enum sf_err sf_http_start(const struct sf_http_options *opt, const struct sf_rou
 	srv->app = app;
 	srv->proxy_tls = !have_tls;
 	struct sf_http_watchdog *wd = &full->wd;
+	pthread_mutex_init(&full->counts.mu, NULL);
 	pthread_mutex_init(&wd->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -1035,6 +1161,7 @@ void sf_http_stop(struct sf_http_server *srv)
 	}
 	pthread_cond_destroy(&wd->cv);
 	pthread_mutex_destroy(&wd->mu);
+	counts_free(srv_counts(srv));
 	free(srv);
 }
 

@@ -290,11 +290,30 @@ def test_connections(cli, ini, d):
     try:
         P = srv.https
         held = [conn(P, '127.0.0.11') for _ in range(4)]
-        st, _, _ = req(P, '/healthz', src='127.0.0.11')
-        check('per-address connection cap: the next connection is refused', st in (0, 503), st)
+        s5 = conn(P, '127.0.0.11')
+        st, h, _ = req(P, '/api/v1/products', sock=s5, headers={'Connection': 'keep-alive'})
+        check('per-address connection cap: the next connection is answered 503 with Retry-After',
+              st == 503 and h.get('retry-after') == '1' and h.get('connection', '').lower() == 'close', (st, h))
+        try:
+            s5.settimeout(5)
+            gone = s5.recv(100) == b''
+        except (OSError, ssl.SSLError):
+            gone = True
+        check('per-address cap: and then closed', gone)
         check('per-address cap: other addresses are served', req(P, '/healthz', src='127.0.0.12')[0] == 200)
-        for s in held:
+        # Far beyond the cap the connection is not even answered (libmicrohttpd's hard stop).
+        extra = []
+        for _ in range(12):
+            try:
+                extra.append(conn(P, '127.0.0.11', timeout=3))
+            except (OSError, ssl.SSLError):
+                extra.append(None)
+        check('per-address cap: far beyond it, connections are refused outright', None in extra,
+              [x is None for x in extra])
+        for s in held + [x for x in extra if x]:
             s.close()
+        time.sleep(0.3)
+        check('per-address cap: served again once connections closed', req(P, '/healthz', src='127.0.0.11')[0] == 200)
         # slowloris: one byte a second never completes the headers
         s = conn(P, '127.0.0.13')
         t0 = time.time()
@@ -353,6 +372,20 @@ def test_proxy(cli, ini, d):
                for i in range(6)]
         check('trusted proxy: rate limits apply per resolved client', sts.count(429) == 2 and sts[:4] == [200] * 4,
               sts)
+    finally:
+        srv.stop()
+    srv = A.Server(cli, ini, env={'STOREFORT_SERVER_MAX_CONNECTIONS': '6'})
+    try:
+        P = srv.https
+        time.sleep(0.3)  # the start-up probe's connection has gone
+        held = [conn(P, '127.0.0.%d' % (20 + i)) for i in range(6)]
+        st, h, _ = req(P, '/api/v1/products', src='127.0.0.30')
+        check('total connection cap: the next connection is answered 503', st == 503, (st, h))
+        for s in held:
+            s.close()
+        time.sleep(0.3)
+        check('total connection cap: served again once connections closed',
+              req(P, '/healthz', src='127.0.0.30')[0] == 200)
     finally:
         srv.stop()
     rc, out, err = cli.run('--config', ini, 'serve', env={'STOREFORT_PROXY_TRUSTED': '10.0.0.0/33'})
