@@ -7,6 +7,7 @@
  * opened O_APPEND so concurrent threads never interleave.
  */
 #include "core/log.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -320,6 +321,126 @@ void sf_log_emit(enum sf_log_stream stream, enum sf_log_level level, json_t *obj
 	pthread_rwlock_unlock(&reopen_lock);
 	(void)w; /* a failed log write must not fail the request */
 	free(line);
+}
+
+/* ==== The access line, written directly ==== */
+
+struct line {
+	char *p;
+	size_t n, cap;
+	int heap, oom;
+};
+
+static void line_put(struct line *l, const char *s, size_t n)
+{
+	if (l->oom)
+		return;
+	if (l->n + n + 2 > l->cap) { /* room for the newline and a NUL, always */
+		size_t cap = l->cap * 2 > l->n + n + 2 ? l->cap * 2 : l->n + n + 2;
+		char *q = l->heap ? realloc(l->p, cap) : malloc(cap);
+		if (!q) {
+			l->oom = 1;
+			return;
+		}
+		if (!l->heap)
+			memcpy(q, l->p, l->n);
+		l->p = q;
+		l->cap = cap;
+		l->heap = 1;
+	}
+	memcpy(l->p + l->n, s, n);
+	l->n += n;
+}
+
+static void line_lit(struct line *l, const char *s)
+{
+	line_put(l, s, strlen(s));
+}
+
+/* s as a JSON string (escaped as jansson does), cards scrubbed, "[invalid]"
+ * when it is not UTF-8. */
+static void line_str(struct line *l, const char *s)
+{
+	size_t n = strlen(s);
+	char *copy = NULL;
+	if (!sf_utf8_valid(s, n, 0)) {
+		s = "[invalid]";
+		n = strlen(s);
+	} else if (sf_log_has_card(s, n)) {
+		copy = strndup(s, n);
+		if (!copy) {
+			s = "[unloggable]";
+		} else {
+			sf_log_scrub_cards(copy);
+			s = copy;
+		}
+		n = strlen(s);
+	}
+	line_put(l, "\"", 1);
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		line_put(l, s + run, i - run);
+		run = i + 1;
+		char esc[8];
+		switch (c) {
+		case '"': line_put(l, "\\\"", 2); break;
+		case '\\': line_put(l, "\\\\", 2); break;
+		case '\n': line_put(l, "\\n", 2); break;
+		case '\r': line_put(l, "\\r", 2); break;
+		case '\t': line_put(l, "\\t", 2); break;
+		case '\b': line_put(l, "\\b", 2); break;
+		case '\f': line_put(l, "\\f", 2); break;
+		default:
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			line_put(l, esc, 6);
+		}
+	}
+	line_put(l, s + run, n - run);
+	line_put(l, "\"", 1);
+	free(copy);
+}
+
+static void line_key_str(struct line *l, const char *key, const char *v)
+{
+	line_lit(l, key);
+	line_str(l, v);
+}
+
+void sf_log_access(const struct sf_log_access_line *a)
+{
+	if (SF_LOG_INFO < min_level || access_fd < 0)
+		return;
+	char stack[4096], num[96];
+	struct line l = { stack, 0, sizeof stack, 0, 0 };
+	line_key_str(&l, "{\"request_id\":", a->request_id ? a->request_id : "");
+	line_key_str(&l, ",\"ip\":", a->ip ? a->ip : "");
+	line_key_str(&l, ",\"method\":", a->method ? a->method : "-");
+	line_key_str(&l, ",\"path\":", a->path ? a->path : "-");
+	if (a->query)
+		line_key_str(&l, ",\"query\":", a->query);
+	double ms = a->duration_ms >= 0 && a->duration_ms < 1e12 ? a->duration_ms : 0;
+	snprintf(num, sizeof num, ",\"status\":%u,\"bytes\":%zu,\"duration_ms\":%.3f", a->status, a->bytes, ms);
+	line_lit(&l, num);
+	if (a->user_agent)
+		line_key_str(&l, ",\"user_agent\":", a->user_agent);
+	line_lit(&l, a->tls ? ",\"tls\":true" : ",\"tls\":false");
+	char ts[40];
+	now_iso(ts, sizeof ts);
+	line_key_str(&l, ",\"ts\":", ts);
+	line_put(&l, "}\n", 2);
+	if (!l.oom) {
+		pthread_rwlock_rdlock(&reopen_lock);
+		if (access_fd >= 0) {
+			ssize_t w = write(access_fd, l.p, l.n);
+			(void)w; /* a failed log write must not fail the request */
+		}
+		pthread_rwlock_unlock(&reopen_lock);
+	}
+	if (l.heap)
+		free(l.p);
 }
 
 void sf_log(enum sf_log_level level, const char *event, const char *fmt, ...)

@@ -37,6 +37,22 @@ void sf_log_close(void);
  * "ts" and "level" (and "stream" to the app stream). */
 void sf_log_emit(enum sf_log_stream stream, enum sf_log_level level, json_t *obj);
 
+/* One access log line, written without building a JSON object (the
+ * per-request path): the same redaction as sf_log_emit — card runs scrubbed
+ * from every string, a value that is not UTF-8 written as "[invalid]" — for
+ * a fixed set of fields whose names are not secret.  query must already be
+ * redacted (sf_log_redact_query).  NULL strings: method and path "-",
+ * query and user_agent left out.  Nothing is done when the access log is
+ * off (no directory, or a level above info). */
+struct sf_log_access_line {
+	const char *request_id, *ip, *method, *path, *query, *user_agent;
+	unsigned status;
+	size_t bytes;
+	double duration_ms;
+	int tls;
+};
+void sf_log_access(const struct sf_log_access_line *a);
+
 /* printf-style application log line with an event name:
  * {"ts":…,"level":…,"event":event,"msg":…}.  The message is scrubbed too. */
 void sf_log(enum sf_log_level level, const char *event, const char *fmt, ...)

@@ -891,7 +891,6 @@ static void completed_cb(void *cls, struct MHD_Connection *con, void **con_cls, 
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double ms = (double)(now.tv_sec - ctx->started.tv_sec) * 1000.0 +
 			    (double)(now.tv_nsec - ctx->started.tv_nsec) / 1e6;
-		json_t *o = json_object();
 		const char *path = ctx->req.path;
 		char *log_path = NULL;
 		if (!path && ctx->raw_path_log) {
@@ -904,26 +903,19 @@ static void completed_cb(void *cls, struct MHD_Connection *con, void **con_cls, 
 			rq = sf_log_redact_query(ctx->req.query);
 		else if (!ctx->req.path && ctx->raw_path_log && strchr(ctx->raw_path_log, '?'))
 			rq = sf_log_redact_query(strchr(ctx->raw_path_log, '?') + 1);
-		if (o) {
-			json_object_set_new(o, "request_id", json_string(ctx->req.request_id));
-			json_object_set_new(o, "ip", json_string(ctx->req.client_ip));
-			json_object_set_new(o, "method", json_string(ctx->req.method ? ctx->req.method : "-"));
-			json_t *jp = json_string(path ? path : "-");
-			json_object_set_new(o, "path", jp ? jp : json_string("[invalid]"));
-			if (rq) {
-				json_t *jq = json_string(rq);
-				json_object_set_new(o, "query", jq ? jq : json_string("[invalid]"));
-			}
-			json_object_set_new(o, "status", json_integer(ctx->status_sent));
-			json_object_set_new(o, "bytes", json_integer((json_int_t)ctx->bytes_sent));
-			json_object_set_new(o, "duration_ms", json_real(ms));
-			if (ctx->user_agent) {
-				json_t *ju = json_string(ctx->user_agent);
-				json_object_set_new(o, "user_agent", ju ? ju : json_string("[invalid]"));
-			}
-			json_object_set_new(o, "tls", json_boolean(ctx->ln->tls));
-			sf_log_emit(SF_LOG_ACCESS, SF_LOG_INFO, o);
-		}
+		struct sf_log_access_line line = {
+			.request_id = ctx->req.request_id,
+			.ip = ctx->req.client_ip,
+			.method = ctx->req.method,
+			.path = path,
+			.query = rq,
+			.user_agent = ctx->user_agent,
+			.status = ctx->status_sent,
+			.bytes = ctx->bytes_sent,
+			.duration_ms = ms,
+			.tls = ctx->ln->tls,
+		};
+		sf_log_access(&line);
 		free(rq);
 		free(log_path);
 	}

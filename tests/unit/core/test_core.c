@@ -283,6 +283,92 @@ static void test_log_writer(void **state)
 	rmdir(dir);
 }
 
+static void test_log_access_line(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sf-test-alog-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sf_log_open(dir, SF_LOG_INFO), SF_OK);
+	/* Hostile values: quotes, backslashes, every control byte, a card run in
+	 * the path, the query and the user agent, invalid UTF-8, and a path long
+	 * enough to leave the stack buffer. */
+	char ctl[40];
+	for (int i = 1; i < 32; i++)
+		ctl[i - 1] = (char)i;
+	ctl[31] = '\0';
+	char ua[200];
+	snprintf(ua, sizeof ua, "Mozilla \"quoted\" \\ %s card 4111-1111-1111-1111 caf\xc3\xa9", ctl);
+	char longpath[20000];
+	memset(longpath, 'p', sizeof longpath - 1);
+	longpath[0] = '/';
+	longpath[sizeof longpath - 1] = '\0';
+	struct sf_log_access_line a = {
+		.request_id = "rid1", .ip = "203.0.113.9", .method = "GET", .path = "/p/5500005555555559/x",
+		.query = "q=4111111111111111&token=[redacted]", .user_agent = ua, .status = 200, .bytes = 1234,
+		.duration_ms = 1.5, .tls = 1,
+	};
+	sf_log_access(&a);
+	struct sf_log_access_line b = { .request_id = "rid2", .ip = "::1", .path = longpath,
+					.user_agent = "bad \xff\xfe utf8", .status = 404 };
+	sf_log_access(&b);
+	struct sf_log_access_line c = { .request_id = "rid3", .ip = "::1", .status = 400, .duration_ms = -5 };
+	sf_log_access(&c);
+	sf_log_close();
+	/* With the access log off nothing is written, and nothing crashes. */
+	sf_log_access(&a);
+
+	char path[512];
+	snprintf(path, sizeof path, "%s/access.log", dir);
+	char *text = slurp(path);
+	assert_non_null(text);
+	assert_null(strstr(text, "4111"));
+	assert_null(strstr(text, "5500"));
+	char *save = NULL;
+	int lines = 0;
+	for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+		json_error_t jerr;
+		json_t *o = json_loads(ln, 0, &jerr);
+		if (!o)
+			fail_msg("line %d is not JSON: %s", lines + 1, jerr.text);
+		assert_non_null(json_object_get(o, "ts"));
+		const char *rid = json_string_value(json_object_get(o, "request_id"));
+		assert_non_null(rid);
+		if (!strcmp(rid, "rid1")) {
+			assert_string_equal(json_string_value(json_object_get(o, "path")), "/p/[card]/x");
+			assert_string_equal(json_string_value(json_object_get(o, "query")), "q=[card]&token=[redacted]");
+			const char *u = json_string_value(json_object_get(o, "user_agent"));
+			assert_non_null(u);
+			assert_non_null(strstr(u, "\"quoted\" \\ "));
+			assert_non_null(strstr(u, ctl)); /* every control byte round-trips */
+			assert_non_null(strstr(u, "[card]"));
+			assert_non_null(strstr(u, "caf\xc3\xa9"));
+			assert_int_equal(json_integer_value(json_object_get(o, "status")), 200);
+			assert_int_equal(json_integer_value(json_object_get(o, "bytes")), 1234);
+			assert_true(json_real_value(json_object_get(o, "duration_ms")) == 1.5);
+			assert_true(json_is_true(json_object_get(o, "tls")));
+		} else if (!strcmp(rid, "rid2")) {
+			assert_int_equal(strlen(json_string_value(json_object_get(o, "path"))), strlen(longpath));
+			assert_string_equal(json_string_value(json_object_get(o, "user_agent")), "[invalid]");
+			assert_string_equal(json_string_value(json_object_get(o, "method")), "-");
+			assert_null(json_object_get(o, "query"));
+		} else {
+			assert_string_equal(rid, "rid3");
+			assert_string_equal(json_string_value(json_object_get(o, "path")), "-");
+			assert_null(json_object_get(o, "user_agent"));
+			assert_true(json_real_value(json_object_get(o, "duration_ms")) == 0);
+			assert_true(json_is_false(json_object_get(o, "tls")));
+		}
+		json_decref(o);
+		lines++;
+	}
+	assert_int_equal(lines, 3);
+	free(text);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/app.log", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_files(void **state)
 {
 	(void)state;
@@ -328,7 +414,8 @@ int main(void)
 		cmocka_unit_test(test_buf),          cmocka_unit_test(test_parse_i64),
 		cmocka_unit_test(test_utf8),         cmocka_unit_test(test_cards),
 		cmocka_unit_test(test_secret_keys),
-		cmocka_unit_test(test_secret_keys_differential),  cmocka_unit_test(test_redact_query),
+		cmocka_unit_test(test_secret_keys_differential),
+		cmocka_unit_test(test_log_access_line),  cmocka_unit_test(test_redact_query),
 		cmocka_unit_test(test_log_writer),   cmocka_unit_test(test_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
