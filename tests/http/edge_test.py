@@ -481,6 +481,20 @@ def test_proxy_protocol(cli, ini, d):
         check('a withheld PROXY header: closed after the deadline (5 s)', gone and time.time() - t0 < 9,
               time.time() - t0)
         idle.close()
+        # At most 256 connections may wait for their header; beyond that they are closed at once
+        # (only a trusted proxy can fill the queue), and direct clients are served all along.
+        idles = [socket.create_connection(('127.0.0.1', P), timeout=10) for _ in range(264)]
+        time.sleep(0.5)
+        st, h = proxied(P, b'', src='127.0.0.2')
+        check('with the PROXY header queue full, direct clients are still served', st == 200, st)
+        with open(os.path.join(d, 'log', 'app.log'), encoding='utf-8') as f:
+            full = 'awaiting a PROXY header' in f.read()
+        check('a full PROXY header queue is logged', full)
+        for x in idles:
+            x.close()
+        time.sleep(0.5)
+        st, h = proxied(P, b'PROXY TCP4 203.0.113.65 127.0.0.1 1 2\r\n')
+        check('once the queue drains, proxied connections are served again', st == 200, st)
         # An untrusted peer's header is not read: its bytes stay the TLS stream and the handshake fails.
         st, _ = proxied(P, b'PROXY TCP4 203.0.113.66 127.0.0.1 1 2\r\n', src='127.0.0.2')
         check('an untrusted peer cannot claim an address with a PROXY header', st == 0, st)
