@@ -26,7 +26,7 @@ struct sf_app;
 struct sf_staff_actor;
 
 #define SF_APITOKEN_PREFIX "sfat_"
-#define SF_APITOKEN_LEN (5 + 43)
+#define SF_APITOKEN_LEN (5 + 64)
 #define SF_APITOKEN_NAME_MAX 100
 #define SF_APITOKEN_MAX_DAYS 365
 

@@ -24,7 +24,7 @@ enum sf_err sf_csrf_make(const struct sf_keyring *kr, enum sf_csrf_binding kind,
 	enum sf_err err = sf_blind_index(kr, domain_of(kind), binding, n, mac);
 	if (err)
 		return err;
-	sodium_bin2base64(out, SF_CSRF_TOKEN_LEN + 1, mac, sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2hex(out, SF_CSRF_TOKEN_LEN + 1, mac, sizeof mac);
 	sodium_memzero(mac, sizeof mac);
 	return SF_OK;
 }

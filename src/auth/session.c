@@ -28,7 +28,7 @@ void sf_token_new(char out[SF_SESSION_COOKIE_LEN + 1])
 {
 	unsigned char raw[SF_SESSION_TOKEN_BYTES];
 	sf_rand_bytes(raw, sizeof raw);
-	sodium_bin2base64(out, SF_SESSION_COOKIE_LEN + 1, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2hex(out, SF_SESSION_COOKIE_LEN + 1, raw, sizeof raw);
 	sodium_memzero(raw, sizeof raw);
 }
 
@@ -38,8 +38,7 @@ int sf_token_shape_ok(const char *v)
 		return 0;
 	for (const char *p = v; *p; p++) {
 		char ch = *p;
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-		      ch == '_'))
+		if (!((ch >= 'a' && ch <= 'f') || (ch >= '0' && ch <= '9')))
 			return 0;
 	}
 	return 1;

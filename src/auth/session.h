@@ -22,7 +22,10 @@
 struct sf_db_conn;
 
 #define SF_SESSION_TOKEN_BYTES 32
-#define SF_SESSION_COOKIE_LEN 43 /* base64url without padding of 32 bytes */
+/* Lowercase hex of 32 bytes.  Not base64url: its '-' and '_' make random
+ * tokens look like SQL comments ("--") to the WAF's CRS rules now and then
+ * (942440 at paranoia 2 matched about one token in a hundred). */
+#define SF_SESSION_COOKIE_LEN 64
 #define SF_SESSION_HASH_LEN 32
 /* last_seen_at is written at most this often (seconds): a session in use
  * does not cost a database write per request. */

@@ -327,7 +327,7 @@ def flows(srv, cli, d, db, ini, tag):
     st, h, body = ob.api('POST', '/api/v1/admin/tokens', {'name': 'hr-sync', 'scopes': ['staff.read'], 'days': 30})
     j = jbody(body) or {}
     tok1, tid1 = j.get('token', ''), j.get('id')
-    check('API token created (201), shown once, prefixed', st == 201 and tok1.startswith('sfat_') and len(tok1) == 48,
+    check('API token created (201), shown once, prefixed', st == 201 and tok1.startswith('sfat_') and len(tok1) == 69,
           (st, body[:200]))
     st, h, body = ob.bearer(tok1, '/api/v1/admin/token/staff')
     check('bearer token within its scope: 200 with the staff list', st == 200 and owner_email.encode() in body,

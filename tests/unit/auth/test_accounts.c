@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "auth/password.h"
+#include "auth/session.h"
 #include "core/app.h"
 #include "core/config.h"
 #include "crypto/keyring.h"
@@ -99,13 +100,13 @@ static char *newest_mail(void)
 }
 
 /* The token of the link "...?token=" in text, copied into tok. */
-static void link_token(const char *text, char tok[64])
+static void link_token(const char *text, char tok[SF_SESSION_COOKIE_LEN + 1])
 {
 	const char *p = strstr(text, "token=");
 	assert_non_null(p);
 	p += 6;
 	size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
-	assert_true(n > 0 && n < 64);
+	assert_true(n > 0 && n <= SF_SESSION_COOKIE_LEN);
 	memcpy(tok, p, n);
 	tok[n] = '\0';
 }
@@ -114,7 +115,7 @@ static int64_t registered(const char *email, const char *name)
 {
 	struct sf_customer_req r = at(T0);
 	const char *why = NULL;
-	char tok[64];
+	char tok[SF_SESSION_COOKIE_LEN + 1];
 	int64_t id = 0;
 	assert_int_equal(sf_customer_register(&app, &r, email, PW, name, &why), SF_OK);
 	char *m = newest_mail();
@@ -247,7 +248,7 @@ static void test_reset(void **state)
 	struct sf_customer_req r = at(T0);
 	const char *why = NULL;
 	int64_t id = 0;
-	char tok[64], old[64];
+	char tok[SF_SESSION_COOKIE_LEN + 1], old[SF_SESSION_COOKIE_LEN + 1];
 	/* unknown address: same answer, no mail */
 	char *before = newest_mail();
 	assert_int_equal(sf_customer_reset_request(&app, &r, "nobody@example.org"), SF_OK);

@@ -143,6 +143,17 @@ static void test_csrf_tokens(void **state)
 	assert_int_equal(sf_csrf_make(kr, SF_CSRF_BIND_SESSION, sess, sizeof sess, t), SF_OK);
 	assert_int_equal(strlen(t), SF_CSRF_TOKEN_LEN);
 	assert_int_equal(sf_csrf_make(kr, SF_CSRF_BIND_PRESESSION, pre, strlen(pre), tp), SF_OK);
+	/* Tokens travel in forms, cookies and links that the WAF inspects: only
+	 * [0-9a-f], never a character CRS reads as SQL or shell syntax. */
+	assert_int_equal(strspn(t, "0123456789abcdef"), SF_CSRF_TOKEN_LEN);
+	for (int i = 0; i < 2000; i++) {
+		char r[SF_SESSION_COOKIE_LEN + 1];
+		sf_token_new(r);
+		assert_int_equal(strspn(r, "0123456789abcdef"), SF_SESSION_COOKIE_LEN);
+		assert_true(sf_token_shape_ok(r));
+		r[i % SF_SESSION_COOKIE_LEN] = '-';
+		assert_false(sf_token_shape_ok(r));
+	}
 	/* accept */
 	assert_true(sf_csrf_matches(kr, SF_CSRF_BIND_SESSION, sess, sizeof sess, t));
 	assert_true(sf_csrf_matches(kr, SF_CSRF_BIND_PRESESSION, pre, strlen(pre), tp));
