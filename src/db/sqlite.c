@@ -10,7 +10,12 @@
  * statement is reset and its bindings cleared.
  *
  * Settings on every connection: WAL journal (set once, it is persistent),
- * synchronous=NORMAL, foreign_keys=ON, busy_timeout.  Write transactions use
+ * synchronous=NORMAL, foreign_keys=ON, busy_timeout, and an automatic
+ * checkpoint every WAL_AUTOCHECKPOINT pages instead of SQLite's 1,000: a
+ * checkpoint copies each distinct page once and fsyncs, and the hot pages of
+ * a write-heavy load (audit head, order and event tables' last pages) are
+ * rewritten by nearly every commit, so checkpointing 10x less often writes
+ * and syncs far less (the WAL file grows to ~40 MB).  Write transactions use
  * BEGIN IMMEDIATE so that a conflict shows up at BEGIN (where waiting and
  * retrying are safe) rather than at the first write.
  */
@@ -25,6 +30,8 @@
 #include "db/db.h"
 #include "db/db_int.h"
 #include "db/sqlite_sql.h"
+
+#define WAL_AUTOCHECKPOINT 10000 /* pages (4 KiB) */
 
 struct sq_db;
 
@@ -106,7 +113,7 @@ static void conn_destructor(void *v)
 static struct sq_conn *conn_open(struct sq_db *s, char *errbuf, size_t errlen, int *rc_out)
 {
 	struct sq_conn *c = calloc(1, sizeof(*c));
-	char pragmas[160];
+	char pragmas[200];
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (s->create ? SQLITE_OPEN_CREATE : 0);
 	int rc;
 
@@ -126,7 +133,9 @@ static struct sq_conn *conn_open(struct sq_db *s, char *errbuf, size_t errlen, i
 	}
 	sqlite3_extended_result_codes(c->h, 1);
 	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA busy_timeout = %d; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", s->busy_ms);
+		 "PRAGMA busy_timeout = %d; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
+		 "PRAGMA wal_autocheckpoint = %d;",
+		 s->busy_ms, WAL_AUTOCHECKPOINT);
 	rc = sqlite3_exec(c->h, pragmas, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(errbuf, errlen, "cannot configure database %s: %s", s->path, sqlite3_errmsg(c->h));
