@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 #include "shop/shipping.h"
 #include "shop/stock.h"
 #include "shop/webhook.h"
+
+#define ORDER_MAIL_TO_MAX 320 /* checkout and accounts take <= 254 bytes */
 
 #define TXN_TRIES 16
 
@@ -221,14 +224,28 @@ static enum sf_err order_email(const struct sf_keyring *kr, const struct order_r
 	return *out ? SF_OK : SF_ERR_NOMEM;
 }
 
+/* Queue a mail to the order's address.  The address is opened into a stack
+ * buffer (wiped after use): a guarded allocation per mail was ~4% of the
+ * server's CPU under the checkout benchmark. */
 static enum sf_err order_mail(struct sf_db_conn *c, const struct sf_keyring *kr, const struct order_row *o,
 			      const char *subject, const char *body)
 {
-	char *to = NULL;
-	enum sf_err err = order_email(kr, o, &to);
-	if (!err && to)
+	char to[ORDER_MAIL_TO_MAX];
+	size_t n = 0;
+	if (!o->email)
+		return SF_OK;
+	enum sf_err err = sf_unseal_to(kr, "orders", "email", o->id, o->email, o->email_len, to, sizeof to, &n);
+	if (err == SF_ERR_TOO_LARGE) { /* not written by checkout: take the general path */
+		char *big = NULL;
+		err = order_email(kr, o, &big);
+		if (!err && big)
+			err = sf_shop_mail(c, big, subject, body);
+		free(big);
+		return err;
+	}
+	if (!err)
 		err = sf_shop_mail(c, to, subject, body);
-	free(to);
+	sodium_memzero(to, sizeof to);
 	return err;
 }
 
