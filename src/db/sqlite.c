@@ -35,6 +35,10 @@
 
 struct sq_db;
 
+/* Transaction control statements, kept prepared per connection. */
+enum sq_tx { TX_BEGIN_WRITE, TX_BEGIN_READ, TX_COMMIT, TX__COUNT };
+static const char *const tx_sql[TX__COUNT] = {"BEGIN IMMEDIATE", "BEGIN DEFERRED", "COMMIT"};
+
 struct sq_cursor {
 	struct sf_db_cursor base; /* first: the neutral layer casts */
 	sqlite3_stmt *st;
@@ -45,6 +49,7 @@ struct sq_conn {
 	struct sq_db *owner;
 	sqlite3 *h;
 	sqlite3_stmt *stmts[SF_STMT__COUNT];
+	sqlite3_stmt *tx[TX__COUNT]; /* BEGIN / COMMIT, prepared once (see sq_tx) */
 	struct sq_cursor cur;
 	int cur_open;
 	struct sq_conn *next; /* registry list */
@@ -87,6 +92,8 @@ static void conn_free(struct sq_conn *c)
 {
 	for (int i = 0; i < SF_STMT__COUNT; i++)
 		sqlite3_finalize(c->stmts[i]);
+	for (int i = 0; i < TX__COUNT; i++)
+		sqlite3_finalize(c->tx[i]);
 	sqlite3_close_v2(c->h);
 	free(c);
 }
@@ -522,14 +529,32 @@ static enum sf_db_status sq_script(struct sf_db_conn *bc, const char *sql)
 	return rc == SQLITE_OK ? SF_DB_OK : (s == SF_DB_OK ? SF_DB_HARD : s);
 }
 
+/* Run BEGIN or COMMIT from its prepared statement: sqlite3_exec parsed the
+ * text again on every transaction (two per request on the checkout path). */
+static enum sf_db_status sq_tx(struct sf_db_conn *bc, enum sq_tx which)
+{
+	struct sq_conn *c = (struct sq_conn *)bc;
+	int rc = SQLITE_OK;
+
+	if (!c->tx[which])
+		rc = sqlite3_prepare_v3(c->h, tx_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &c->tx[which], NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(c->tx[which]);
+		sqlite3_reset(c->tx[which]);
+	}
+	enum sf_db_status s = map_rc(rc);
+
+	return rc == SQLITE_DONE ? SF_DB_OK : (s == SF_DB_OK ? SF_DB_HARD : s);
+}
+
 static enum sf_db_status sq_begin(struct sf_db_conn *c, int write)
 {
-	return sq_script(c, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+	return sq_tx(c, write ? TX_BEGIN_WRITE : TX_BEGIN_READ);
 }
 
 static enum sf_db_status sq_commit(struct sf_db_conn *c)
 {
-	return sq_script(c, "COMMIT");
+	return sq_tx(c, TX_COMMIT);
 }
 
 static void sq_rollback(struct sf_db_conn *bc)
