@@ -15,7 +15,9 @@
  * checkpoint copies each distinct page once and fsyncs, and the hot pages of
  * a write-heavy load (audit head, order and event tables' last pages) are
  * rewritten by nearly every commit, so checkpointing 10x less often writes
- * and syncs far less (the WAL file grows to ~40 MB).  Write transactions use
+ * and syncs far less (a checkpoint is due once the WAL holds ~40 MB; under
+ * continuous reads the log cannot restart and grows until the load pauses,
+ * as it did before).  Write transactions use
  * BEGIN IMMEDIATE so that a conflict shows up at BEGIN (where waiting and
  * retrying are safe) rather than at the first write.
  */
