@@ -3,8 +3,10 @@
 
 Starts storefort (the build given by --binary; WAF off, rate limits off) on a
 fresh demo data directory with VARIANTS variants holding STOCK units each,
-then runs SHOPPERS concurrent guest shoppers (PROCS processes x threads, each
-with its own keep-alive HTTPS connection and cookie jar) for SECONDS.  One
+then runs SHOPPERS concurrent guest shoppers for SECONDS with the C load
+generator sf_checkout_loadgen (bench/checkout/loadgen.c, built next to the
+binary: PROCS processes of one libcurl-multi thread each; every shopper has
+its own keep-alive HTTPS connection and cookie jar).  One
 checkout = add to cart (POST /api/v1/cart/items) -> create the order
 (POST /api/v1/checkout, Idempotency-Key) -> start the payment
 (POST /api/v1/orders/{id}/pay) -> approve on the sandbox page
@@ -19,105 +21,17 @@ same measurement unloaded.  Target on 2 cores: >= 2,000 orders/s, 0 oversold,
 ratio >= 0.8.  Progress on stderr; the last stdout line is a JSON object.
 """
 import argparse
-import http.client
 import json
-import multiprocessing
 import os
-import re
 import shutil
 import socket
 import sqlite3
-import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common import clean_env, free_port, wrk as run_wrk  # noqa: E402
-
-
-class Shopper:
-    def __init__(self, port):
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        self.conn = http.client.HTTPSConnection('localhost', port, context=ctx, timeout=30)
-        self.cookies = {}
-        self.token = None
-
-    def call(self, method, path, body=None, ctype=None, headers=None):
-        h = {'Host': 'localhost', 'Origin': 'https://localhost', 'Sec-Fetch-Site': 'same-origin'}
-        if self.cookies:
-            h['Cookie'] = '; '.join('%s=%s' % kv for kv in self.cookies.items())
-        if ctype:
-            h['Content-Type'] = ctype
-        h.update(headers or {})
-        self.conn.request(method, path, body=body, headers=h)
-        r = self.conn.getresponse()
-        data = r.read()
-        for k, v in r.getheaders():
-            if k.lower() == 'set-cookie':
-                name, _, rest = v.partition('=')
-                self.cookies[name] = rest.split(';', 1)[0]
-        return r.status, r, data
-
-    def api(self, method, path, obj=None, headers=None):
-        h = dict(headers or {})
-        if self.token:
-            h['X-CSRF-Token'] = self.token
-        st, r, data = self.call(method, path, json.dumps(obj).encode() if obj is not None else None,
-                                'application/json' if obj is not None else None, h)
-        js = json.loads(data) if data and r.getheader('Content-Type', '').startswith('application/json') else None
-        if isinstance(js, dict) and js.get('csrf_token'):
-            self.token = js['csrf_token']
-        return st, js
-
-    def checkout(self, sku, n):
-        st, js = self.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1})
-        if st != 201:
-            return 'cart_%d' % st
-        st, js = self.api('POST', '/api/v1/checkout', {'email': 'bench@example.org', 'address': {
-            'name': 'Bench Buyer', 'street': '1 Load Street', 'city': 'Paris', 'postcode': '75001', 'country': 'FR'},
-            'shipping_method': 'standard'}, headers={'Idempotency-Key': 'bench-%d-%d-%d' % (os.getpid(), id(self), n)})
-        if st != 201:
-            return 'order_%d' % st
-        st, js = self.api('POST', '/api/v1/orders/%d/pay' % js['order']['id'], {})
-        if st != 201:
-            return 'pay_%d' % st
-        body = urllib.parse.urlencode({'csrf_token': self.token, 'decision': 'approve'}).encode()
-        st, r, data = self.call('POST', js['redirect_url'], body, 'application/x-www-form-urlencoded',
-                                {'X-CSRF-Token': self.token})
-        return 'ok' if st == 303 else 'approve_%d' % st
-
-
-def worker(port, skus, threads, seconds, out):
-    counts = {}
-    lock = threading.Lock()
-    stop = time.time() + seconds
-
-    def run(k):
-        s = Shopper(port)
-        s.api('GET', '/api/v1/cart')
-        n = 0
-        while time.time() < stop:
-            n += 1
-            try:
-                res = s.checkout(skus[(k + n) % len(skus)], n)
-            except (OSError, http.client.HTTPException) as e:
-                res = 'error_' + type(e).__name__
-                s = Shopper(port)
-                s.api('GET', '/api/v1/cart')
-            with lock:
-                counts[res] = counts.get(res, 0) + 1
-
-    ts = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    out.put(counts)
 
 
 def wrk(url, seconds, conns=4):
@@ -129,10 +43,16 @@ def main():
     ap.add_argument('--binary', required=True)
     ap.add_argument('--seconds', type=int, default=15)
     ap.add_argument('--shoppers', type=int, default=32)
-    ap.add_argument('--procs', type=int, default=4)
+    ap.add_argument('--procs', type=int, default=1, help='load generator processes (one thread each)')
     ap.add_argument('--variants', type=int, default=20)
     ap.add_argument('--stock', type=int, default=200000)
     a = ap.parse_args()
+    loadgen = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(a.binary)))),
+                           'bench', 'checkout', 'sf_checkout_loadgen')
+    if not os.access(loadgen, os.X_OK):
+        print('bench/checkout: %s is missing (build the tree with meson: it sits next to the binary)' % loadgen,
+              file=sys.stderr)
+        return 1
     tmp = tempfile.mkdtemp(prefix='sf-bench-checkout-')
     d = os.path.join(tmp, 'data')
     env = clean_env()
@@ -164,23 +84,33 @@ def main():
         wrk(url, 2)
         unloaded = wrk(url, 5)
         print('catalog reads unloaded: %.0f req/s' % unloaded, file=sys.stderr)
-        q = multiprocessing.Queue()
-        per = max(1, a.shoppers // a.procs)
+        per = [a.shoppers // a.procs + (1 if i < a.shoppers % a.procs else 0) for i in range(a.procs)]
         t0 = time.time()
-        procs = [multiprocessing.Process(target=worker, args=(port, skus, per, a.seconds, q))
-                 for _ in range(a.procs)]
-        for p in procs:
-            p.start()
+        procs = [subprocess.Popen([loadgen, '--port', str(port), '--skus', ','.join(skus), '--shoppers', str(n),
+                                   '--seconds', str(a.seconds), '--tag', 'p%d' % i],
+                                  stdout=subprocess.PIPE, env=env)
+                 for i, n in enumerate(per) if n > 0]
         time.sleep(min(4, a.seconds / 3))
         loaded = wrk(url, min(5, max(1, a.seconds - 6)))
         print('catalog reads during the load: %.0f req/s' % loaded, file=sys.stderr)
-        counts = {}
-        for _ in procs:
-            for k, v in q.get().items():
-                counts[k] = counts.get(k, 0) + v
+        counts = {'ok': 0}
+        requests = 0
+        lg_cpu = 0.0
         for p in procs:
-            p.join()
+            out, _ = p.communicate()
+            if p.returncode != 0:
+                raise RuntimeError('the load generator failed (exit %d)' % p.returncode)
+            r = json.loads(out.decode().strip().splitlines()[-1])
+            counts['ok'] += r['approved']
+            requests += r['requests']
+            lg_cpu += r['cpu_s']
+            for k, v in r['errors'].items():
+                counts[k] = counts.get(k, 0) + v
+        print('load generator: %d requests, %.0f approvals/s, %.1f s of CPU (%.0f us per request)'
+              % (requests, counts['ok'] / a.seconds, lg_cpu, 1e6 * lg_cpu / max(1, requests)), file=sys.stderr)
         approved = counts.get('ok', 0)
+        if not approved:
+            raise RuntimeError('no checkout completed: %s' % counts)
         c = sqlite3.connect(db, timeout=30)
         deadline = time.time() + 60
         paid = 0

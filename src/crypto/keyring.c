@@ -897,8 +897,8 @@ enum sf_err sf_sealed_key(const void *ct, size_t ctlen, uint32_t *id, uint32_t *
 	return SF_OK;
 }
 
-enum sf_err sf_unseal(const struct sf_keyring *kr, const char *table, const char *column, int64_t row_id,
-		      const void *ct, size_t ctlen, char **pt, size_t *ptlen)
+enum sf_err sf_unseal_to(const struct sf_keyring *kr, const char *table, const char *column, int64_t row_id,
+			 const void *ct, size_t ctlen, char *buf, size_t cap, size_t *ptlen)
 {
 	enum sf_err err;
 	const unsigned char *c = ct;
@@ -907,22 +907,17 @@ enum sf_err sf_unseal(const struct sf_keyring *kr, const char *table, const char
 	unsigned long long mlen = 0;
 	uint32_t id, version;
 	size_t adlen, n;
-	char *buf;
 
-	*pt = NULL;
 	*ptlen = 0;
 	err = sf_sealed_key(ct, ctlen, &id, &version);
 	if (err)
 		return err;
 	n = ctlen - SF_SEAL_OVERHEAD;
-	if (n > SF_SEAL_MAX_PLAINTEXT)
+	if (n > SF_SEAL_MAX_PLAINTEXT || n >= cap)
 		return SF_ERR_TOO_LARGE;
 	adlen = seal_ad(ad, c, table, column, row_id);
 	if (adlen == 0)
 		return SF_ERR_INVALID;
-	buf = sodium_malloc(n + 1);
-	if (!buf)
-		return SF_ERR_NOMEM;
 
 	rdlock(kr);
 	k = find_key(kr, SF_KEY_FIELD, id, version);
@@ -936,12 +931,37 @@ enum sf_err sf_unseal(const struct sf_keyring *kr, const char *table, const char
 		err = SF_ERR_TAMPERED;
 	unlock(kr);
 	if (err) {
-		sodium_free(buf);
+		sodium_memzero(buf, cap);
 		return err;
 	}
 	buf[n] = '\0';
-	*pt = buf;
 	*ptlen = n;
+	return SF_OK;
+}
+
+enum sf_err sf_unseal(const struct sf_keyring *kr, const char *table, const char *column, int64_t row_id,
+		      const void *ct, size_t ctlen, char **pt, size_t *ptlen)
+{
+	uint32_t id, version;
+	char *buf;
+
+	*pt = NULL;
+	*ptlen = 0;
+	enum sf_err err = sf_sealed_key(ct, ctlen, &id, &version);
+	if (err)
+		return err;
+	size_t n = ctlen - SF_SEAL_OVERHEAD;
+	if (n > SF_SEAL_MAX_PLAINTEXT)
+		return SF_ERR_TOO_LARGE;
+	buf = sodium_malloc(n + 1);
+	if (!buf)
+		return SF_ERR_NOMEM;
+	err = sf_unseal_to(kr, table, column, row_id, ct, ctlen, buf, n + 1, ptlen);
+	if (err) {
+		sodium_free(buf);
+		return err;
+	}
+	*pt = buf;
 	return SF_OK;
 }
 

@@ -146,6 +146,12 @@ enum sf_err sf_seal(const struct sf_keyring *kr, const char *table, const char *
  * when its key id/version is not loaded. */
 enum sf_err sf_unseal(const struct sf_keyring *kr, const char *table, const char *column, int64_t row_id,
 		      const void *ct, size_t ctlen, char **pt, size_t *ptlen) SF_WARN_UNUSED;
+/* sf_unseal into the caller's buffer buf of cap bytes (plaintext + NUL must
+ * fit, else SF_ERR_TOO_LARGE), for short values used at once: no guarded
+ * allocation (mmap + mprotect + munmap per call).  The caller wipes buf
+ * after use; on failure it is wiped here.  Errors as sf_unseal. */
+enum sf_err sf_unseal_to(const struct sf_keyring *kr, const char *table, const char *column, int64_t row_id,
+			 const void *ct, size_t ctlen, char *buf, size_t cap, size_t *ptlen) SF_WARN_UNUSED;
 /* Wipe and free an unsealed plaintext.  NULL is accepted. */
 void sf_unsealed_free(char *pt, size_t ptlen);
 /* Key id and version named by a sealed value (for rotation jobs); nothing is

@@ -397,6 +397,34 @@ static void test_seal_tamper_every_byte(void **state)
 	sf_keyring_free(kr);
 }
 
+/* sf_unseal_to: the caller's buffer, exact fit, too small, altered, moved. */
+static void test_unseal_to(void **state)
+{
+	struct sf_keyring *kr = make_ring("mk-unseal-to");
+	unsigned char *ct = NULL;
+	size_t ctlen = 0, n = 99;
+	char buf[16];
+
+	(void)state;
+	assert_int_equal(sf_seal(kr, "orders", "email", 9, "a@b.example", 11, &ct, &ctlen), SF_OK);
+	assert_int_equal(sf_unseal_to(kr, "orders", "email", 9, ct, ctlen, buf, 12, &n), SF_OK);
+	assert_int_equal(n, 11);
+	assert_string_equal(buf, "a@b.example");
+	/* plaintext + NUL must fit */
+	assert_int_equal(sf_unseal_to(kr, "orders", "email", 9, ct, ctlen, buf, 11, &n), SF_ERR_TOO_LARGE);
+	assert_int_equal(n, 0);
+	/* another row does not open, and nothing is left in the buffer */
+	memset(buf, 'x', sizeof buf);
+	assert_int_equal(sf_unseal_to(kr, "orders", "email", 10, ct, ctlen, buf, sizeof buf, &n), SF_ERR_TAMPERED);
+	for (size_t i = 0; i < sizeof buf; i++)
+		assert_int_equal(buf[i], 0);
+	ct[ctlen - 1] ^= 1;
+	assert_int_equal(sf_unseal_to(kr, "orders", "email", 9, ct, ctlen, buf, sizeof buf, &n), SF_ERR_TAMPERED);
+	assert_int_equal(sf_unseal_to(kr, "orders", "email", 9, ct, 3, buf, sizeof buf, &n), SF_ERR_TAMPERED);
+	free(ct);
+	sf_keyring_free(kr);
+}
+
 static void test_seal_moved(void **state)
 {
 	struct sf_keyring *kr = make_ring("mk-moved");
@@ -782,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_seal_nonce_random),
 		cmocka_unit_test(test_seal_tamper_every_byte),
 		cmocka_unit_test(test_seal_moved),
+		cmocka_unit_test(test_unseal_to),
 		cmocka_unit_test(test_seal_invalid_args),
 		cmocka_unit_test(test_seal_unknown_key),
 		cmocka_unit_test(test_other_master_key),

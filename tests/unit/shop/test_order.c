@@ -364,6 +364,37 @@ static void t_expiry_once(void **state)
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'order.expire'"), 1);
 }
 
+/* The expiry check on access (sf_order_fetch reads first and takes the
+ * write lock only for an order past its reservation): a live order is read
+ * without any write, an expired one is cancelled on that read, once. */
+static void t_expiry_on_read(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner a;
+	int64_t id = 0;
+	json_t *o = NULL;
+	cfx_guest(&a);
+	assert_int_equal(cfx_buy(f, &a, "LAST", 3, "exp-read-0001", &id), SF_OK);
+	struct sf_order_viewer v = {.owner = &a, .actor = {.type = "anonymous"}};
+	int64_t audits = shop_fx_audit_count(f);
+	assert_int_equal(sf_order_fetch(f->db, f->kr, id, &v, 0, &o), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "pending_payment");
+	json_decref(o);
+	assert_int_equal(shop_fx_audit_count(f), audits);
+	assert_int_equal(cfx_stock(f, "LAST"), 7);
+	sf_shop_clock_offset(30 * 60 + 1);
+	assert_int_equal(sf_order_fetch(f->db, f->kr, id, &v, 0, &o), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "cancelled");
+	json_decref(o);
+	assert_int_equal(cfx_stock(f, "LAST"), 10);
+	assert_int_equal(sf_order_fetch(f->db, f->kr, id, &v, 0, &o), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "cancelled");
+	json_decref(o);
+	assert_int_equal(cfx_stock(f, "LAST"), 10);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'order.expire'"), 1);
+	sf_shop_clock_offset(0);
+}
+
 struct exp_thread {
 	struct shop_fx *f;
 	int n;
@@ -437,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_cancel_gives_back, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_visibility, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_expiry_once, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_expiry_on_read, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_expiry_concurrent, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_reaper_thread, commerce_fx_setup, commerce_fx_teardown),
 	};
