@@ -139,6 +139,7 @@ int sf_cmd_serve(struct sf_cli *cli, int argc, char **argv)
 		.tls_key_pem = key,
 		.public_host = cfg->public_host[0] ? cfg->public_host : NULL,
 		.threads = (unsigned)cfg->threads,
+		.write_nice = (int)cfg->write_nice,
 		.max_connections = (unsigned)cfg->max_connections,
 		.max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
 		.timeout_s = (unsigned)cfg->timeout_s,

@@ -47,6 +47,7 @@ static const struct key keys[] = {
 	{"server", "tls_key", K_PATH, F(tls_key), 0, 0, NULL},
 	{"server", "public_host", K_STR, F(public_host), 0, 0, NULL},
 	{"server", "threads", K_INT, F(threads), 0, 256, NULL},
+	{"server", "write_nice", K_INT, F(write_nice), 0, 19, NULL},
 	{"server", "max_connections", K_INT, F(max_connections), 1, 100000, NULL},
 	{"server", "max_connections_per_ip", K_INT, F(max_connections_per_ip), 1, 100000, NULL},
 	{"server", "timeout", K_INT, F(timeout_s), 1, 3600, NULL},
@@ -149,6 +150,7 @@ void sf_config_defaults(struct sf_config *cfg)
 	sf_strlcpy(cfg->tls_cert, "tls/cert.pem", sizeof cfg->tls_cert);
 	sf_strlcpy(cfg->tls_key, "tls/key.pem", sizeof cfg->tls_key);
 	cfg->threads = 0;
+	cfg->write_nice = 5;
 	cfg->max_connections = 4096;
 	cfg->max_connections_per_ip = 128;
 	cfg->timeout_s = 15;

@@ -37,6 +37,7 @@ struct sf_config {
 	char tls_key[SF_CFG_PATH_MAX];
 	char public_host[256];
 	int64_t threads;
+	int64_t write_nice; /* nice value of the request pool (writes, hashing) */
 	int64_t max_connections;
 	int64_t max_connections_per_ip;
 	int64_t timeout_s;

@@ -226,6 +226,8 @@ struct sf_http_options {
 	const char *tls_key_pem;
 	const char *public_host;      /* host:port used in redirects; NULL: derive from Host */
 	unsigned threads;             /* 0: number of cores */
+	int write_nice;               /* nice value (0..19) of the threads that run requests other than
+	                               * GET/HEAD (the request pool); higher lets reads go first */
 	unsigned max_connections;     /* total */
 	unsigned max_connections_per_ip;
 	unsigned timeout_s;           /* idle/slow client timeout */

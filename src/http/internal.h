@@ -49,13 +49,15 @@ struct sf_http_ctx {
 	struct timespec started;
 	enum sf_err pending;         /* error found before the handler ran */
 	const char *allow;           /* Allow header value for 405 answers */
-	int phase;                   /* 0: first call not seen; 1: headers done; 2: answered */
+	int phase;                   /* 0: first call not seen; 1: headers done; 2: answered;
+	                              * 3: deferred to the request pool (server.c) */
 	int hooks_started;           /* on_headers ran (or would have) */
 	int inspect_body;            /* refused at the first call, body still read for the edge */
 	int edge_body_done;          /* on_body ran for a refused request, or must not (on_headers refused) */
 	int malformed;               /* refused as malformed framing: the edge never sees it */
 	int discard_body;            /* body over the cap: drop it, answer 413 */
 	int over_cap;                /* the connection is beyond a connection cap: 503, close */
+	_Atomic int deferred_done;   /* phase 3: the pool has prepared resp */
 	int chunked;
 	size_t body_cap;
 	size_t body_expected;        /* Content-Length, or 0 */

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/workpool.h"
 #include "http/internal.h"
 
 /* ==== Connection watchdog ==== */
@@ -89,7 +90,46 @@ struct sf_http_server_full {
 	struct sf_http_server pub;
 	struct sf_http_watchdog wd;
 	struct sf_http_counts counts;
+	struct sf_workpool *pool; /* deferred requests (see pool_defer) */
 };
+
+/* ==== Deferred requests ====
+ *
+ * A request that may write or hash (deferrable()) is not processed on the
+ * libmicrohttpd worker that read it: the connection is suspended, the
+ * request runs on the pool (at opt.write_nice, [server] write_nice: when
+ * the cores are busy, reads on the workers go first), and the pool resumes the connection, whose next
+ * access callback sends the prepared answer.  A worker therefore never
+ * waits for SQLite's write lock or for argon2 while other connections wait
+ * for it. */
+
+#define POOL_QUEUE 4096
+
+static void process(struct sf_http_ctx *ctx);
+
+static void deferred_run(void *arg)
+{
+	struct sf_http_ctx *ctx = arg;
+	struct MHD_Connection *con = ctx->con;
+	process(ctx);
+	atomic_store_explicit(&ctx->deferred_done, 1, memory_order_release);
+	MHD_resume_connection(con); /* ctx may be freed from here on */
+}
+
+/* Suspend the connection and queue its request; with the queue full the
+ * request runs here instead (still answered through the resume path).
+ * Returns 0 when there is no pool (then the caller processes inline). */
+static int pool_defer(struct sf_http_server *srv, struct sf_http_ctx *ctx)
+{
+	struct sf_workpool *pool = ((struct sf_http_server_full *)srv)->pool;
+	if (!pool)
+		return 0;
+	ctx->phase = 3;
+	MHD_suspend_connection(ctx->con);
+	if (!sf_workpool_submit(pool, deferred_run, ctx))
+		deferred_run(ctx);
+	return 1;
+}
 
 static struct sf_http_counts *srv_counts(struct sf_http_server *srv)
 {
@@ -428,7 +468,8 @@ static enum MHD_Result answer(struct sf_http_ctx *ctx)
 	return ret;
 }
 
-static enum MHD_Result answer_error(struct sf_http_ctx *ctx, enum sf_err err)
+/* ctx->resp becomes the error answer for err (response hook included). */
+static void prepare_error(struct sf_http_ctx *ctx, enum sf_err err)
 {
 	sf_http_resp_reset(&ctx->resp);
 	sf_resp_error(&ctx->req, &ctx->resp, err, NULL);
@@ -438,6 +479,11 @@ static enum MHD_Result answer_error(struct sf_http_ctx *ctx, enum sf_err err)
 	}
 	if (ctx->ln->srv->hooks.on_response)
 		ctx->ln->srv->hooks.on_response(&ctx->req, &ctx->resp);
+}
+
+static enum MHD_Result answer_error(struct sf_http_ctx *ctx, enum sf_err err)
+{
+	prepare_error(ctx, err);
 	return answer(ctx);
 }
 
@@ -767,25 +813,19 @@ static enum sf_err body_finish(struct sf_http_ctx *ctx)
 
 /* ==== The access handler ==== */
 
-static enum MHD_Result final_call(struct sf_http_ctx *ctx)
+/* Everything from the complete body to a ready ctx->resp: the edge's body
+ * phase, the auth stage, the handler and the response hook.  Runs on the
+ * libmicrohttpd worker, or for a deferred request on a pool thread. */
+static void process(struct sf_http_ctx *ctx)
 {
 	struct sf_http_server *srv = ctx->ln->srv;
-	deadline_clear(ctx);
-	if (ctx->ln->redirect)
-		return answer_redirect(ctx);
-	if (ctx->discard_body || ctx->pending) {
-		enum sf_err refused = ctx->discard_body && !ctx->inspect_body ? SF_ERR_BODY_TOO_LARGE : ctx->pending;
-		edge_inspect_refused(ctx);
-		return answer_error(ctx, sf_err_status(ctx->pending) == 403 ? ctx->pending : refused);
-	}
 	enum sf_err err = body_finish(ctx);
-	if (err)
-		return answer_error(ctx, err);
 	const struct sf_route *route = ctx->req.route;
-	if (!(route->flags & SF_ROUTE_STATIC) && srv->hooks.on_body) {
+	if (!err && !(route->flags & SF_ROUTE_STATIC) && srv->hooks.on_body)
 		err = srv->hooks.on_body(&ctx->req);
-		if (err)
-			return answer_error(ctx, err);
+	if (err) {
+		prepare_error(ctx, err);
+		return;
 	}
 	/* The auth stage: session or token, staff policy, permission, CSRF —
 	 * everything the route row declares (see hooks.authorize). */
@@ -807,6 +847,32 @@ static enum MHD_Result final_call(struct sf_http_ctx *ctx)
 respond:
 	if (srv->hooks.on_response)
 		srv->hooks.on_response(&ctx->req, &ctx->resp);
+}
+
+/* Requests that may write or hash (every method but GET and HEAD) run on
+ * the request pool, so that a checkout waiting for SQLite's write lock or a
+ * login hashing a password never holds up the reads sharing its worker. */
+static int deferrable(const struct sf_http_ctx *ctx)
+{
+	const char *m = ctx->req.method;
+	return ctx->req.route && !(ctx->req.route->flags & SF_ROUTE_STATIC) && m && strcmp(m, "GET") != 0 &&
+	       strcmp(m, "HEAD") != 0;
+}
+
+static enum MHD_Result final_call(struct sf_http_ctx *ctx)
+{
+	struct sf_http_server *srv = ctx->ln->srv;
+	deadline_clear(ctx);
+	if (ctx->ln->redirect)
+		return answer_redirect(ctx);
+	if (ctx->discard_body || ctx->pending) {
+		enum sf_err refused = ctx->discard_body && !ctx->inspect_body ? SF_ERR_BODY_TOO_LARGE : ctx->pending;
+		edge_inspect_refused(ctx);
+		return answer_error(ctx, sf_err_status(ctx->pending) == 403 ? ctx->pending : refused);
+	}
+	if (deferrable(ctx) && pool_defer(srv, ctx))
+		return MHD_YES; /* suspended; answered when the pool resumes it */
+	process(ctx);
 	return answer(ctx);
 }
 
@@ -856,6 +922,10 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con, const ch
 	if (ctx->phase == 2) {
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	if (ctx->phase == 3) { /* deferred: the pool has it */
+		int done = atomic_load_explicit(&ctx->deferred_done, memory_order_acquire);
+		return done ? answer(ctx) : MHD_YES;
 	}
 	if (*upload_data_size) {
 		body_feed(ctx, upload_data, *upload_data_size);
@@ -962,7 +1032,8 @@ static enum sf_err start_daemon(struct sf_http_server *srv, struct sf_http_liste
 	socklen_t salen;
 	/* No listening socket for libmicrohttpd: accept.c accepts and hands
 	 * connections over (MHD_add_connection; ITC wakes the worker). */
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	memset(&sin, 0, sizeof sin);
 	memset(&sin6, 0, sizeof sin6);
 	if (inet_pton(AF_INET, bind, &sin.sin_addr) == 1) {
@@ -1078,6 +1149,16 @@ enum sf_err sf_http_start(const struct sf_http_options *opt, const struct sf_rou
 	srv->proxy_tls = !have_tls;
 	struct sf_http_watchdog *wd = &full->wd;
 	pthread_mutex_init(&full->counts.mu, NULL);
+	{
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		unsigned pt = n > 1 ? 2 * (unsigned)n : 2;
+		if (!(full->pool = sf_workpool_new(pt, opt->write_nice, POOL_QUEUE))) {
+			pthread_mutex_destroy(&full->counts.mu);
+			free(full);
+			snprintf(errbuf, errlen, "cannot start the request pool threads");
+			return SF_ERR_INTERNAL;
+		}
+	}
 	pthread_mutex_init(&wd->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -1139,6 +1220,11 @@ void sf_http_stop(struct sf_http_server *srv)
 		pthread_cond_timedwait(&wd->cv, &wd->mu, &wake);
 	}
 	pthread_mutex_unlock(&wd->mu);
+	/* Deferred requests still running finish and resume their connections
+	 * before the daemons stop (libmicrohttpd must not stop with a
+	 * connection suspended). */
+	sf_workpool_free(((struct sf_http_server_full *)srv)->pool);
+	((struct sf_http_server_full *)srv)->pool = NULL;
 	for (int i = 0; i < 2; i++) {
 		if (lns[i]->daemon)
 			MHD_stop_daemon(lns[i]->daemon);

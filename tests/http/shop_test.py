@@ -19,6 +19,7 @@ import sqlite3
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -307,6 +308,46 @@ def test_race(P, db, sku):
           count(db, 'SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE variant_id = ?', (vid,)) == 10)
 
 
+def test_reads_beside_blocked_writes(P, db, sku):
+    """Writes run on the request pool: while the database's write lock is held
+    (another process, here this test), requests that must write wait, and
+    catalog reads on every connection are still answered."""
+    writers = [Shopper(P) for _ in range(6)]
+    for w in writers:  # each has its pre-session cookie and CSRF token before the lock
+        w.api('GET', '/api/v1/cart')
+    lock = sqlite3.connect(db, timeout=10, isolation_level=None)
+    lock.execute('BEGIN IMMEDIATE')
+    results = [None] * len(writers)
+
+    def write(i):
+        try:
+            st, _, _ = writers[i].api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1})
+            results[i] = st
+        except Exception as e:  # noqa: BLE001
+            results[i] = repr(e)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(len(writers))]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)  # the writes are now waiting for the lock
+    t0 = time.time()
+    reads = []
+    for _ in range(10):
+        try:
+            reads.append(Shopper(P).send('GET', '/api/v1/products?per_page=5')[0])
+        except Exception:  # noqa: BLE001 — a read that times out is the failure this test is about
+            reads.append(0)
+    read_s = time.time() - t0
+    waiting = sum(1 for r in results if r is None)
+    lock.execute('COMMIT')
+    lock.close()
+    for t in threads:
+        t.join()
+    check('while writes wait for the write lock, catalog reads on new connections are answered',
+          reads == [200] * 10 and waiting == len(writers), (reads, read_s, results))
+    check('and the waiting writes complete once the lock is free (201)', results == [201] * len(writers), results)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--binary', required=True)
@@ -332,6 +373,7 @@ def main():
             test_pages(srv.https, db, rows[1][0], rows[1][1])
             test_hostile(srv.https, db, rows[0][0])
             test_race(srv.https, db, rows[2][0])
+            test_reads_beside_blocked_writes(srv.https, db, rows[0][0])
             rc, out, err = cli.run('--config', os.path.join(d, 'storefort.ini'), 'audit', 'verify')
             check('audit trail intact after the commerce suite', rc == 0, (rc, out, err))
     except Exception:  # a crash of the test itself is a failure, not a pass
