@@ -280,14 +280,21 @@ void sf_log_close(void)
 	pthread_rwlock_unlock(&reopen_lock);
 }
 
-static void now_iso(char *out, size_t n)
+/* One finished line (newline included) with one write(2).  Writers share
+ * the lock; stderr (no log directory) may be a pipe, where only writes up
+ * to PIPE_BUF stay whole, so those lines go one at a time. */
+static void write_line(enum sf_log_stream stream, const char *p, size_t n)
 {
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t l = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + l, n - l, ".%03ldZ", ts.tv_nsec / 1000000);
+	if (stream == SF_LOG_APP && app_fd == 2)
+		pthread_rwlock_wrlock(&reopen_lock);
+	else
+		pthread_rwlock_rdlock(&reopen_lock);
+	int fd = stream == SF_LOG_ACCESS ? access_fd : app_fd;
+	if (fd >= 0) {
+		ssize_t w = write(fd, p, n);
+		(void)w; /* a failed log write must not fail the request */
+	}
+	pthread_rwlock_unlock(&reopen_lock);
 }
 
 void sf_log_emit(enum sf_log_stream stream, enum sf_log_level level, json_t *obj)
@@ -299,7 +306,7 @@ void sf_log_emit(enum sf_log_stream stream, enum sf_log_level level, json_t *obj
 		return;
 	}
 	char ts[40];
-	now_iso(ts, sizeof ts);
+	sf_time_iso(ts, sizeof ts);
 	sf_log_redact_json(obj);
 	json_object_set_new(obj, "ts", json_string(ts));
 	if (stream == SF_LOG_APP)
@@ -310,16 +317,7 @@ void sf_log_emit(enum sf_log_stream stream, enum sf_log_level level, json_t *obj
 		return;
 	size_t n = strlen(line);
 	line[n] = '\n';
-	/* stderr (no log directory) may be a pipe, where only writes up to
-	 * PIPE_BUF stay whole: those lines go one at a time. */
-	if (stream == SF_LOG_APP && app_fd == 2)
-		pthread_rwlock_wrlock(&reopen_lock);
-	else
-		pthread_rwlock_rdlock(&reopen_lock);
-	int fd = stream == SF_LOG_ACCESS ? access_fd : app_fd;
-	ssize_t w = write(fd, line, n + 1);
-	pthread_rwlock_unlock(&reopen_lock);
-	(void)w; /* a failed log write must not fail the request */
+	write_line(stream, line, n + 1);
 	free(line);
 }
 
@@ -409,9 +407,14 @@ static void line_key_str(struct line *l, const char *key, const char *v)
 	line_str(l, v);
 }
 
+int sf_log_access_on(void)
+{
+	return SF_LOG_INFO >= min_level && access_fd >= 0;
+}
+
 void sf_log_access(const struct sf_log_access_line *a)
 {
-	if (SF_LOG_INFO < min_level || access_fd < 0)
+	if (!sf_log_access_on())
 		return;
 	char stack[4096], num[96];
 	struct line l = { stack, 0, sizeof stack, 0, 0 };
@@ -428,17 +431,11 @@ void sf_log_access(const struct sf_log_access_line *a)
 		line_key_str(&l, ",\"user_agent\":", a->user_agent);
 	line_lit(&l, a->tls ? ",\"tls\":true" : ",\"tls\":false");
 	char ts[40];
-	now_iso(ts, sizeof ts);
+	sf_time_iso(ts, sizeof ts);
 	line_key_str(&l, ",\"ts\":", ts);
 	line_put(&l, "}\n", 2);
-	if (!l.oom) {
-		pthread_rwlock_rdlock(&reopen_lock);
-		if (access_fd >= 0) {
-			ssize_t w = write(access_fd, l.p, l.n);
-			(void)w; /* a failed log write must not fail the request */
-		}
-		pthread_rwlock_unlock(&reopen_lock);
-	}
+	if (!l.oom)
+		write_line(SF_LOG_ACCESS, l.p, l.n);
 	if (l.heap)
 		free(l.p);
 }

@@ -52,6 +52,8 @@ struct sf_log_access_line {
 	int tls;
 };
 void sf_log_access(const struct sf_log_access_line *a);
+/* Is the access log on?  Lets a caller skip assembling a line nobody writes. */
+int sf_log_access_on(void);
 
 /* printf-style application log line with an event name:
  * {"ts":…,"level":…,"event":event,"msg":…}.  The message is scrubbed too. */

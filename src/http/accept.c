@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "http/internal.h"
 
 #define PENDING_MAX 256
@@ -59,13 +60,6 @@ struct sf_http_acceptor {
 	struct pending pend[PENDING_MAX];
 	size_t npend;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void sf_http_addr_text(const struct sockaddr *sa, char *ip, size_t iplen, uint16_t *port)
 {
@@ -120,7 +114,7 @@ static void pending_add(struct sf_http_acceptor *ac, int fd, const char *peer)
 		return;
 	}
 	slot->fd = fd;
-	slot->deadline_ms = now_ms() + HEADER_TIMEOUT_MS;
+	slot->deadline_ms = sf_time_mono_ms() + HEADER_TIMEOUT_MS;
 	snprintf(slot->peer, sizeof slot->peer, "%s", peer);
 	ac->npend++;
 }
@@ -171,7 +165,7 @@ static void pending_read(struct sf_http_acceptor *ac, struct pending *p)
 
 static void pending_expire(struct sf_http_acceptor *ac)
 {
-	long long now = now_ms();
+	long long now = sf_time_mono_ms();
 	for (size_t i = 0; i < PENDING_MAX && ac->npend; i++) {
 		struct pending *p = &ac->pend[i];
 		if (p->fd >= 0 && now >= p->deadline_ms) {

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "core/workpool.h"
 #include "http/internal.h"
 
@@ -215,21 +216,11 @@ static struct sf_http_watchdog *srv_wd(struct sf_http_server *srv)
 	return &((struct sf_http_server_full *)srv)->wd;
 }
 
-/* Monotonic milliseconds from the coarse clock (a vDSO read, no syscall;
- * its few milliseconds of granularity do not matter for a timeout of
- * seconds). */
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void deadline_arm(struct sf_http_watchdog *wd, struct sf_http_watch *w)
 {
 	if (!w)
 		return;
-	atomic_store_explicit(&w->deadline_ms, mono_ms() + (long long)wd->timeout_s * 1000, memory_order_relaxed);
+	atomic_store_explicit(&w->deadline_ms, sf_time_mono_ms() + (long long)wd->timeout_s * 1000, memory_order_relaxed);
 }
 
 static void *watchdog_main(void *arg)
@@ -237,7 +228,7 @@ static void *watchdog_main(void *arg)
 	struct sf_http_watchdog *wd = arg;
 	pthread_mutex_lock(&wd->mu);
 	while (!wd->stop) {
-		long long now = mono_ms();
+		long long now = sf_time_mono_ms();
 		for (struct sf_http_watch *w = wd->head; w; w = w->next) {
 			long long d = atomic_load_explicit(&w->deadline_ms, memory_order_relaxed);
 			if (d != 0 && now >= d) {
@@ -956,7 +947,7 @@ static void completed_cb(void *cls, struct MHD_Connection *con, void **con_cls, 
 	if (ctx->phase >= 1 && srv->hooks.on_done)
 		srv->hooks.on_done(&ctx->req);
 
-	if (ctx->phase >= 1) {
+	if (ctx->phase >= 1 && sf_log_access_on()) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double ms = (double)(now.tv_sec - ctx->started.tv_sec) * 1000.0 +

@@ -15,6 +15,8 @@
  */
 #include "shop/catalog_cache.h"
 
+#include "core/util.h"
+
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -293,13 +295,6 @@ enum sf_err sf_catalog_cache_put(struct sf_catalog_cache *cc, enum sf_cc_kind ki
 	return SF_OK;
 }
 
-static long long coarse_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The catalog version without a database read on most requests: the value
  * last read stays good while no local commit touched the catalog since
  * (catalog_gen unchanged) and it is younger than recheck_ms (a commit by
@@ -311,7 +306,7 @@ static enum sf_err cached_version(struct sf_catalog_cache *cc, struct sf_db *db,
 {
 	uint64_t gen = atomic_load_explicit(&catalog_gen, memory_order_acquire) & GEN_MASK;
 	uint64_t st = atomic_load_explicit(&cc->vstate, memory_order_acquire);
-	long long now = coarse_ms();
+	long long now = sf_time_mono_ms();
 	if ((st & VSTATE_VALID) && (st & GEN_MASK) == gen &&
 	    now - atomic_load_explicit(&cc->vread_ms, memory_order_relaxed) < cc->recheck_ms) {
 		*version = (int64_t)((st & ~VSTATE_VALID) >> 24);

@@ -62,11 +62,8 @@ def main():
             rc, out, err = srv.stop()
             check('serve stops cleanly', rc == 0, err[-2000:])
         shutil.rmtree(tmp, ignore_errors=True)
-    from app_test import RESULTS
-    passed = sum(RESULTS)
-    failed = len(RESULTS) - passed
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    from app_test import summary
+    return summary()
 
 
 if __name__ == '__main__':

@@ -448,10 +448,7 @@ def main():
         check('accounts tests ran to the end', False, traceback.format_exc())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    passed = sum(app_test.RESULTS)
-    failed = len(app_test.RESULTS) - passed
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return app_test.summary()
 
 
 if __name__ == '__main__':

@@ -750,11 +750,8 @@ def main():
             print('# kept ' + tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    from app_test import RESULTS
-    passed = sum(RESULTS)
-    failed = len(RESULTS) - passed
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    from app_test import summary
+    return summary()
 
 
 if __name__ == '__main__':

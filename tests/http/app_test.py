@@ -104,6 +104,14 @@ class Server:
         return self.proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
 
 
+def summary():
+    """Print the suite's "N passed, N failed" line; the exit status for main()."""
+    passed = sum(RESULTS)
+    failed = len(RESULTS) - passed
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
 def tls_ctx():
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
@@ -634,10 +642,7 @@ def main():
         check('app tests ran to the end', False, traceback.format_exc())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    passed = sum(RESULTS)
-    failed = len(RESULTS) - passed
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == '__main__':

@@ -584,9 +584,7 @@ def main():
         check('edge tests ran to the end', False, traceback.format_exc())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    passed = sum(A.RESULTS)
-    print('%d passed, %d failed' % (passed, len(A.RESULTS) - passed))
-    return 0 if passed == len(A.RESULTS) else 1
+    return A.summary()
 
 
 if __name__ == '__main__':

@@ -18,7 +18,7 @@ Sections:
   catalog   availability only (no stock counts); a sold-out variant shows out of
             stock on the next request; an ordinary order keeps the cache version
   stripe    a second server with provider = stripe: the Checkout Session call
-            against a local stub speaking Stripe's format, webhooks signed by
+            against a local server speaking Stripe's documented API, webhooks signed by
             the official `stripe` npm package (npm ci from tests/npm), replay,
             expiry, forgery, several v1 entries, refund, failed payment
   openapi   GET /api/v1/openapi.json validated by @redocly/cli lint
@@ -458,7 +458,10 @@ def test_catalog(P, db, sku, slug, low_sku):
 
 # ==== stripe ====
 
-def start_stripe_stub(state):
+def start_stripe_api(state):
+    """A local HTTP server answering the Stripe API calls storefort makes
+    (POST /v1/checkout/sessions) in Stripe's documented request
+    and response format: the real API cannot be reached from here."""
     class H(http.server.BaseHTTPRequestHandler):
         def log_message(self, *a):
             pass
@@ -515,14 +518,14 @@ def test_stripe(cli, d, tmp, sku):
         with open(os.path.join(secrets, name), 'w') as f:
             f.write(val + '\n')
     state = {'calls': [], 'key': key}
-    stub = start_stripe_stub(state)
+    api = start_stripe_api(state)
     db = os.path.join(d, 'db', 'storefort.db')
     srv = Server(cli, os.path.join(d, 'storefort.ini'), env={
         'STOREFORT_WAF_MODE': 'block', 'STOREFORT_RATELIMIT_ENABLED': 'off',
         'STOREFORT_PAYMENTS_PROVIDER': 'stripe',
         'STOREFORT_PAYMENTS_STRIPE_SECRET_KEY_FILE': os.path.join(secrets, 'key'),
         'STOREFORT_PAYMENTS_STRIPE_WEBHOOK_SECRET_FILE': os.path.join(secrets, 'whsec'),
-        'STOREFORT_PAYMENTS_STRIPE_API_BASE': 'http://127.0.0.1:%d' % stub.server_address[1],
+        'STOREFORT_PAYMENTS_STRIPE_API_BASE': 'http://127.0.0.1:%d' % api.server_address[1],
         'STOREFORT_PAYMENTS_PUBLIC_BASE': 'https://shop.example'})
     try:
         P = srv.https
@@ -612,7 +615,7 @@ def test_stripe(cli, d, tmp, sku):
     finally:
         rc, out, err = srv.stop()
         check('stripe server stops cleanly', rc == 0, err[-2000:])
-        stub.shutdown()
+        api.shutdown()
 
 
 # ==== OpenAPI ====
@@ -685,11 +688,8 @@ def main():
             rc, out, err = srv.stop()
             check('serve stops cleanly', rc == 0, err[-2000:])
         shutil.rmtree(tmp, ignore_errors=True)
-    from app_test import RESULTS
-    passed = sum(RESULTS)
-    failed = len(RESULTS) - passed
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    from app_test import summary
+    return summary()
 
 
 if __name__ == '__main__':

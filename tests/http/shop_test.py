@@ -386,11 +386,8 @@ def main():
             check('no sanitizer report from the server', 'runtime error' not in err and 'AddressSanitizer' not in err,
                   err[-3000:])
         shutil.rmtree(tmp, ignore_errors=True)
-    from app_test import RESULTS
-    passed = sum(RESULTS)
-    failed = len(RESULTS) - passed
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    from app_test import summary
+    return summary()
 
 
 if __name__ == '__main__':

@@ -578,10 +578,7 @@ def main():
         check('staff tests ran to the end', False, traceback.format_exc())
     finally:
         shutil.rmtree(tmp, ignore_errors=True) if not os.environ.get("SF_KEEP_TMP") else print("# kept " + tmp)
-    passed = sum(app_test.RESULTS)
-    failed = len(app_test.RESULTS) - passed
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return app_test.summary()
 
 
 if __name__ == '__main__':
