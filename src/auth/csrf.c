@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/util.h"
+
 #include "crypto/keyring.h"
 
 static const char *domain_of(enum sf_csrf_binding kind)
@@ -24,7 +26,7 @@ enum sf_err sf_csrf_make(const struct sf_keyring *kr, enum sf_csrf_binding kind,
 	enum sf_err err = sf_blind_index(kr, domain_of(kind), binding, n, mac);
 	if (err)
 		return err;
-	sodium_bin2hex(out, SF_CSRF_TOKEN_LEN + 1, mac, sizeof mac);
+	sf_token_text(mac, sizeof mac, out);
 	sodium_memzero(mac, sizeof mac);
 	return SF_OK;
 }

@@ -24,7 +24,7 @@
 
 struct sf_keyring;
 
-#define SF_CSRF_TOKEN_LEN 64 /* lowercase hex (see SF_SESSION_COOKIE_LEN) */
+#define SF_CSRF_TOKEN_LEN 64 /* sf_token_text letters (see SF_SESSION_COOKIE_LEN) */
 
 /* What a token is bound to. */
 enum sf_csrf_binding { SF_CSRF_BIND_SESSION = 1, SF_CSRF_BIND_PRESESSION = 2 };

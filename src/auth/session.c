@@ -28,7 +28,7 @@ void sf_token_new(char out[SF_SESSION_COOKIE_LEN + 1])
 {
 	unsigned char raw[SF_SESSION_TOKEN_BYTES];
 	sf_rand_bytes(raw, sizeof raw);
-	sodium_bin2hex(out, SF_SESSION_COOKIE_LEN + 1, raw, sizeof raw);
+	sf_token_text(raw, sizeof raw, out);
 	sodium_memzero(raw, sizeof raw);
 }
 
@@ -37,8 +37,7 @@ int sf_token_shape_ok(const char *v)
 	if (!v || strlen(v) != SF_SESSION_COOKIE_LEN)
 		return 0;
 	for (const char *p = v; *p; p++) {
-		char ch = *p;
-		if (!((ch >= 'a' && ch <= 'f') || (ch >= '0' && ch <= '9')))
+		if (!strchr(SF_TOKEN_ALPHABET, *p))
 			return 0;
 	}
 	return 1;

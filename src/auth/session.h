@@ -22,9 +22,10 @@
 struct sf_db_conn;
 
 #define SF_SESSION_TOKEN_BYTES 32
-/* Lowercase hex of 32 bytes.  Not base64url: its '-' and '_' make random
- * tokens look like SQL comments ("--") to the WAF's CRS rules now and then
- * (942440 at paranoia 2 matched about one token in a hundred). */
+/* 32 bytes as sf_token_text letters (core/util.h).  Not base64url: its '-'
+ * and '_' made random tokens look like SQL comments ("--") to the WAF's CRS
+ * rules now and then (942440 at paranoia 2, one token in a hundred); not
+ * hex: its digit runs passed for card numbers (one token in thirty). */
 #define SF_SESSION_COOKIE_LEN 64
 #define SF_SESSION_HASH_LEN 32
 /* last_seen_at is written at most this often (seconds): a session in use

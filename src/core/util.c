@@ -255,3 +255,14 @@ void sf_hex(const void *p, size_t n, char *out)
 	}
 	out[2 * n] = '\0';
 }
+
+void sf_token_text(const void *p, size_t n, char *out)
+{
+	static const char abc[] = SF_TOKEN_ALPHABET;
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = abc[b[i] >> 4];
+		out[2 * i + 1] = abc[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

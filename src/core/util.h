@@ -40,6 +40,15 @@ enum sf_err sf_mkdirs(const char *path, unsigned mode) SF_WARN_UNUSED;
 /* Hex-encode n bytes into out (2n+1 bytes). */
 void sf_hex(const void *p, size_t n, char *out);
 
+/* Token text: each byte as two letters of SF_TOKEN_ALPHABET, one per nibble
+ * (out: 2n+1 bytes).  Tokens (sessions, CSRF, links, API) travel in forms,
+ * cookies, URLs and logs: with no digit a token can never hold a run that
+ * looks like a card number (input checks refuse those, logs scrub them; hex
+ * did in about one token in thirty), and with no punctuation or vowel the
+ * WAF never reads SQL or shell syntax in one. */
+#define SF_TOKEN_ALPHABET "bcdfghjklmnpqrst"
+void sf_token_text(const void *p, size_t n, char *out);
+
 /* Random bytes / an unpredictable lowercase base32 token of len chars. */
 void sf_rand_bytes(void *p, size_t n);
 void sf_rand_base32(char *out, size_t len);

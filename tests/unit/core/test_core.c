@@ -132,6 +132,28 @@ static void test_cards(void **state)
 	assert_null(strstr(s, "4111"));
 }
 
+/* Token text: a fixed mapping (tokens already issued must keep reading the
+ * same), a nibble per letter, nothing but the alphabet. */
+static void test_token_text(void **state)
+{
+	(void)state;
+	const unsigned char b[] = {0x00, 0x1f, 0xf0, 0xff, 0x5a};
+	char out[2 * sizeof b + 1];
+	sf_token_text(b, sizeof b, out);
+	assert_string_equal(out, "bbcttbtthn");
+	unsigned char all[256];
+	char t[2 * sizeof all + 1];
+	for (int i = 0; i < 256; i++)
+		all[i] = (unsigned char)i;
+	sf_token_text(all, sizeof all, t);
+	assert_int_equal(strlen(t), 512);
+	assert_int_equal(strspn(t, SF_TOKEN_ALPHABET), 512);
+	assert_int_equal(strlen(SF_TOKEN_ALPHABET), 16);
+	assert_null(strpbrk(t, "0123456789aeiou-_"));
+	sf_token_text(all, 0, t);
+	assert_string_equal(t, "");
+}
+
 static void test_secret_keys(void **state)
 {
 	(void)state;
@@ -413,7 +435,7 @@ int main(void)
 		cmocka_unit_test(test_err_registry), cmocka_unit_test(test_arena_cap),
 		cmocka_unit_test(test_buf),          cmocka_unit_test(test_parse_i64),
 		cmocka_unit_test(test_utf8),         cmocka_unit_test(test_cards),
-		cmocka_unit_test(test_secret_keys),
+		cmocka_unit_test(test_secret_keys),  cmocka_unit_test(test_token_text),
 		cmocka_unit_test(test_secret_keys_differential),
 		cmocka_unit_test(test_log_access_line),  cmocka_unit_test(test_redact_query),
 		cmocka_unit_test(test_log_writer),   cmocka_unit_test(test_files),
