@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -254,6 +256,12 @@ void sf_hex(const void *p, size_t n, char *out)
 		out[2 * i + 1] = hex[b[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+void sf_thread_nice(int nice_value)
+{
+	if (nice_value > 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice_value);
 }
 
 void sf_token_text(const void *p, size_t n, char *out)

@@ -49,6 +49,13 @@ void sf_hex(const void *p, size_t n, char *out);
 #define SF_TOKEN_ALPHABET "bcdfghjklmnpqrst"
 void sf_token_text(const void *p, size_t n, char *out);
 
+/* Lower the calling thread's CPU priority to nice_value (Linux nice is per
+ * thread); never raises it, 0 or less does nothing.  Background threads
+ * (mail, webhooks, the reservation reaper, checkpoints) run at
+ * SF_BACKGROUND_NICE so that answering requests goes first. */
+#define SF_BACKGROUND_NICE 10
+void sf_thread_nice(int nice_value);
+
 /* Random bytes / an unpredictable lowercase base32 token of len chars. */
 void sf_rand_bytes(void *p, size_t n);
 void sf_rand_base32(char *out, size_t len);

@@ -6,9 +6,8 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+
+#include "core/util.h"
 
 struct job {
 	void (*fn)(void *arg);
@@ -29,8 +28,7 @@ struct sf_workpool {
 static void *worker(void *arg)
 {
 	struct sf_workpool *p = arg;
-	if (p->nice_value > 0) /* this thread only (Linux: per-thread nice) */
-		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice_value);
+	sf_thread_nice(p->nice_value);
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (!p->count && !p->stop)

@@ -455,13 +455,16 @@ int sf_mailer_run_once(struct sf_mailer *m, int64_t now)
 static void *run(void *arg)
 {
 	struct sf_mailer *m = arg;
+	sf_thread_nice(SF_BACKGROUND_NICE);
 	pthread_mutex_lock(&m->mu);
 	while (!m->stop) {
 		m->kicked = 0;
 		pthread_mutex_unlock(&m->mu);
-		sf_mailer_run_once(m, (int64_t)time(NULL));
+		int n = sf_mailer_run_once(m, (int64_t)time(NULL));
 		pthread_mutex_lock(&m->mu);
-		if (m->stop || m->kicked)
+		/* After a batch, look again at once: under load mail arrives
+		 * faster than one batch per POLL_MS. */
+		if (n > 0 || m->stop || m->kicked)
 			continue;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -922,6 +922,7 @@ struct sf_order_reaper {
 static void *reaper_main(void *arg)
 {
 	struct sf_order_reaper *r = arg;
+	sf_thread_nice(SF_BACKGROUND_NICE);
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		pthread_mutex_unlock(&r->mu);

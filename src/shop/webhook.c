@@ -724,6 +724,7 @@ enum sf_err sf_webhook_sender_new(struct sf_db *db, const struct sf_keyring *kr,
 static void *run(void *arg)
 {
 	struct sf_webhook_sender *s = arg;
+	sf_thread_nice(SF_BACKGROUND_NICE);
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
 		s->kicked = 0;
