@@ -1,11 +1,14 @@
 /*
  * db.c — the backend-neutral half of the storage layer: picks the driver,
  * forwards every call through its vtable, and runs transactions with
- * retries.  Nothing here knows SQL.
+ * retries, grouping concurrent write transactions into one commit.
+ * Nothing here knows SQL.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -31,6 +34,10 @@ enum sf_err sf_db_open(const struct sf_db_options *opt, struct sf_db **out, char
 	if (!db)
 		return SF_ERR_NOMEM;
 	db->backend = opt->backend;
+	if (pthread_mutex_init(&db->group.mu, NULL) != 0) {
+		free(db);
+		return SF_ERR_INTERNAL;
+	}
 	switch (opt->backend) {
 	case SF_DB_SQLITE:
 		db->drv = &sf_db_sqlite_driver;
@@ -47,6 +54,8 @@ enum sf_err sf_db_open(const struct sf_db_options *opt, struct sf_db **out, char
 	*out = db;
 	db = NULL;
 out:
+	if (db)
+		pthread_mutex_destroy(&db->group.mu);
 	free(db);
 	return err;
 }
@@ -55,7 +64,8 @@ void sf_db_close(struct sf_db *db)
 {
 	if (!db)
 		return;
-	db->drv->close(db);
+	db->drv->close(db); /* closes the group's writer connection too */
+	pthread_mutex_destroy(&db->group.mu);
 	free(db);
 }
 
@@ -64,8 +74,16 @@ enum sf_db_backend sf_db_backend(const struct sf_db *db)
 	return db->backend;
 }
 
+/* While this thread runs a batch of write transactions (see "Group
+ * commit"), the connection they run on: a transaction function that asks
+ * for "this thread's connection" must get the one its transaction is open
+ * on. */
+static _Thread_local struct sf_db_conn *tl_writer;
+
 struct sf_db_conn *sf_db_conn_get(struct sf_db *db)
 {
+	if (tl_writer && tl_writer->db == db)
+		return tl_writer;
 	return db->drv->conn_get(db);
 }
 
@@ -220,9 +238,196 @@ enum sf_db_status sf_db_after_commit(struct sf_db_conn *c, void (*fn)(void *arg)
 	return SF_DB_OK;
 }
 
+/* ==== Group commit ====
+ *
+ * SQLite has one writer, and every commit writes each page it changed to
+ * the log: the hot pages (the audit head, the last pages of the order,
+ * event and outbox tables and of their indexes) are changed by nearly every
+ * transaction, so 5 small transactions per checkout wrote ~60 pages.  And
+ * each commit by one connection empties every other connection's page
+ * cache.  So write transactions queue, and the first in line runs the
+ * transactions waiting behind it (at most GROUP_MAX) as one transaction on
+ * one connection kept for writing, each inside its own savepoint, and
+ * commits once — LevelDB's writer queue.  A transaction whose function
+ * fails is rolled back to its savepoint alone; the others commit.  Nobody
+ * waits for a timer: a lone caller runs at once, and batches form only
+ * from callers that arrive while a batch is running.
+ *
+ * Each caller still gets its own outcome, tries and after-commit notices
+ * (run on its own thread once the batch has committed).  An attempt that
+ * fails as a whole (BEGIN or COMMIT, or the backend ended the transaction
+ * after an error) counts as a try for every function still pending, and
+ * those asking to retry run again in the next attempt, after a back-off. */
+
+#define GROUP_MAX 64
+
+
+struct sf_db_job {
+	sf_db_txn_fn fn;
+	void *ctx;
+	int max_tries, tries;
+	enum sf_db_status st; /* the outcome (or, while pending, the last result) */
+	int fin;              /* the leader has settled it (leader-private) */
+	int ok;               /* this attempt ran it and kept its work */
+	int done;             /* fin, published under the group mutex */
+	pthread_cond_t cv;
+	size_t nafter;
+	struct sf_db_after after[SF_DB_AFTER_COMMIT_MAX];
+	struct sf_db_job *next;
+};
+
+/* One attempt: BEGIN, every pending job in its savepoint, COMMIT.  Settles
+ * the jobs whose function failed for good; returns SF_DB_OK when the
+ * attempt committed, else the status that undid it (SF_DB_RETRY when the
+ * backend ended the transaction because of one function's error). */
+static enum sf_db_status attempt(struct sf_db *db, struct sf_db_conn *w, struct sf_db_job **jobs, size_t n)
+{
+	const struct sf_db_driver *drv = db->drv;
+	enum sf_db_status st = drv->begin(w, 1);
+
+	if (st != SF_DB_OK)
+		return st;
+	for (size_t i = 0; i < n; i++) {
+		struct sf_db_job *j = jobs[i];
+		if (j->fin)
+			continue;
+		if ((st = drv->savepoint(w)) != SF_DB_OK)
+			goto undo;
+		w->nafter = 0;
+		w->in_txn = 1;
+		enum sf_db_status fs = j->fn(w, j->ctx);
+		w->in_txn = 0;
+		j->st = fs;
+		if (fs == SF_DB_OK || fs == SF_DB_NO_ROWS) {
+			if ((st = drv->release(w)) != SF_DB_OK)
+				goto undo;
+			j->ok = 1;
+			j->nafter = w->nafter;
+			memcpy(j->after, w->after, w->nafter * sizeof w->after[0]);
+			continue;
+		}
+		drv->rollback_to(w);
+		if (fs != SF_DB_RETRY || j->tries >= j->max_tries)
+			j->fin = 1;
+		if (!drv->txn_open(w)) {
+			st = SF_DB_RETRY; /* the others' work went with it: run them again */
+			goto undo;
+		}
+	}
+	w->nafter = 0;
+	if ((st = drv->commit(w)) == SF_DB_OK)
+		return SF_DB_OK;
+undo:
+	w->nafter = 0;
+	w->in_txn = 0;
+	drv->rollback(w);
+	return st == SF_DB_OK ? SF_DB_HARD : st;
+}
+
+/* Run a batch to the end: every job leaves settled. */
+static void run_batch(struct sf_db *db, struct sf_db_job **jobs, size_t n)
+{
+	struct sf_db_group *g = &db->group;
+
+	if (!g->writer)
+		g->writer = db->drv->conn_new(db);
+	if (!g->writer) {
+		for (size_t i = 0; i < n; i++) {
+			jobs[i]->st = SF_DB_HARD;
+			jobs[i]->fin = 1;
+		}
+		return;
+	}
+	tl_writer = g->writer;
+	for (int round = 1;; round++) {
+		size_t pending = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (jobs[i]->fin)
+				continue;
+			jobs[i]->tries++;
+			jobs[i]->ok = 0;
+			pending++;
+		}
+		if (!pending)
+			break;
+		if (round > 1)
+			backoff(round - 1);
+		enum sf_db_status st = attempt(db, g->writer, jobs, n);
+		for (size_t i = 0; i < n; i++) {
+			struct sf_db_job *j = jobs[i];
+			if (j->fin)
+				continue;
+			if (st == SF_DB_OK && j->ok) {
+				j->fin = 1; /* committed, with its function's status */
+				continue;
+			}
+			if (st != SF_DB_OK)
+				j->st = st; /* undone with the whole attempt */
+			if (j->st != SF_DB_RETRY || j->tries >= j->max_tries)
+				j->fin = 1;
+		}
+	}
+	tl_writer = NULL;
+}
+
 enum sf_db_status sf_db_txn(struct sf_db *db, sf_db_txn_fn fn, void *ctx, int max_tries)
 {
-	return run_txn(db, 1, fn, ctx, max_tries);
+	struct sf_db_group *g = &db->group;
+
+	if (!db->drv->conn_new)
+		return run_txn(db, 1, fn, ctx, max_tries);
+	if (tl_writer && tl_writer->db == db)
+		return SF_DB_HARD; /* a transaction function may not start another */
+	struct sf_db_job j = {.fn = fn, .ctx = ctx, .max_tries = max_tries < 1 ? 1 : max_tries};
+	if (pthread_cond_init(&j.cv, NULL) != 0)
+		return SF_DB_HARD;
+	pthread_mutex_lock(&g->mu);
+	if (g->tail)
+		g->tail->next = &j;
+	else
+		g->head = &j;
+	g->tail = &j;
+	g->arrivals++;
+	while (!j.done && (g->leading || g->head != &j))
+		pthread_cond_wait(&j.cv, &g->mu);
+	if (!j.done) {
+		/* First in line and nobody running a batch: run the queue. */
+		struct sf_db_job *batch[GROUP_MAX];
+		size_t n = 0;
+		while (g->head && n < GROUP_MAX) {
+			batch[n++] = g->head;
+			g->head = g->head->next;
+		}
+		if (!g->head)
+			g->tail = NULL;
+		g->leading = 1;
+		g->batches++;
+		g->jobs += n;
+		pthread_mutex_unlock(&g->mu);
+		run_batch(db, batch, n);
+		pthread_mutex_lock(&g->mu);
+		g->leading = 0;
+		for (size_t i = 0; i < n; i++) {
+			batch[i]->done = 1;
+			if (batch[i] != &j)
+				pthread_cond_signal(&batch[i]->cv);
+		}
+		if (g->head)
+			pthread_cond_signal(&g->head->cv); /* the next leader */
+	}
+	pthread_mutex_unlock(&g->mu);
+	pthread_cond_destroy(&j.cv);
+	for (size_t i = 0; i < j.nafter; i++)
+		j.after[i].fn(j.after[i].arg);
+	return j.st;
+}
+
+void sf_db_group_stats(struct sf_db *db, uint64_t *batches, uint64_t *txns)
+{
+	pthread_mutex_lock(&db->group.mu);
+	*batches = db->group.batches;
+	*txns = db->group.jobs;
+	pthread_mutex_unlock(&db->group.mu);
 }
 
 enum sf_db_status sf_db_txn_read(struct sf_db *db, sf_db_txn_fn fn, void *ctx, int max_tries)

@@ -122,9 +122,20 @@ int64_t sf_db_last_id(struct sf_db_conn *c);
  * be safe to run more than once (keep side effects outside the database out
  * of it).  Returns the last status. */
 typedef enum sf_db_status (*sf_db_txn_fn)(struct sf_db_conn *c, void *ctx);
+/* Write transactions are grouped: while one batch commits, the callers
+ * that arrive queue, and the first of them then runs the queued functions
+ * one after the other, each in its own savepoint, as one transaction on a
+ * connection kept for writing (see db.c, "Group commit").  So fn may run
+ * on another thread than the caller's: it must use c (sf_db_conn_get
+ * inside fn returns c too) and ctx, and no thread-local state.  A failing
+ * fn is rolled back alone; its status, like every caller's, is its own.
+ * fn may not start another transaction (SF_DB_HARD). */
 enum sf_db_status sf_db_txn(struct sf_db *db, sf_db_txn_fn fn, void *ctx, int max_tries);
-/* Inside an sf_db_txn function: run fn(arg) once, on this thread, right
- * after the transaction commits — never when it rolls back, and only for
+/* Group commit counters since open: batches committed or tried, and the
+ * write transactions they carried. */
+void sf_db_group_stats(struct sf_db *db, uint64_t *batches, uint64_t *txns);
+/* Inside an sf_db_txn function: run fn(arg) once, on the caller's thread,
+ * right after the transaction commits — never when it rolls back, and only for
  * the attempt that commits (registrations of a retried attempt are
  * dropped).  For in-process notices that must not be seen before the change
  * is (cache generations).  Outside a transaction (autocommit: the statement

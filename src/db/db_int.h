@@ -10,6 +10,7 @@
 #ifndef SF_DB_DB_INT_H
 #define SF_DB_DB_INT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,24 +49,52 @@ struct sf_db_driver {
 	 * never input). */
 	enum sf_db_status (*exec_script)(struct sf_db_conn *c, const char *sql);
 	const char *(*errmsg)(struct sf_db_conn *c);
+
+	/* Group commit (db.c, "Write transactions"): a backend that gains from
+	 * running several callers' transactions as one sets all five; NULL
+	 * conn_new runs each transaction on its own.  conn_new opens a
+	 * connection bound to no thread (closed by close); savepoint marks a
+	 * point inside the open transaction, release forgets it, rollback_to
+	 * undoes everything since it and forgets it; txn_open says whether the
+	 * transaction is still open (a backend may end it on some errors). */
+	struct sf_db_conn *(*conn_new)(struct sf_db *db);
+	enum sf_db_status (*savepoint)(struct sf_db_conn *c);
+	enum sf_db_status (*release)(struct sf_db_conn *c);
+	void (*rollback_to)(struct sf_db_conn *c);
+	int (*txn_open)(struct sf_db_conn *c);
+};
+
+struct sf_db_job; /* a queued write transaction (db.c) */
+
+/* The write queue of group commit (db.c). */
+struct sf_db_group {
+	pthread_mutex_t mu;
+	struct sf_db_job *head, *tail; /* waiting, in arrival order */
+	uint64_t arrivals;             /* callers ever queued */
+	int leading;                  /* a thread is running a batch */
+	struct sf_db_conn *writer;    /* the connection batches run on */
+	uint64_t batches, jobs;       /* counters (tests, metrics) */
 };
 
 struct sf_db {
 	const struct sf_db_driver *drv;
 	enum sf_db_backend backend;
 	void *impl; /* backend state */
+	struct sf_db_group group;
 };
 
 #define SF_DB_AFTER_COMMIT_MAX 4
+
+struct sf_db_after {
+	void (*fn)(void *arg);
+	void *arg;
+};
 
 struct sf_db_conn {
 	struct sf_db *db;
 	int in_txn; /* inside sf_db_txn's fn */
 	size_t nafter;
-	struct {
-		void (*fn)(void *arg);
-		void *arg;
-	} after[SF_DB_AFTER_COMMIT_MAX]; /* sf_db_after_commit, run after COMMIT */
+	struct sf_db_after after[SF_DB_AFTER_COMMIT_MAX]; /* sf_db_after_commit, run after COMMIT */
 };
 
 struct sf_db_cursor {

@@ -573,6 +573,281 @@ static void t_concurrency(struct sf_db *db)
 	assert_int_equal(row_n(sf_db_conn_get(db), "counter"), 2000);
 }
 
+/* ---- group commit ----
+ *
+ * Write transactions that arrive while one runs are run together by the
+ * next in line, each in its own savepoint.  To make a batch of known
+ * content, a "gate" transaction holds its batch open until the wanted
+ * number of callers are waiting behind it. */
+
+struct gate {
+	struct sf_db *db;
+	uint64_t base; /* arrivals before the jobs */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started; /* callers about to call sf_db_txn */
+	int want;
+};
+
+/* Callers ever queued for a write transaction. */
+static uint64_t arrivals(struct sf_db *db)
+{
+	pthread_mutex_lock(&db->group.mu);
+	uint64_t n = db->group.arrivals;
+	pthread_mutex_unlock(&db->group.mu);
+	return n;
+}
+
+static enum sf_db_status gate_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct gate *g = vctx;
+	assert_int_equal(insert_row(c, "gate", 1, NULL, 0), SF_DB_OK);
+	pthread_mutex_lock(&g->mu);
+	while (g->started < g->want)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	/* Until they are all in the queue. */
+	while (g->db->drv->conn_new && arrivals(g->db) < g->base + (uint64_t)g->want)
+		usleep(1000);
+	return SF_DB_OK;
+}
+
+static void *gate_thread(void *v)
+{
+	struct gate *g = v;
+	assert_int_equal(sf_db_txn(g->db, gate_txn, g, 1), SF_DB_OK);
+	return NULL;
+}
+
+enum job_kind { JOB_OK, JOB_HARD, JOB_DUP, JOB_RETRY_ONCE, JOB_LOSE_TXN, JOB_NESTED };
+
+struct job {
+	struct gate *g;
+	enum job_kind kind;
+	char name[16];
+	int runs;
+	enum sf_db_status st;
+	pthread_t caller, notified_on;
+	int notified;
+	int conn_same; /* sf_db_conn_get inside fn returned c */
+};
+
+static void job_notice(void *arg)
+{
+	struct job *j = arg;
+	j->notified++;
+	j->notified_on = pthread_self();
+}
+
+static enum sf_db_status job_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct job *j = vctx;
+	j->runs++;
+	j->conn_same = sf_db_conn_get(c->db) == c;
+	enum sf_db_status st = insert_row(c, j->kind == JOB_DUP ? "gate" : j->name, j->runs, NULL, 0);
+	if (st != SF_DB_OK)
+		return st;
+	struct sf_db_param k[] = {SF_DB_TEXT("gate")};
+	if ((st = sf_db_exec(c, SF_STMT_TEST_INCR, k, 1, NULL)) != SF_DB_OK)
+		return st;
+	if (sf_db_after_commit(c, job_notice, j) != SF_DB_OK)
+		return SF_DB_HARD;
+	switch (j->kind) {
+	case JOB_HARD:
+		return SF_DB_HARD;
+	case JOB_RETRY_ONCE:
+		return j->runs == 1 ? SF_DB_RETRY : SF_DB_OK;
+	case JOB_LOSE_TXN:
+		/* What a backend does on some errors (SQLite: a full disk): the
+		 * whole transaction is gone, the others' work with it. */
+		c->db->drv->exec_script(c, "ROLLBACK");
+		return SF_DB_HARD;
+	case JOB_NESTED:
+		return sf_db_txn(c->db, txn_read_count, NULL, 1) == SF_DB_HARD ? SF_DB_OK : SF_DB_HARD;
+	default:
+		return SF_DB_OK;
+	}
+}
+
+static void *job_thread(void *v)
+{
+	struct job *j = v;
+	j->caller = pthread_self();
+	pthread_mutex_lock(&j->g->mu);
+	j->g->started++;
+	pthread_cond_broadcast(&j->g->cv);
+	pthread_mutex_unlock(&j->g->mu);
+	j->st = sf_db_txn(j->g->db, job_txn, j, 3);
+	return NULL;
+}
+
+/* Run the gate and these jobs; the jobs form one batch behind it. */
+static void run_batch_of(struct sf_db *db, struct job *jobs, size_t n)
+{
+	struct gate g = {.db = db, .want = (int)n};
+	pthread_t gt, th[16];
+	uint64_t b0, t0, b1, t1;
+
+	assert_true(n <= 16);
+	pthread_mutex_init(&g.mu, NULL);
+	pthread_cond_init(&g.cv, NULL);
+	sf_db_group_stats(db, &b0, &t0);
+	assert_int_equal(pthread_create(&gt, NULL, gate_thread, &g), 0);
+	/* The gate leads before any job arrives. */
+	for (;;) {
+		sf_db_group_stats(db, &b1, &t1);
+		if (t1 > t0)
+			break;
+		usleep(1000);
+	}
+	g.base = arrivals(db); /* written before the jobs start: the gate reads it after */
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].g = &g;
+		snprintf(jobs[i].name, sizeof jobs[i].name, "job%zu", i);
+		assert_int_equal(pthread_create(&th[i], NULL, job_thread, &jobs[i]), 0);
+		/* One at a time, so the batch runs them in this order. */
+		while (db->drv->conn_new && arrivals(db) < g.base + i + 1)
+			usleep(1000);
+	}
+	assert_int_equal(pthread_join(gt, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	sf_db_group_stats(db, &b1, &t1);
+	assert_int_equal(t1 - t0, n + 1);
+	if (db->drv->conn_new)
+		assert_int_equal(b1 - b0, 2); /* the gate alone, then every job in one batch */
+	pthread_mutex_destroy(&g.mu);
+	pthread_cond_destroy(&g.cv);
+}
+
+static int row_exists(struct sf_db_conn *c, const char *name)
+{
+	struct sf_db_param p[] = {SF_DB_TEXT(name)};
+	return sf_db_query_one(c, SF_STMT_TEST_GET, p, 1, NULL, NULL) == SF_DB_OK;
+}
+
+static void t_group_commit(struct sf_db *db)
+{
+	migrate_and_scratch(db);
+	struct sf_db_conn *c = sf_db_conn_get(db);
+	struct job jobs[] = {{.kind = JOB_OK},  {.kind = JOB_HARD},	 {.kind = JOB_OK},
+			     {.kind = JOB_DUP}, {.kind = JOB_RETRY_ONCE}, {.kind = JOB_NESTED}};
+	size_t n = sizeof jobs / sizeof jobs[0];
+	run_batch_of(db, jobs, n);
+	int committed = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct job *j = &jobs[i];
+		int ok = j->kind == JOB_OK || j->kind == JOB_RETRY_ONCE || j->kind == JOB_NESTED;
+		/* Each caller gets its own outcome; a failure undoes only its own work. */
+		assert_int_equal(j->st, ok ? SF_DB_OK : j->kind == JOB_DUP ? SF_DB_CONSTRAINT : SF_DB_HARD);
+		assert_int_equal(row_exists(c, j->name), ok);
+		assert_int_equal(j->runs, j->kind == JOB_RETRY_ONCE ? 2 : 1);
+		assert_true(j->conn_same);
+		/* Notices: once, after the commit, on the caller's own thread. */
+		assert_int_equal(j->notified, ok);
+		if (ok)
+			assert_true(pthread_equal(j->notified_on, j->caller));
+		committed += ok;
+	}
+	assert_int_equal(row_n(c, "gate"), 1 + committed);
+	assert_int_equal(count_rows(c), 1 + committed);
+}
+
+static void t_group_lost_txn(struct sf_db *db)
+{
+	migrate_and_scratch(db);
+	struct sf_db_conn *c = sf_db_conn_get(db);
+	struct job jobs[] = {{.kind = JOB_OK}, {.kind = JOB_LOSE_TXN}, {.kind = JOB_OK}};
+	run_batch_of(db, jobs, 3);
+	assert_int_equal(jobs[1].st, SF_DB_HARD);
+	assert_int_equal(jobs[1].runs, 1);
+	assert_false(row_exists(c, "job1"));
+	/* The first job's work went with the transaction: it ran again and committed. */
+	assert_int_equal(jobs[0].st, SF_DB_OK);
+	assert_true(jobs[0].runs >= 1);
+	assert_int_equal(jobs[0].notified, 1);
+	assert_int_equal(jobs[2].st, SF_DB_OK);
+	assert_int_equal(jobs[2].notified, 1);
+	assert_int_equal(count_rows(c), 3);
+	assert_int_equal(row_n(c, "gate"), 3);
+	if (db->drv->conn_new)
+		assert_int_equal(jobs[0].runs, 2);
+}
+
+/* Many writers at once, some failing: exactly the successful ones count. */
+struct mix_ctx {
+	struct sf_db *db;
+	int id, n, ok, bad;
+};
+
+struct mix_txn {
+	const char *name;
+	int fail;
+};
+
+static enum sf_db_status mix_fn(struct sf_db_conn *c, void *vctx)
+{
+	struct mix_txn *m = vctx;
+	enum sf_db_status st = insert_row(c, m->name, 0, NULL, 0);
+	if (st != SF_DB_OK)
+		return st;
+	struct sf_db_param k[] = {SF_DB_TEXT("counter")};
+	if ((st = sf_db_exec(c, SF_STMT_TEST_INCR, k, 1, NULL)) != SF_DB_OK)
+		return st;
+	return m->fail ? SF_DB_HARD : SF_DB_OK;
+}
+
+static void *mix_thread(void *v)
+{
+	struct mix_ctx *x = v;
+	for (int i = 0; i < x->n; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "m%d-%d", x->id, i);
+		struct mix_txn m = {.name = name, .fail = i % 7 == 3};
+		enum sf_db_status st = sf_db_txn(x->db, mix_fn, &m, 5);
+		if (st == SF_DB_OK)
+			x->ok++;
+		else if (st == SF_DB_HARD && m.fail)
+			x->bad++;
+	}
+	return NULL;
+}
+
+static void t_group_many(struct sf_db *db)
+{
+	enum { THREADS = 12, EACH = 150 };
+	pthread_t th[THREADS];
+	struct mix_ctx x[THREADS];
+	uint64_t b0, t0, b1, t1;
+
+	migrate_and_scratch(db);
+	struct sf_db_conn *c = sf_db_conn_get(db);
+	assert_int_equal(insert_row(c, "counter", 0, NULL, 0), SF_DB_OK);
+	sf_db_group_stats(db, &b0, &t0);
+	for (int i = 0; i < THREADS; i++) {
+		x[i] = (struct mix_ctx){.db = db, .id = i, .n = EACH};
+		assert_int_equal(pthread_create(&th[i], NULL, mix_thread, &x[i]), 0);
+	}
+	int ok = 0, bad = 0;
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		ok += x[i].ok;
+		bad += x[i].bad;
+	}
+	int fails_each = 0;
+	for (int i = 0; i < EACH; i++)
+		fails_each += i % 7 == 3;
+	assert_int_equal(bad, THREADS * fails_each);
+	assert_int_equal(ok, THREADS * (EACH - fails_each));
+	assert_int_equal(row_n(c, "counter"), ok);
+	assert_int_equal(count_rows(c), 1 + ok);
+	assert_false(row_exists(c, "m0-3"));
+	assert_true(row_exists(c, "m0-4"));
+	sf_db_group_stats(db, &b1, &t1);
+	assert_int_equal(t1 - t0, THREADS * EACH);
+	assert_true(b1 - b0 <= t1 - t0);
+}
+
 /* A thread that keeps its connection open until after sf_db_close: close
  * must close it too (ASan reports a leak otherwise). */
 struct park_ctx {
@@ -617,6 +892,9 @@ static const struct {
 	{"after_commit", t_after_commit},
 	{"txn_read", t_txn_read},
 	{"concurrency", t_concurrency},
+	{"group_commit", t_group_commit},
+	{"group_lost_txn", t_group_lost_txn},
+	{"group_many", t_group_many},
 };
 
 #define N_CONF (sizeof(conformance) / sizeof(conformance[0]))
