@@ -14,12 +14,47 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/util.h"
 
 #define PW_BYTES_MAX 4096
 
 static atomic_uint_fast64_t verify_count;
+
+/* At most one argon2 computation per core at a time: each takes its
+ * memory cost (19 MiB and up) for tens of milliseconds, and the request
+ * pool has many threads (most of them wait for the group commit or the
+ * network), so a burst of logins could otherwise take pool-size times that
+ * memory and every core.  The others wait their turn. */
+static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static long gate_free;
+
+static void gate_init(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	gate_free = n > 0 ? n : 1;
+}
+
+static void gate_enter(void)
+{
+	pthread_once(&gate_once, gate_init);
+	pthread_mutex_lock(&gate_mu);
+	while (gate_free <= 0)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	gate_free--;
+	pthread_mutex_unlock(&gate_mu);
+}
+
+static void gate_leave(void)
+{
+	pthread_mutex_lock(&gate_mu);
+	gate_free++;
+	pthread_cond_signal(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+}
 
 void sf_password_params_default(struct sf_pw_params *p)
 {
@@ -48,9 +83,10 @@ enum sf_err sf_password_hash(const struct sf_pw_params *p, const char *pw, char 
 	unsigned long long ops;
 	size_t mem;
 	clamp(p, &ops, &mem);
-	if (crypto_pwhash_str_alg(out, pw, n, ops, mem, crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return SF_ERR_NOMEM;
-	return SF_OK;
+	gate_enter();
+	int rc = crypto_pwhash_str_alg(out, pw, n, ops, mem, crypto_pwhash_ALG_ARGON2ID13);
+	gate_leave();
+	return rc == 0 ? SF_OK : SF_ERR_NOMEM;
 }
 
 int sf_password_verify(const char *hash, const char *pw)
@@ -61,7 +97,10 @@ int sf_password_verify(const char *hash, const char *pw)
 	if (n > PW_BYTES_MAX)
 		return 0;
 	atomic_fetch_add(&verify_count, 1);
-	return crypto_pwhash_str_verify(hash, pw, n) == 0;
+	gate_enter();
+	int ok = crypto_pwhash_str_verify(hash, pw, n) == 0;
+	gate_leave();
+	return ok;
 }
 
 /* One dummy hash per process, made with the parameters of the first call

@@ -150,7 +150,7 @@ void sf_config_defaults(struct sf_config *cfg)
 	sf_strlcpy(cfg->tls_cert, "tls/cert.pem", sizeof cfg->tls_cert);
 	sf_strlcpy(cfg->tls_key, "tls/key.pem", sizeof cfg->tls_key);
 	cfg->threads = 0;
-	cfg->write_nice = 5;
+	cfg->write_nice = 19;
 	cfg->max_connections = 4096;
 	cfg->max_connections_per_ip = 128;
 	cfg->timeout_s = 15;

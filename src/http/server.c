@@ -105,6 +105,8 @@ struct sf_http_server_full {
  * for it. */
 
 #define POOL_QUEUE 4096
+#define POOL_THREADS_PER_CORE 16
+#define POOL_THREADS_MAX 64
 
 static void process(struct sf_http_ctx *ctx);
 
@@ -1142,7 +1144,12 @@ enum sf_err sf_http_start(const struct sf_http_options *opt, const struct sf_rou
 	pthread_mutex_init(&full->counts.mu, NULL);
 	{
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		unsigned pt = n > 1 ? 2 * (unsigned)n : 2;
+		/* Most pool threads wait (for the group commit, for the network,
+		 * for their turn at argon2: auth/password.c), not compute; more of
+		 * them let more write transactions share one commit. */
+		unsigned pt = POOL_THREADS_PER_CORE * (unsigned)(n > 1 ? n : 1);
+		if (pt > POOL_THREADS_MAX)
+			pt = POOL_THREADS_MAX;
 		if (!(full->pool = sf_workpool_new(pt, opt->write_nice, POOL_QUEUE))) {
 			pthread_mutex_destroy(&full->counts.mu);
 			free(full);
