@@ -121,7 +121,7 @@ def test_e2e(P, d, db, sku):
     before = mails(d)
     st, js, _ = b.api('POST', '/api/v1/account/register', {'email': 'e2e.buyer@example.org', 'password': PW})
     check('register: 202', st == 202, (st, js))
-    name, text = wait_mail(d, before)
+    name, text = wait_mail(d, before, want='/account/verify')
     tok = link_token(text, '/account/verify')
     check('verification mail in the outbox with a link', bool(tok), text[:300])
     st, js, _ = b.api('POST', '/api/v1/account/verify', {'token': tok})
@@ -178,7 +178,7 @@ def test_e2e(P, d, db, sku):
     check('the sandbox delivery is recorded as delivered',
           q(db, "SELECT status FROM webhook_deliveries WHERE subscription_id IS NULL ORDER BY id DESC LIMIT 1")
           == [('delivered',)])
-    name, text = wait_mail(d, before)
+    name, text = wait_mail(d, before, want='Payment received')
     check('payment confirmation e-mail in the outbox', 'Payment received' in text and str(oid) in text, text[:300])
     st, hd, body = b.send('GET', '/orders/%d/return' % oid)
     check('return page: thank you, paid', st == 200 and b'Thank you' in body and b'paid' in body, st)
