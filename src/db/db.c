@@ -346,6 +346,7 @@ static void run_batch(struct sf_db *db, struct sf_db_job **jobs, size_t n)
 				continue;
 			jobs[i]->tries++;
 			jobs[i]->ok = 0;
+			jobs[i]->nafter = 0; /* notices only from the attempt that commits */
 			pending++;
 		}
 		if (!pending)
@@ -361,6 +362,7 @@ static void run_batch(struct sf_db *db, struct sf_db_job **jobs, size_t n)
 				j->fin = 1; /* committed, with its function's status */
 				continue;
 			}
+			j->nafter = 0;
 			if (st != SF_DB_OK)
 				j->st = st; /* undone with the whole attempt */
 			if (j->st != SF_DB_RETRY || j->tries >= j->max_tries)

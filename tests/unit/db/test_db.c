@@ -619,7 +619,7 @@ static void *gate_thread(void *v)
 	return NULL;
 }
 
-enum job_kind { JOB_OK, JOB_HARD, JOB_DUP, JOB_RETRY_ONCE, JOB_LOSE_TXN, JOB_NESTED };
+enum job_kind { JOB_OK, JOB_HARD, JOB_DUP, JOB_RETRY_ONCE, JOB_LOSE_TXN, JOB_NESTED, JOB_OK_THEN_HARD };
 
 struct job {
 	struct gate *g;
@@ -657,6 +657,8 @@ static enum sf_db_status job_txn(struct sf_db_conn *c, void *vctx)
 		return SF_DB_HARD;
 	case JOB_RETRY_ONCE:
 		return j->runs == 1 ? SF_DB_RETRY : SF_DB_OK;
+	case JOB_OK_THEN_HARD:
+		return j->runs == 1 ? SF_DB_OK : SF_DB_HARD;
 	case JOB_LOSE_TXN:
 		/* What a backend does on some errors (SQLite: a full disk): the
 		 * whole transaction is gone, the others' work with it. */
@@ -772,6 +774,20 @@ static void t_group_lost_txn(struct sf_db *db)
 	assert_int_equal(row_n(c, "gate"), 3);
 	if (db->drv->conn_new)
 		assert_int_equal(jobs[0].runs, 2);
+
+	/* A function whose first run was undone with the batch and whose
+	 * second run fails: its caller gets the failure and no notice (the
+	 * undone run's registration is dropped). */
+	if (!db->drv->conn_new)
+		return;
+	migrate_and_scratch(db);
+	struct job again[] = {{.kind = JOB_OK_THEN_HARD}, {.kind = JOB_LOSE_TXN}};
+	run_batch_of(db, again, 2);
+	assert_int_equal(again[0].runs, 2);
+	assert_int_equal(again[0].st, SF_DB_HARD);
+	assert_int_equal(again[0].notified, 0);
+	assert_int_equal(again[1].st, SF_DB_HARD);
+	assert_int_equal(count_rows(c), 1); /* the gate's row only */
 }
 
 /* Many writers at once, some failing: exactly the successful ones count. */
