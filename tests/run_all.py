@@ -17,8 +17,9 @@ Suites, in order:
   staff  the back office's way in over HTTPS with the WAF blocking (PL1, PL2):
          enrollment, TOTP, roles per request, where-and-when policy, CSRF,
          re-authentication, API tokens, lockout, CLI (tests/http/staff_test.py)
-  pay    payments (sandbox and Stripe against a local stub, webhook signatures
-         from the official stripe npm package), outgoing webhooks, the OpenAPI
+  pay    payments (sandbox; Stripe against a local server speaking Stripe's
+         documented API; webhook signatures from the official stripe npm
+         package), outgoing webhooks, the OpenAPI
          document linted by @redocly/cli (tests/http/pay_test.py)
   admin  the back office over HTTPS with the WAF blocking at paranoia 2: staff
          log in through enrollment + TOTP; pages x roles, orders, customers

@@ -8,8 +8,10 @@
 #include "auth/password.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <pwquality.h>
+#include <semaphore.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -28,32 +30,24 @@ static atomic_uint_fast64_t verify_count;
  * network), so a burst of logins could otherwise take pool-size times that
  * memory and every core.  The others wait their turn. */
 static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
-static long gate_free;
+static sem_t gate;
 
 static void gate_init(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	gate_free = n > 0 ? n : 1;
+	(void)sem_init(&gate, 0, n > 0 ? (unsigned)n : 1u);
 }
 
 static void gate_enter(void)
 {
 	pthread_once(&gate_once, gate_init);
-	pthread_mutex_lock(&gate_mu);
-	while (gate_free <= 0)
-		pthread_cond_wait(&gate_cv, &gate_mu);
-	gate_free--;
-	pthread_mutex_unlock(&gate_mu);
+	while (sem_wait(&gate) != 0 && errno == EINTR)
+		;
 }
 
 static void gate_leave(void)
 {
-	pthread_mutex_lock(&gate_mu);
-	gate_free++;
-	pthread_cond_signal(&gate_cv);
-	pthread_mutex_unlock(&gate_mu);
+	sem_post(&gate);
 }
 
 void sf_password_params_default(struct sf_pw_params *p)
