@@ -36,6 +36,7 @@
 #include "core/util.h"
 #include "core/workpool.h"
 #include "http/internal.h"
+#include "http/tlsout.h"
 
 /* ==== Connection watchdog ==== */
 
@@ -50,6 +51,8 @@ struct sf_http_watch {
 	uint8_t addr[16];              /* the client (IPv4 as IPv4-mapped IPv6) */
 	int counted;                   /* included in the connection counts */
 	int over_cap;                  /* beyond max_connections(_per_ip): answer 503 and close */
+	int tls;                       /* out is this connection's TLS push */
+	struct sf_tls_out out;
 };
 
 /* ==== Connection counts ====
@@ -272,6 +275,14 @@ static void notify_connection_cb(void *cls, struct MHD_Connection *con, void **s
 		addr_key(ca ? ca->client_addr : NULL, w->addr);
 		w->over_cap = counts_add(ln->srv, w->addr);
 		w->counted = 1;
+		if (ln->tls) {
+			const union MHD_ConnectionInfo *ts =
+				MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+			if (ts && ts->tls_session) {
+				sf_tls_out_attach(&w->out, (gnutls_session_t)ts->tls_session, w->fd);
+				w->tls = 1;
+			}
+		}
 		deadline_arm(wd, w);
 		pthread_mutex_lock(&wd->mu);
 		w->next = wd->head;
@@ -452,7 +463,18 @@ static enum MHD_Result answer(struct sf_http_ctx *ctx)
 	struct add_hdr_ctx a = { r };
 	sf_http_security_headers(ctx->req.request_id, hsts_due(ctx), sf_http_resp_find(resp, "Cache-Control") != NULL,
 				 sf_http_resp_find(resp, "Content-Security-Policy") != NULL, add_hdr, &a);
+	/* A body that goes right after the header (not HEAD, 204, 304): one
+	 * TLS send for both (tlsout.h). */
+	struct sf_http_watch *w = NULL;
+	if (len > 0 && status >= 200 && status != 204 && status != 304 && ctx->req.method &&
+	    strcmp(ctx->req.method, "HEAD") != 0) {
+		w = con_watch(ctx->con);
+		if (w && w->tls)
+			sf_tls_out_hold_next(&w->out);
+	}
 	enum MHD_Result ret = MHD_queue_response(ctx->con, status, r);
+	if (ret != MHD_YES && w && w->tls)
+		w->out.hold = 0; /* nothing will follow */
 	MHD_destroy_response(r);
 	ctx->status_sent = status;
 	ctx->bytes_sent = (ctx->req.method && strcmp(ctx->req.method, "HEAD") == 0) ? 0 : len;
