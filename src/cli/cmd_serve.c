@@ -75,6 +75,8 @@ int sf_cmd_serve(struct sf_cli *cli, int argc, char **argv)
 	if (rc)
 		return rc;
 	const struct sf_config *cfg = &cli->cfg;
+	if (sf_log_access_buffer((unsigned)cfg->log_access_flush_ms) != SF_OK)
+		return sf_cli_fail(SF_EXIT_FAIL, "[log] access_flush_ms: cannot start the access log flusher");
 	if (sf_log_open(cfg->log_dir, (enum sf_log_level)sf_config_log_level(cfg)) != SF_OK)
 		return sf_cli_fail(SF_EXIT_FAIL, "[log] dir %s: cannot open log files: %s", cfg->log_dir,
 				   strerror(errno));

@@ -61,6 +61,7 @@ static const struct key keys[] = {
 	{"keys", "master_key_file", K_PATH, F(master_key_file), 0, 0, NULL},
 	{"log", "dir", K_PATH, F(log_dir), 0, 0, NULL},
 	{"log", "level", K_CHOICE, F(log_level), 0, 0, "debug|info|warn|error"},
+	{"log", "access_flush_ms", K_INT, F(log_access_flush_ms), 0, 10000, NULL},
 	{"proxy", "trusted", K_STR, F(proxy_trusted), 0, 0, NULL},
 	{"proxy", "tls_terminated", K_BOOL, F(proxy_tls_terminated), 0, 0, NULL},
 	{"proxy", "protocol", K_BOOL, F(proxy_protocol), 0, 0, NULL},
@@ -163,6 +164,7 @@ void sf_config_defaults(struct sf_config *cfg)
 	sf_strlcpy(cfg->master_key_file, "keys/master.key", sizeof cfg->master_key_file);
 	sf_strlcpy(cfg->log_dir, "log", sizeof cfg->log_dir);
 	sf_strlcpy(cfg->log_level, "info", sizeof cfg->log_level);
+	cfg->log_access_flush_ms = 1000;
 	cfg->min_free_disk_mb = 100;
 	cfg->catalog_cache_entries = 8192;
 	cfg->catalog_cache_mb = 64;

@@ -54,6 +54,7 @@ struct sf_config {
 	/* [log] */
 	char log_dir[SF_CFG_PATH_MAX];
 	char log_level[8];
+	int64_t log_access_flush_ms; /* access lines buffered per thread at most this long (0: unbuffered) */
 	/* [proxy] */
 	char proxy_trusted[512];
 	int proxy_tls_terminated;

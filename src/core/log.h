@@ -33,6 +33,15 @@ enum sf_log_stream { SF_LOG_APP, SF_LOG_ACCESS };
 enum sf_err sf_log_open(const char *dir, enum sf_log_level min_level) SF_WARN_UNUSED;
 void sf_log_close(void);
 
+/* Buffer access lines per thread and write them at least every flush_ms
+ * (and when 32 KiB are waiting, at a reopen and at close); 0, the initial
+ * state, writes each line as it comes.  SF_ERR_INVALID above
+ * SF_LOG_ACCESS_FLUSH_MAX_MS. */
+#define SF_LOG_ACCESS_FLUSH_MAX_MS 10000u
+enum sf_err sf_log_access_buffer(unsigned flush_ms) SF_WARN_UNUSED;
+/* Write every buffered access line now. */
+void sf_log_flush(void);
+
 /* Write obj (a JSON object; reference stolen) as one redacted line, adding
  * "ts" and "level" (and "stream" to the app stream). */
 void sf_log_emit(enum sf_log_stream stream, enum sf_log_level level, json_t *obj);

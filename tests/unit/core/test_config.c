@@ -55,6 +55,7 @@ static void test_defaults_and_paths(void **state)
 	assert_int_equal(c.environment, SF_ENV_STAGING);
 	assert_int_equal(c.https_port, 9443);
 	assert_int_equal(c.http_port, 8080);
+	assert_int_equal(c.log_access_flush_ms, 1000);
 	char want[256];
 	snprintf(want, sizeof want, "%s/db/storefort.db", dir);
 	assert_string_equal(c.db_path, want);
@@ -86,6 +87,9 @@ static void test_strictness(void **state)
 	expect_error("[server]\ntls = maybe\n", "not on/off");
 	expect_error("[app]\nenvironment = prod\n", "not development, staging or production");
 	expect_error("[log]\nlevel = loud\n", "not one of debug|info|warn|error");
+	expect_error("[log]\naccess_flush_ms = 10001\n", "[log] access_flush_ms");
+	expect_error("[log]\naccess_flush_ms = -1\n", "[log] access_flush_ms");
+	expect_error("[log]\naccess_flush_ms = 1s\n", "not an integer");
 	expect_error("[server]\nhttps_port = 8080\nhttp_port = 8080\n", "must differ");
 	expect_error("this is not ini\n", "line 1");
 	expect_error("[database]\nbackend = postgres\n", "conninfo");
