@@ -625,6 +625,26 @@ static void line_key_str(struct line *l, const char *key, const char *v)
 	line_str(l, v);
 }
 
+static char *put_lit(char *p, const char *lit)
+{
+	size_t n = strlen(lit);
+	memcpy(p, lit, n);
+	return p + n;
+}
+
+static char *put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 int sf_log_access_on(void)
 {
 	return SF_LOG_INFO >= min_level && access_fd >= 0;
@@ -643,7 +663,20 @@ void sf_log_access(const struct sf_log_access_line *a)
 	if (a->query)
 		line_key_str(&l, ",\"query\":", a->query);
 	double ms = a->duration_ms >= 0 && a->duration_ms < 1e12 ? a->duration_ms : 0;
-	snprintf(num, sizeof num, ",\"status\":%u,\"bytes\":%zu,\"duration_ms\":%.3f", a->status, a->bytes, ms);
+	/* By hand: snprintf's number formatting was a third of this line's cost. */
+	uint64_t us = (uint64_t)(ms * 1000.0 + 0.5);
+	char *q = num;
+	q = put_lit(q, ",\"status\":");
+	q = put_u64(q, a->status);
+	q = put_lit(q, ",\"bytes\":");
+	q = put_u64(q, a->bytes);
+	q = put_lit(q, ",\"duration_ms\":");
+	q = put_u64(q, us / 1000);
+	*q++ = '.';
+	*q++ = (char)('0' + us % 1000 / 100);
+	*q++ = (char)('0' + us % 100 / 10);
+	*q++ = (char)('0' + us % 10);
+	*q = '\0';
 	line_lit(&l, num);
 	if (a->user_agent)
 		line_key_str(&l, ",\"user_agent\":", a->user_agent);

@@ -97,13 +97,31 @@ int sf_utf8_valid(const char *str, size_t n, int no_ctl)
 
 void sf_time_iso(char *out, size_t n)
 {
+	/* Every access line carries one: the date and time of day are formatted
+	 * once per second per thread, the milliseconds each time. */
+	static _Thread_local time_t tl_sec = (time_t)-1;
+	static _Thread_local char tl_day[24];
 	struct timespec ts;
-	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t l = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (l)
-		snprintf(out + l, n - l, ".%03ldZ", ts.tv_nsec / 1000000);
+	if (ts.tv_sec != tl_sec) {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		if (strftime(tl_day, sizeof tl_day, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+			tl_day[0] = '\0';
+		tl_sec = ts.tv_sec;
+	}
+	char buf[32];
+	size_t l = strlen(tl_day);
+	memcpy(buf, tl_day, l);
+	unsigned ms = (unsigned)(ts.tv_nsec / 1000000);
+	buf[l++] = '.';
+	buf[l++] = (char)('0' + ms / 100);
+	buf[l++] = (char)('0' + ms / 10 % 10);
+	buf[l++] = (char)('0' + ms % 10);
+	buf[l++] = 'Z';
+	buf[l] = '\0';
+	if (n)
+		sf_strlcpy(out, buf, n);
 }
 
 int64_t sf_time_mono_ms(void)

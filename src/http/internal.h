@@ -32,6 +32,7 @@ struct sf_http_server {
 	struct sf_http_options opt; /* copy; strings borrowed from the caller */
 	const struct sf_route *routes;
 	size_t nroutes;
+	struct sf_route_index *route_ix; /* NULL: routes scanned in order */
 	struct sf_http_hooks hooks;
 	void *app;
 	struct sf_http_listener https;

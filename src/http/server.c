@@ -686,7 +686,9 @@ static void first_call_checks(struct sf_http_ctx *ctx, const char *method, const
 	}
 
 	const char *allow = NULL;
-	const struct sf_route *route = sf_http_route_match(srv->routes, srv->nroutes, req->method, req->path, req, &allow);
+	const struct sf_route *route =
+		srv->route_ix ? sf_http_route_match_ix(srv->route_ix, req->method, req->path, req, &allow)
+			      : sf_http_route_match(srv->routes, srv->nroutes, req->method, req->path, req, &allow);
 	if (!route) {
 		if (sf_arena_failed(&ctx->arena)) {
 			ctx->pending = SF_ERR_NOMEM;
@@ -1158,6 +1160,7 @@ enum sf_err sf_http_start(const struct sf_http_options *opt, const struct sf_rou
 	srv->opt = *opt;
 	srv->routes = routes;
 	srv->nroutes = nroutes;
+	srv->route_ix = nroutes ? sf_http_route_index_new(routes, nroutes) : NULL; /* NULL: linear */
 	if (hooks)
 		srv->hooks = *hooks;
 	srv->app = app;
@@ -1174,6 +1177,7 @@ enum sf_err sf_http_start(const struct sf_http_options *opt, const struct sf_rou
 			pt = POOL_THREADS_MAX;
 		if (!(full->pool = sf_workpool_new(pt, opt->write_nice, POOL_QUEUE))) {
 			pthread_mutex_destroy(&full->counts.mu);
+			sf_http_route_index_free(srv->route_ix);
 			free(full);
 			snprintf(errbuf, errlen, "cannot start the request pool threads");
 			return SF_ERR_INTERNAL;
@@ -1260,6 +1264,7 @@ void sf_http_stop(struct sf_http_server *srv)
 	pthread_cond_destroy(&wd->cv);
 	pthread_mutex_destroy(&wd->mu);
 	counts_free(srv_counts(srv));
+	sf_http_route_index_free(srv->route_ix);
 	free(srv);
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/arena.h"
@@ -306,6 +307,37 @@ static void test_log_writer(void **state)
 	rmdir(dir);
 }
 
+/* sf_time_iso: "YYYY-MM-DDTHH:MM:SS.mmmZ", the same instant as time(),
+ * truncated safely into a short buffer. */
+static void test_time_iso(void **state)
+{
+	(void)state;
+	char a[40], b[40];
+	time_t before = time(NULL);
+	sf_time_iso(a, sizeof a);
+	sf_time_iso(b, sizeof b);
+	time_t after = time(NULL);
+	assert_int_equal(strlen(a), 24);
+	for (size_t i = 0; i < 24; i++) {
+		const char *shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+		if (shape[i] == 'd')
+			assert_true(a[i] >= '0' && a[i] <= '9');
+		else
+			assert_int_equal(a[i], shape[i]);
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	assert_non_null(strptime(a, "%Y-%m-%dT%H:%M:%S", &tm));
+	time_t t = timegm(&tm);
+	assert_true(t >= before && t <= after);
+	assert_true(strcmp(a, b) <= 0); /* never backwards within a thread */
+	char small[8];
+	sf_time_iso(small, sizeof small);
+	assert_int_equal(strlen(small), 7);
+	assert_memory_equal(small, a, 4);
+	sf_time_iso(small, 0); /* nothing written, no crash */
+}
+
 static size_t count_lines(const char *dir, const char *prefix)
 {
 	char path[512];
@@ -450,6 +482,15 @@ static void test_log_access_line(void **state)
 	sf_log_access(&b);
 	struct sf_log_access_line c = { .request_id = "rid3", .ip = "::1", .status = 400, .duration_ms = -5 };
 	sf_log_access(&c);
+	/* Numbers are formatted by hand: the extremes, and rounding to 3 places. */
+	struct sf_log_access_line d = { .request_id = "rid4", .ip = "::1", .status = 0, .bytes = (size_t)INT64_MAX,
+					.duration_ms = 12.3456 };
+	sf_log_access(&d);
+	struct sf_log_access_line e = { .request_id = "rid5", .ip = "::1", .status = 503, .bytes = 0,
+					.duration_ms = 999999999999.0 };
+	sf_log_access(&e);
+	struct sf_log_access_line f2 = { .request_id = "rid6", .ip = "::1", .status = 200, .duration_ms = 0.0004 };
+	sf_log_access(&f2);
 	sf_log_close();
 	/* With the access log off nothing is written, and nothing crashes. */
 	sf_log_access(&a);
@@ -488,6 +529,12 @@ static void test_log_access_line(void **state)
 			assert_string_equal(json_string_value(json_object_get(o, "user_agent")), "[invalid]");
 			assert_string_equal(json_string_value(json_object_get(o, "method")), "-");
 			assert_null(json_object_get(o, "query"));
+		} else if (!strcmp(rid, "rid4")) {
+			assert_non_null(strstr(ln, ",\"status\":0,\"bytes\":9223372036854775807,\"duration_ms\":12.346,"));
+		} else if (!strcmp(rid, "rid5")) {
+			assert_non_null(strstr(ln, ",\"status\":503,\"bytes\":0,\"duration_ms\":999999999999.000,"));
+		} else if (!strcmp(rid, "rid6")) {
+			assert_non_null(strstr(ln, ",\"duration_ms\":0.000,"));
 		} else {
 			assert_string_equal(rid, "rid3");
 			assert_string_equal(json_string_value(json_object_get(o, "path")), "-");
@@ -498,7 +545,7 @@ static void test_log_access_line(void **state)
 		json_decref(o);
 		lines++;
 	}
-	assert_int_equal(lines, 3);
+	assert_int_equal(lines, 6);
 	free(text);
 	unlink(path);
 	snprintf(path, sizeof path, "%s/app.log", dir);
@@ -552,7 +599,7 @@ int main(void)
 		cmocka_unit_test(test_utf8),         cmocka_unit_test(test_cards),
 		cmocka_unit_test(test_secret_keys),  cmocka_unit_test(test_token_text),
 		cmocka_unit_test(test_secret_keys_differential),
-		cmocka_unit_test(test_log_access_line),  cmocka_unit_test(test_log_access_buffered),  cmocka_unit_test(test_redact_query),
+		cmocka_unit_test(test_log_access_line),  cmocka_unit_test(test_log_access_buffered), cmocka_unit_test(test_time_iso),  cmocka_unit_test(test_redact_query),
 		cmocka_unit_test(test_log_writer),   cmocka_unit_test(test_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/internal.h"
@@ -174,6 +176,118 @@ static void test_admin_prefix(void **state)
 	sf_arena_release(&a);
 }
 
+/* The index gives the same answers as the scan: route, parameters and
+ * Allow list, for paths made from every pattern and for random ones, over
+ * a table where order matters (an earlier {param} route shadows a later
+ * literal one) and with routes that start with a parameter, a bare "/",
+ * and a pattern without a leading slash. */
+static const struct sf_route mixed[] = {
+	{ "GET", "/", h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 },
+	{ "GET", "/{lang}/about", h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 },
+	{ "GET", "/products", h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 },
+	{ "POST", "/products", h, SF_AUTH_STAFF, "catalog.write", SF_CSRF_REQUIRED, SF_RC_WRITE, 0, 0 },
+	{ "GET", "/p/{slug}", h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 },
+	{ "DELETE", "/p/{slug}", h, SF_AUTH_STAFF, "catalog.write", SF_CSRF_REQUIRED, SF_RC_WRITE, 0, 0 },
+	{ "GET", "/p/special", h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 },
+	{ "PUT", "/p/special", h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 },
+	{ "GET", "/api/v1/products/{slug}", h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 },
+	{ "GET", "/api/v1/{*rest}", h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 },
+	{ "POST", "/{*any}", h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 },
+	{ "GET", "nolead", h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 },
+	{ "GET", "/\xc3\xa9t\xc3\xa9", h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 },
+};
+#define NMIXED (sizeof mixed / sizeof mixed[0])
+
+static void same_answer(struct sf_route_index *ix, const struct sf_route *table, size_t n, const char *method,
+			const char *path)
+{
+	struct sf_arena a1, a2;
+	sf_arena_init(&a1, 16 * 1024);
+	sf_arena_init(&a2, 16 * 1024);
+	struct sf_req r1 = { .arena = &a1 }, r2 = { .arena = &a2 };
+	const char *al1 = "x", *al2 = "y";
+	const struct sf_route *m1 = sf_http_route_match(table, n, method, path, &r1, &al1);
+	const struct sf_route *m2 = sf_http_route_match_ix(ix, method, path, &r2, &al2);
+	if (m1 != m2)
+		fail_msg("%s %s: scan %s, index %s", method, path, m1 ? m1->pattern : "-", m2 ? m2->pattern : "-");
+	if ((al1 == NULL) != (al2 == NULL) || (al1 && strcmp(al1, al2) != 0))
+		fail_msg("%s %s: Allow '%s' vs '%s'", method, path, al1 ? al1 : "-", al2 ? al2 : "-");
+	assert_int_equal(r1.nparams, r2.nparams);
+	for (size_t i = 0; i < r1.nparams; i++) {
+		assert_string_equal(r1.params[i].k, r2.params[i].k);
+		assert_string_equal(r1.params[i].v, r2.params[i].v);
+	}
+	sf_arena_release(&a1);
+	sf_arena_release(&a2);
+}
+
+static void test_index_same_as_scan(void **state)
+{
+	(void)state;
+	static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH" };
+	const struct { const struct sf_route *t; size_t n; } tables[] = { { routes, NR }, { mixed, NMIXED } };
+	unsigned seed = 42;
+	size_t checked = 0, matched = 0;
+	for (size_t t = 0; t < 2; t++) {
+		struct sf_route_index *ix = sf_http_route_index_new(tables[t].t, tables[t].n);
+		assert_non_null(ix);
+		/* Paths made from each pattern, parameters filled in. */
+		for (size_t i = 0; i < tables[t].n; i++) {
+			static const char *const fill[] = { "x", "special", "a/b", "" };
+			for (size_t f = 0; f < 4; f++) {
+				char path[256];
+				size_t o = 0;
+				for (const char *p = tables[t].t[i].pattern; *p && o < 200;) {
+					if (*p == '{') {
+						o += (size_t)snprintf(path + o, sizeof path - o, "%s", fill[f]);
+						p = strchr(p, '}');
+						p = p ? p + 1 : "";
+					} else {
+						path[o++] = *p++;
+					}
+				}
+				path[o] = '\0';
+				for (size_t k = 0; k < 6; k++) {
+					same_answer(ix, tables[t].t, tables[t].n, methods[k], path);
+					checked++;
+				}
+			}
+		}
+		/* Random paths over the bytes the patterns use. */
+		static const char alpha[] = "//apirodcus1v{}*xzn\xc3\xa9t";
+		for (int r = 0; r < 20000; r++) {
+			char path[32];
+			size_t len = (size_t)(rand_r(&seed) % 24);
+			for (size_t i = 0; i < len; i++)
+				path[i] = alpha[rand_r(&seed) % (sizeof alpha - 1)];
+			path[len] = '\0';
+			if (len && rand_r(&seed) % 4)
+				path[0] = '/';
+			const char *method = methods[rand_r(&seed) % 6];
+			struct sf_arena a;
+			sf_arena_init(&a, 4096);
+			struct sf_req rq = { .arena = &a };
+			if (sf_http_route_match(tables[t].t, tables[t].n, method, path, &rq, NULL))
+				matched++;
+			sf_arena_release(&a);
+			same_answer(ix, tables[t].t, tables[t].n, method, path);
+			checked++;
+		}
+		sf_http_route_index_free(ix);
+	}
+	assert_true(checked > 40000);
+	assert_true(matched > 100); /* the random paths did reach routes */
+	/* Hostile and empty inputs. */
+	struct sf_route_index *ix = sf_http_route_index_new(mixed, NMIXED);
+	assert_null(sf_http_route_match_ix(ix, "GET", NULL, NULL, NULL));
+	assert_null(sf_http_route_match_ix(NULL, "GET", "/", NULL, NULL));
+	same_answer(ix, mixed, NMIXED, "GET", "");
+	sf_http_route_index_free(ix);
+	struct sf_route nullpat[] = { { "GET", NULL, h, SF_AUTH_NONE, NULL, SF_CSRF_NONE, SF_RC_READ, 0, 0 } };
+	assert_null(sf_http_route_index_new(nullpat, 1));
+	assert_null(sf_http_route_index_new(NULL, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +298,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
 		cmocka_unit_test(test_bad_pattern_never_matches),
 		cmocka_unit_test(test_admin_prefix),
+		cmocka_unit_test(test_index_same_as_scan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
