@@ -431,13 +431,7 @@ static void *flusher_main(void *arg)
 		unsigned ms = atomic_load(&access_flush_ms);
 		unsigned half = ms / 2 ? ms / 2 : 1;
 		struct timespec wake;
-		clock_gettime(CLOCK_REALTIME, &wake);
-		wake.tv_sec += half / 1000;
-		wake.tv_nsec += (long)(half % 1000) * 1000000L;
-		if (wake.tv_nsec >= 1000000000L) {
-			wake.tv_sec++;
-			wake.tv_nsec -= 1000000000L;
-		}
+		sf_time_deadline(&wake, (long)half);
 		pthread_cond_timedwait(&flusher.cv, &flusher.mu, &wake);
 		if (flusher.stop)
 			break;

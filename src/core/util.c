@@ -124,6 +124,17 @@ void sf_time_iso(char *out, size_t n)
 		sf_strlcpy(out, buf, n);
 }
 
+void sf_time_deadline(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 int64_t sf_time_mono_ms(void)
 {
 	struct timespec ts;

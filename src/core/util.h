@@ -24,6 +24,10 @@ int sf_utf8_valid(const char *s, size_t n, int no_ctl);
 void sf_time_iso(char *out, size_t n);
 /* Monotonic milliseconds. */
 int64_t sf_time_mono_ms(void);
+/* *ts = now (CLOCK_REALTIME) + ms: the absolute deadline that
+ * pthread_cond_timedwait takes. */
+struct timespec;
+void sf_time_deadline(struct timespec *ts, long ms);
 
 /* Copy src into dst of size n, always NUL-terminated; returns 0 when it fit,
  * -1 when truncated. */

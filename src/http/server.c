@@ -245,12 +245,7 @@ static void *watchdog_main(void *arg)
 			}
 		}
 		struct timespec wake;
-		clock_gettime(CLOCK_REALTIME, &wake);
-		wake.tv_nsec += 250 * 1000 * 1000;
-		if (wake.tv_nsec >= 1000000000L) {
-			wake.tv_sec++;
-			wake.tv_nsec -= 1000000000L;
-		}
+		sf_time_deadline(&wake, 250);
 		pthread_cond_timedwait(&wd->cv, &wd->mu, &wake);
 	}
 	pthread_mutex_unlock(&wd->mu);
@@ -463,11 +458,11 @@ static enum MHD_Result answer(struct sf_http_ctx *ctx)
 	struct add_hdr_ctx a = { r };
 	sf_http_security_headers(ctx->req.request_id, hsts_due(ctx), sf_http_resp_find(resp, "Cache-Control") != NULL,
 				 sf_http_resp_find(resp, "Content-Security-Policy") != NULL, add_hdr, &a);
-	/* A body that goes right after the header (not HEAD, 204, 304): one
-	 * TLS send for both (tlsout.h). */
+	/* A body that goes right after the header (not HEAD; 204 and 304 have
+	 * none by now): one TLS send for both (tlsout.h). */
+	int head = ctx->req.method && strcmp(ctx->req.method, "HEAD") == 0;
 	struct sf_http_watch *w = NULL;
-	if (len > 0 && status >= 200 && status != 204 && status != 304 && ctx->req.method &&
-	    strcmp(ctx->req.method, "HEAD") != 0) {
+	if (len > 0 && status >= 200 && ctx->req.method && !head) {
 		w = con_watch(ctx->con);
 		if (w && w->tls)
 			sf_tls_out_hold_next(&w->out);
@@ -477,7 +472,7 @@ static enum MHD_Result answer(struct sf_http_ctx *ctx)
 		w->out.hold = 0; /* nothing will follow */
 	MHD_destroy_response(r);
 	ctx->status_sent = status;
-	ctx->bytes_sent = (ctx->req.method && strcmp(ctx->req.method, "HEAD") == 0) ? 0 : len;
+	ctx->bytes_sent = head ? 0 : len;
 	ctx->phase = 2;
 	deadline_clear(ctx);
 	return ret;
@@ -1235,12 +1230,7 @@ void sf_http_stop(struct sf_http_server *srv)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec >= limit.tv_sec)
 			break;
-		clock_gettime(CLOCK_REALTIME, &wake);
-		wake.tv_nsec += 50 * 1000 * 1000;
-		if (wake.tv_nsec >= 1000000000L) {
-			wake.tv_sec++;
-			wake.tv_nsec -= 1000000000L;
-		}
+		sf_time_deadline(&wake, 50);
 		pthread_cond_timedwait(&wd->cv, &wd->mu, &wake);
 	}
 	pthread_mutex_unlock(&wd->mu);

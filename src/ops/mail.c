@@ -467,12 +467,7 @@ static void *run(void *arg)
 		if (n > 0 || m->stop || m->kicked)
 			continue;
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (long)POLL_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		sf_time_deadline(&ts, POLL_MS);
 		pthread_cond_timedwait(&m->cv, &m->mu, &ts);
 	}
 	pthread_mutex_unlock(&m->mu);

@@ -139,15 +139,15 @@ static void test_random_against_slow_reader(void **state)
 	unsigned char *sent = malloc(TOTAL), *got = malloc(TOTAL + 65536);
 	assert_non_null(sent);
 	assert_non_null(got);
-	srand(7);
+	unsigned seed = 7;
 	for (size_t i = 0; i < TOTAL; i++)
-		sent[i] = (unsigned char)(rand() & 0xff);
+		sent[i] = (unsigned char)(rand_r(&seed) & 0xff);
 	size_t off = 0, ngot = 0, eagain = 0, partial_held = 0;
 	while (off < TOTAL) {
-		size_t n = 1 + (size_t)rand() % 5000;
+		size_t n = 1 + (size_t)rand_r(&seed) % 5000;
 		if (n > TOTAL - off)
 			n = TOTAL - off;
-		if (rand() % 3 == 0)
+		if (rand_r(&seed) % 3 == 0)
 			sf_tls_out_hold_next(&o);
 		size_t done = 0;
 		while (done < n) {
@@ -160,7 +160,7 @@ static void test_random_against_slow_reader(void **state)
 					partial_held++;
 				/* The reader takes some, never all at once. */
 				unsigned char tmp[3000];
-				ssize_t r = recv(sv[1], tmp, 1 + (size_t)rand() % sizeof tmp, MSG_DONTWAIT);
+				ssize_t r = recv(sv[1], tmp, 1 + (size_t)rand_r(&seed) % sizeof tmp, MSG_DONTWAIT);
 				if (r > 0) {
 					memcpy(got + ngot, tmp, (size_t)r);
 					ngot += (size_t)r;
