@@ -53,16 +53,52 @@ static int luhn_ok(const char *digits, size_t n)
 	return sum % 10 == 0;
 }
 
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Hex identifiers are at least this many hex digits with a letter among them. */
+#define HEX_ID_MIN 24
+
+/*
+ * The hex token starting at s[i]: hex digits and dashes up to the first other
+ * byte.  Returns its end; *is_id tells whether it is a hex identifier (UUID,
+ * hash, trace id, ETag): at least HEX_ID_MIN hex digits, one of them a letter.
+ */
+static size_t hex_token(const char *s, size_t n, size_t i, int *is_id)
+{
+	size_t hex = 0, letters = 0;
+	for (; i < n && (is_hex(s[i]) || s[i] == '-'); i++) {
+		hex += s[i] != '-';
+		letters += s[i] > '9';
+	}
+	*is_id = hex >= HEX_ID_MIN && letters > 0;
+	return i;
+}
+
 /*
  * Find the next card-like run in s[from..n): a run of digits in which single
  * spaces or dashes may separate digits.  A run of 13–19 digits counts when it
  * passes Luhn; in a longer run any 13–19 digit window that passes counts (a
- * card number glued to other digits is still a card number).  On a hit, start and end delimit the whole run in s.
+ * card number glued to other digits is still a card number).  Digits inside a
+ * hex identifier do not count: a random UUID has a Luhn-valid run of 13+
+ * digits once in ~400, and nobody writes a card number glued into 24 hex
+ * digits.  Each byte is looked at a bounded number of times, so hostile input
+ * costs linear time.  On a hit, start and end delimit the whole run in s.
  */
 static int next_card(const char *s, size_t n, size_t from, size_t *start, size_t *end)
 {
-	size_t i = from;
+	size_t i = from, tok_end = from;
 	while (i < n) {
+		if (i >= tok_end && (is_hex(s[i]) || s[i] == '-')) {
+			int is_id;
+			tok_end = hex_token(s, n, i, &is_id);
+			if (is_id) {
+				i = tok_end;
+				continue;
+			}
+		}
 		if (s[i] < '0' || s[i] > '9') {
 			i++;
 			continue;

@@ -9,7 +9,9 @@
  *     pan, cvc, cvv, session, csrf, and any key containing these words)
  *     are replaced by "[redacted]";
  *   - in every string value, runs of 13–19 digits (spaces or dashes allowed
- *     between them) that pass the Luhn check are replaced by "[card]";
+ *     between them) that pass the Luhn check are replaced by "[card]"
+ *     (digits inside a hex identifier of 24+ hex digits with a letter, such
+ *     as a UUID or a hash, are left alone);
  *   - query strings are redacted parameter by parameter with the same key
  *     rule (sf_log_redact_query).
  * Sealed fields' plaintext is never handed to the logger: callers log ids.

@@ -134,6 +134,50 @@ static void test_cards(void **state)
 	assert_null(strstr(s, "4111"));
 }
 
+/* Hex identifiers (UUIDs, hashes, trace ids) are not card numbers, even when
+ * a Luhn-valid run of digits sits inside them; a card beside one still is. */
+static void test_cards_hex_ids(void **state)
+{
+	(void)state;
+	assert_false(sf_log_has_card("ab4111111111111111cdef0123456789ab", 34));
+	assert_false(sf_log_has_card("41111111-1111-1111-abcd-ef0123456789", 36)); /* UUID with dashes */
+	assert_false(sf_log_has_card("a41111111111111110123456", 24));             /* 24 hex digits */
+	assert_true(sf_log_has_card("a4111111111111111012345", 23));               /* 23: too short */
+	assert_true(sf_log_has_card("abcd4111111111111111", 20));
+	assert_true(sf_log_has_card("41111111111111110000000000000000", 32)); /* no letter */
+	assert_true(sf_log_has_card("ab4111111111111111 cdef0123456789abcdef", 39));
+	assert_true(sf_log_has_card("x-4111111111111111-y", 20));
+
+	char s[] = "trace=ab4111111111111111cdef0123456789ab card=4111111111111111";
+	assert_int_equal(sf_log_scrub_cards(s), 1);
+	assert_string_equal(s, "trace=ab4111111111111111cdef0123456789ab card=[card]");
+
+	/* Random UUIDs, 32 hex digits each: ~1 in 400 holds a Luhn-valid run, and
+	 * none may be taken for a card (nor, then, redacted from a log line). */
+	unsigned seed = 20261121;
+	char u[33];
+	for (int k = 0; k < 20000; k++) {
+		for (int i = 0; i < 32; i++)
+			u[i] = "0123456789abcdef"[rand_r(&seed) % 16];
+		u[32] = 0;
+		assert_false(sf_log_has_card(u, 32));
+	}
+
+	/* Hostile: 4 MiB of alternating digits and letters, and of digits and
+	 * dashes, scanned in linear time (each a single token). */
+	size_t n = 4u << 20;
+	char *h = malloc(n + 1);
+	assert_non_null(h);
+	for (size_t i = 0; i < n; i++)
+		h[i] = i % 2 ? 'a' : '1';
+	h[n] = 0;
+	assert_false(sf_log_has_card(h, n));
+	for (size_t i = 0; i < n; i++)
+		h[i] = i % 2 ? '-' : '0';
+	assert_true(sf_log_has_card(h, n)); /* 0000000000000 passes Luhn */
+	free(h);
+}
+
 /* Token text: a fixed mapping (tokens already issued must keep reading the
  * same), a nibble per letter, nothing but the alphabet. */
 static void test_token_text(void **state)
@@ -597,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_err_registry), cmocka_unit_test(test_arena_cap),
 		cmocka_unit_test(test_buf),          cmocka_unit_test(test_parse_i64),
 		cmocka_unit_test(test_utf8),         cmocka_unit_test(test_cards),
+		cmocka_unit_test(test_cards_hex_ids),
 		cmocka_unit_test(test_secret_keys),  cmocka_unit_test(test_token_text),
 		cmocka_unit_test(test_secret_keys_differential),
 		cmocka_unit_test(test_log_access_line),  cmocka_unit_test(test_log_access_buffered), cmocka_unit_test(test_time_iso),  cmocka_unit_test(test_redact_query),
