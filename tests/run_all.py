@@ -96,6 +96,7 @@ def script_suite(name, cmd, timeout):
 SUITES = [
     ('app', 'http/app_test.py', 1200, ('app',)),
     ('accounts', 'http/accounts_test.py', 900, ('app',)),
+    ('mail', 'http/mail_test.py', 600, ('app',)),
     ('staff', 'http/staff_test.py', 1200, ('app',)),
     ('shop', 'http/shop_test.py', 1200, ('app',)),
     ('admin', 'http/admin_test.py', 1200, ('app',)),

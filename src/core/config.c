@@ -101,6 +101,7 @@ static const struct key keys[] = {
 	{"mail", "from", K_STR, F(mail_from), 0, 0, NULL},
 	{"mail", "username", K_STR, F(mail_username), 0, 0, NULL},
 	{"mail", "password_file", K_STR, F(mail_password_file), 0, 0, NULL},
+	{"mail", "ca_file", K_STR, F(mail_ca_file), 0, 0, NULL},
 	{"mail", "dir", K_PATH, F(mail_dir), 0, 0, NULL},
 	{"mail", "link_base", K_STR, F(mail_link_base), 0, 0, NULL},
 	{"payments", "provider", K_CHOICE, F(pay_provider), 0, 0, "sandbox|stripe"},

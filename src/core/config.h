@@ -102,6 +102,7 @@ struct sf_config {
 	char mail_from[256];
 	char mail_username[256];
 	char mail_password_file[SF_CFG_PATH_MAX];
+	char mail_ca_file[SF_CFG_PATH_MAX]; /* trust for the relay instead of the system store, or "" */
 	char mail_dir[SF_CFG_PATH_MAX];
 	char mail_link_base[256];
 	/* [payments] (src/shop/payment.h) */

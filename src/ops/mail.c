@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/config.h"
@@ -105,8 +106,10 @@ struct sf_mailer {
 	char smtp_url[512];
 	char from[256];      /* header form: "Name <addr>" or "addr" */
 	char from_addr[256]; /* envelope: addr */
+	char from_env[260];  /* envelope as SMTP wants it: <addr> */
 	char username[256];
 	char *password;      /* guarded memory, or NULL */
+	char ca_file[2 * SF_CFG_PATH_MAX + 2]; /* resolved [mail] ca_file, or "" */
 	char dir[SF_CFG_PATH_MAX];
 	pthread_t thread;
 	int started;
@@ -175,12 +178,20 @@ enum sf_err sf_mailer_new(struct sf_db *db, const struct sf_keyring *kr, const s
 	sf_strlcpy(m->from, cfg->mail_from, sizeof m->from);
 	sf_strlcpy(m->username, cfg->mail_username, sizeof m->username);
 	sf_strlcpy(m->dir, cfg->mail_dir, sizeof m->dir);
+	if (cfg->mail_ca_file[0])
+		snprintf(m->ca_file, sizeof m->ca_file, "%s%s%s", cfg->mail_ca_file[0] == '/' ? "" : cfg->data_dir,
+			 cfg->mail_ca_file[0] == '/' ? "" : "/", cfg->mail_ca_file);
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cv, NULL);
 	enum sf_err err = SF_OK;
 	if (strchr(m->from, '\r') || strchr(m->from, '\n') || !from_address(m->from, m->from_addr, sizeof m->from_addr)) {
 		snprintf(errbuf, errlen, "[mail] from: '%s' is not an address (\"Name <user@host>\" or user@host)",
 			 cfg->mail_from);
+		err = SF_ERR_CONFIG;
+	}
+	snprintf(m->from_env, sizeof m->from_env, "<%s>", m->from_addr);
+	if (!err && m->ca_file[0] && access(m->ca_file, R_OK) != 0) {
+		snprintf(errbuf, errlen, "[mail] ca_file %s: cannot read it: %s", m->ca_file, strerror(errno));
 		err = SF_ERR_CONFIG;
 	}
 	if (!err)
@@ -282,41 +293,54 @@ static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static enum sf_err deliver_smtp(const struct sf_mailer *m, const char *to, const struct sf_buf *msg, char *why,
-				size_t whylen)
+/*
+ * One SMTP session for a whole batch: the handle is made with the first SMTP
+ * mail of a batch and kept until the batch ends, so libcurl sends every mail
+ * of the batch over the same connection (one TCP and TLS handshake, one trust
+ * store load, one login, instead of one each per mail) and then says QUIT.
+ * A failed transfer is no harm to the next: libcurl reconnects when it must.
+ */
+static CURL *smtp_session(const struct sf_mailer *m, char *errb)
 {
 	CURL *h = curl_easy_init();
-	if (!h) {
-		snprintf(why, whylen, "libcurl could not start");
-		return SF_ERR_NOMEM;
-	}
-	char rcpt_addr[SF_MAIL_ADDR_MAX + 3];
-	snprintf(rcpt_addr, sizeof rcpt_addr, "<%s>", to);
-	char from_env[300];
-	snprintf(from_env, sizeof from_env, "<%s>", m->from_addr);
-	struct curl_slist *rcpt = curl_slist_append(NULL, rcpt_addr);
-	struct upload u = {msg->bf_data, msg->bf_len};
-	char errb[CURL_ERROR_SIZE] = "";
+	if (!h)
+		return NULL;
 	curl_easy_setopt(h, CURLOPT_URL, m->smtp_url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL); /* STARTTLS or fail */
-	curl_easy_setopt(h, CURLOPT_MAIL_FROM, from_env);
-	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(h, CURLOPT_MAIL_FROM, m->from_env);
 	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(h, CURLOPT_READDATA, &u);
 	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)msg->bf_len);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errb);
+	if (m->ca_file[0]) {
+		curl_easy_setopt(h, CURLOPT_CAINFO, m->ca_file);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	}
 	if (m->username[0])
 		curl_easy_setopt(h, CURLOPT_USERNAME, m->username);
 	if (m->password)
 		curl_easy_setopt(h, CURLOPT_PASSWORD, m->password);
-	CURLcode rc = curl_easy_perform(h);
+	return h;
+}
+
+static enum sf_err deliver_smtp(CURL *h, char *errb, const char *to, const struct sf_buf *msg, char *why,
+				size_t whylen)
+{
+	char rcpt_addr[SF_MAIL_ADDR_MAX + 3];
+	snprintf(rcpt_addr, sizeof rcpt_addr, "<%s>", to);
+	struct curl_slist *rcpt = curl_slist_append(NULL, rcpt_addr);
+	struct upload u = {msg->bf_data, msg->bf_len};
+	errb[0] = '\0';
+	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(h, CURLOPT_READDATA, &u);
+	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)msg->bf_len);
+	CURLcode rc = rcpt ? curl_easy_perform(h) : CURLE_OUT_OF_MEMORY;
+	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, NULL);
+	curl_easy_setopt(h, CURLOPT_READDATA, NULL);
 	curl_slist_free_all(rcpt);
-	curl_easy_cleanup(h);
 	if (rc != CURLE_OK) {
 		snprintf(why, whylen, "smtp: %s", errb[0] ? errb : curl_easy_strerror(rc));
 		sf_log_scrub_cards(why);
@@ -402,7 +426,14 @@ static enum sf_err open_due(const struct sf_mailer *m, const struct due *d, char
 	return SF_OK;
 }
 
-static int deliver_one(struct sf_mailer *m, struct sf_db_conn *c, const struct due *d, int64_t now)
+/* The batch's SMTP session, made at its first SMTP mail. */
+struct smtp_batch {
+	CURL *h;
+	char errb[CURL_ERROR_SIZE];
+};
+
+static int deliver_one(struct sf_mailer *m, struct sf_db_conn *c, const struct due *d, struct smtp_batch *sb,
+		       int64_t now)
 {
 	char *pt[3] = {NULL, NULL, NULL};
 	size_t ptn[3] = {0, 0, 0};
@@ -418,7 +449,14 @@ static int deliver_one(struct sf_mailer *m, struct sf_db_conn *c, const struct d
 			err = msg.bf_err;
 			snprintf(why, sizeof why, "cannot build the message (%s)", sf_err_code(err));
 		} else if (m->smtp_url[0]) {
-			err = deliver_smtp(m, pt[0], &msg, why, sizeof why);
+			if (!sb->h)
+				sb->h = smtp_session(m, sb->errb);
+			if (sb->h) {
+				err = deliver_smtp(sb->h, sb->errb, pt[0], &msg, why, sizeof why);
+			} else {
+				err = SF_ERR_NOMEM;
+				snprintf(why, sizeof why, "libcurl could not start");
+			}
 		} else {
 			err = deliver_file(m, d->id, &msg, why, sizeof why);
 		}
@@ -446,8 +484,11 @@ int sf_mailer_run_once(struct sf_mailer *m, int64_t now)
 		collect(&l, cur);
 	sf_db_cursor_close(cur);
 	int sent = 0;
+	struct smtp_batch sb = {.h = NULL};
 	for (size_t i = 0; i < l.n && !l.oom; i++)
-		sent += deliver_one(m, c, &l.items[i], now);
+		sent += deliver_one(m, c, &l.items[i], &sb, now);
+	if (sb.h)
+		curl_easy_cleanup(sb.h); /* QUIT */
 	due_free(&l);
 	return sent;
 }
