@@ -415,15 +415,34 @@ static void record(struct sf_db_conn *c, const struct due *d, enum sf_err err, c
 		       (long long)d->id, sf_db_errmsg(c));
 }
 
+/*
+ * Open the three sealed fields into heap buffers of the sealed size (the
+ * plaintext is shorter), wiped by close_due.  Not sf_unseal's guarded
+ * memory: its mmap, mprotect and munmap per field were a sixth of the
+ * mailer's CPU, for plaintexts that live a few microseconds.
+ */
 static enum sf_err open_due(const struct sf_mailer *m, const struct due *d, char *pt[3], size_t ptn[3])
 {
 	static const char *const cols[3] = {"recipient", "subject", "body"};
 	for (int i = 0; i < 3; i++) {
-		enum sf_err err = sf_unseal(m->kr, T_OUTBOX, cols[i], d->id, d->blob[i], d->n[i], &pt[i], &ptn[i]);
+		pt[i] = malloc(d->n[i] + 1);
+		if (!pt[i])
+			return SF_ERR_NOMEM;
+		enum sf_err err = sf_unseal_to(m->kr, T_OUTBOX, cols[i], d->id, d->blob[i], d->n[i], pt[i],
+					       d->n[i] + 1, &ptn[i]);
 		if (err)
 			return err;
 	}
 	return SF_OK;
+}
+
+static void close_due(const struct due *d, char *pt[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (pt[i]) {
+			sodium_memzero(pt[i], d->n[i] + 1);
+			free(pt[i]);
+		}
 }
 
 /* The batch's SMTP session, made at its first SMTP mail. */
@@ -464,8 +483,7 @@ static int deliver_one(struct sf_mailer *m, struct sf_db_conn *c, const struct d
 	if (msg.bf_data)
 		sodium_memzero(msg.bf_data, msg.bf_len);
 	sf_buf_free(&msg);
-	for (int i = 0; i < 3; i++)
-		sf_unsealed_free(pt[i], ptn[i]);
+	close_due(d, pt);
 	record(c, d, err, why, now);
 	return err == SF_OK;
 }

@@ -871,6 +871,54 @@ enum sf_err sf_order_fetch(struct sf_db *db, const struct sf_keyring *kr, int64_
 	return SF_OK;
 }
 
+struct brief_ctx {
+	int64_t id;
+	const struct sf_order_viewer *v;
+	struct sf_order_brief *out;
+	enum sf_err err;
+};
+
+static enum sf_db_status brief_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct brief_ctx *x = vctx;
+	struct order_row o;
+	x->err = order_load(c, x->id, &o);
+	if (x->err)
+		return sf_db_status_from_err(x->err);
+	if (may_view(x->v, &o)) {
+		x->out->status = o.status;
+		x->out->total = o.total;
+		x->out->reserved_until = o.reserved_until;
+		memcpy(x->out->currency, o.currency, sizeof x->out->currency);
+	} else {
+		x->err = SF_ERR_NOT_FOUND;
+	}
+	order_row_free(&o);
+	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+}
+
+enum sf_err sf_order_brief(struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
+			   const struct sf_order_viewer *v, struct sf_order_brief *out)
+{
+	memset(out, 0, sizeof *out);
+	if (order_id <= 0)
+		return SF_ERR_NOT_FOUND;
+	struct brief_ctx x = {.id = order_id, .v = v, .out = out};
+	for (int pass = 0;; pass++) {
+		enum sf_db_status st = sf_db_txn_read(db, brief_txn, &x, TXN_TRIES);
+		if (x.err || st < 0)
+			return x.err ? x.err : sf_db_err(st);
+		/* Expire under the write lock only when the reservation ran out
+		 * (expire_one re-checks), then read again. */
+		if (pass || out->status != SF_ORDER_PENDING_PAYMENT || sf_shop_now() < out->reserved_until)
+			return SF_OK;
+		int done = 0;
+		enum sf_err err = expire_one(db, kr, order_id, &done);
+		if (err)
+			return err;
+	}
+}
+
 enum sf_err sf_order_list(struct sf_db *db, int64_t customer_id, int64_t limit, int64_t offset, json_t **out)
 {
 	int oom = 0;

@@ -144,6 +144,18 @@ struct sf_order_viewer {
 enum sf_err sf_order_get(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
 			 const struct sf_order_viewer *v, int personal, json_t **out) SF_WARN_UNUSED;
 
+/* What the pay step needs of an order, without its lines, events and JSON. */
+struct sf_order_brief {
+	enum sf_order_status status;
+	int64_t total, reserved_until;
+	char currency[4];
+};
+/* The brief of an order the viewer may see, in its own read transaction,
+ * after expiring the order if its reservation ran out (as sf_order_fetch).
+ * SF_ERR_NOT_FOUND for an unknown order or one the viewer may not see. */
+enum sf_err sf_order_brief(struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
+			   const struct sf_order_viewer *v, struct sf_order_brief *out) SF_WARN_UNUSED;
+
 /* sf_order_get in its own transaction, after expiring the order if its
  * reservation ran out (the expiry check on access). */
 enum sf_err sf_order_fetch(struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,

@@ -198,20 +198,16 @@ static struct sf_shop_actor provider_actor(const char *name)
 }
 
 /* Read what the provider needs from the order JSON. */
-static enum sf_err order_facts(const json_t *ord, struct sf_pay_order *o)
+static enum sf_err order_facts(const struct sf_order_brief *b, struct sf_pay_order *o)
 {
-	const char *status = json_string_value(json_object_get(ord, "status"));
-	const char *cur = json_string_value(json_object_get(ord, "currency"));
-	json_t *total = json_object_get(json_object_get(json_object_get(ord, "totals"), "total"), "amount");
-	if (!status || !cur || strlen(cur) != 3 || !json_is_integer(total))
+	if (strlen(b->currency) != 3)
 		return SF_ERR_INTERNAL;
-	if (strcmp(status, "pending_payment") != 0)
+	if (b->status != SF_ORDER_PENDING_PAYMENT)
 		return SF_ERR_ORDER_STATE;
-	json_t *until = json_object_get(ord, "reserved_until");
-	if (json_is_integer(until) && sf_shop_now() >= json_integer_value(until))
+	if (sf_shop_now() >= b->reserved_until)
 		return SF_ERR_ORDER_EXPIRED;
-	o->total = json_integer_value(total);
-	memcpy(o->currency, cur, 4);
+	o->total = b->total;
+	memcpy(o->currency, b->currency, 4);
 	return SF_OK;
 }
 
@@ -231,17 +227,16 @@ static enum sf_db_status session_txn(struct sf_db_conn *c, void *vctx)
 enum sf_err sf_pay_start(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
 			 const struct sf_order_viewer *v, char **url)
 {
-	json_t *ord = NULL;
+	struct sf_order_brief b;
 	char *ref = NULL;
 	*url = NULL;
 	if (!sf_pay_ready(p))
 		return SF_ERR_UNAVAILABLE;
-	enum sf_err err = sf_order_fetch(db, kr, order_id, v, 0, &ord);
+	enum sf_err err = sf_order_brief(db, kr, order_id, v, &b);
 	if (err)
 		return err;
 	struct sf_pay_order o = {.id = order_id};
-	err = order_facts(ord, &o);
-	json_decref(ord);
+	err = order_facts(&b, &o);
 	if (err)
 		return err;
 	if (p->provider == SF_PAY_STRIPE) {

@@ -229,6 +229,24 @@ static void test_sandbox_flow(void **state)
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_payments WHERE kind = 'settled'"), 1);
 	assert_true(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.webhook_replay'") >= 1);
 	free(url);
+	/* The pay step again: a paid order is past paying; an unknown one is not found. */
+	url = NULL;
+	assert_int_equal(sf_pay_start(r.p, f->db, f->kr, oid, &mine, &url), SF_ERR_ORDER_STATE);
+	assert_null(url);
+	assert_int_equal(sf_pay_start(r.p, f->db, f->kr, oid + 1000, &mine, &url), SF_ERR_NOT_FOUND);
+	assert_int_equal(sf_pay_start(r.p, f->db, f->kr, -1, &mine, &url), SF_ERR_NOT_FOUND);
+	/* A pending order whose reservation ran out is expired by the pay step
+	 * itself (stock back, cancelled), and not paid. */
+	int64_t late = 0;
+	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-key-2", &late), SF_OK);
+	snprintf(sql, sizeof sql, "UPDATE orders SET reserved_until = 1 WHERE id = %lld", (long long)late);
+	cfx_sql(f, sql);
+	int sessions = cfx_int(f, "SELECT count(*) FROM payment_sessions");
+	assert_int_equal(sf_pay_start(r.p, f->db, f->kr, late, &mine, &url), SF_ERR_ORDER_STATE);
+	assert_null(url);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = 'cancelled'", (long long)late);
+	assert_int_equal(cfx_int(f, sql), 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_sessions"), sessions);
 	sf_webhook_sender_stop(s);
 	rx_stop(&r);
 	sf_payments_free(r.p);
