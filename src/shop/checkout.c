@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "audit/audit.h"
-#include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "crypto/keyring.h"
@@ -269,34 +268,6 @@ static void read_idem(struct sf_db_cursor *cur, void *ctx)
 		memcpy(r->body, b, 32);
 }
 
-/* The confirmation mail's text (heap; NULL when out of memory). */
-static char *confirmation_text(int64_t order_id, const struct sf_quote *q, const char *ship_name)
-{
-	struct sf_buf b;
-	char money[64];
-	sf_buf_init(&b, 256 * 1024);
-	sf_buf_printf(&b, "Thank you for your order %" PRId64 ".\n\n", order_id);
-	for (size_t i = 0; i < q->n; i++) {
-		sf_money_format(q->lines[i].gross, q->currency, money, sizeof money);
-		sf_buf_printf(&b, "%" PRId64 " x %s%s%s  %s\n", q->lines[i].qty, q->lines[i].name,
-			      q->lines[i].variant[0] ? " - " : "", q->lines[i].variant, money);
-	}
-	sf_money_format(q->discount, q->currency, money, sizeof money);
-	if (q->discount)
-		sf_buf_printf(&b, "Discount: -%s\n", money);
-	sf_money_format(q->shipping, q->currency, money, sizeof money);
-	sf_buf_printf(&b, "Shipping (%s): %s\n", ship_name, money);
-	sf_money_format(q->tax, q->currency, money, sizeof money);
-	sf_buf_printf(&b, "Tax%s: %s\n", q->include_tax ? " included" : "", money);
-	sf_money_format(q->total, q->currency, money, sizeof money);
-	sf_buf_printf(&b, "Total: %s\n\nThe order is reserved for you and awaits payment.\n", money);
-	if (b.bf_err) {
-		sf_buf_free(&b);
-		return NULL;
-	}
-	return sf_buf_steal(&b, NULL);
-}
-
 static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
 {
 	const struct sf_checkout_req *rq = x->req;
@@ -308,7 +279,7 @@ static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
 	char cart_coupon[SF_COUPON_CODE_MAX + 1] = "", code[SF_COUPON_CODE_MAX + 1] = "";
 	unsigned char *sealed_email = NULL, *sealed_addr = NULL;
 	size_t email_len = 0, addr_len = 0;
-	char *addr_json = NULL, *mail = NULL;
+	char *addr_json = NULL;
 	int64_t cart_id = 0, now = sf_shop_now();
 	enum sf_db_status st;
 	enum sf_err err;
@@ -455,7 +426,7 @@ static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
 		goto out;
 	}
 
-	/* 5. coupon use, order event + audit, cart emptied, mail */
+	/* 5. coupon use, order event + audit, cart emptied, webhook event */
 	if (use) {
 		err = sf_coupon_redeem(c, use, x->order_id, rq->owner.customer_id);
 		if (err)
@@ -477,18 +448,10 @@ static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
 		err = sf_db_err(st);
 		goto out;
 	}
-	mail = confirmation_text(x->order_id, &q, m->name);
-	if (!mail) {
-		err = SF_ERR_NOMEM;
-		goto out;
-	}
-	char subject[96];
-	snprintf(subject, sizeof subject, "Your order %" PRId64 " is confirmed", x->order_id);
-	err = sf_shop_mail(c, rq->email, subject, mail);
-	if (!err)
-		err = sf_webhook_order_event(c, "order.created", x->order_id, "pending_payment", q.total, q.currency);
+	/* No mail yet: the order confirmation goes out when the order is paid
+	 * (sf_order_payment_settled); an unpaid order may still expire. */
+	err = sf_webhook_order_event(c, "order.created", x->order_id, "pending_payment", q.total, q.currency);
 out:
-	free(mail);
 	free(sealed_email);
 	free(sealed_addr);
 	if (addr_json) {

@@ -399,6 +399,50 @@ static enum sf_err pay_begin(struct sf_db_conn *c, int64_t order_id, const char 
 	return order_load(c, order_id, o);
 }
 
+/*
+ * The order confirmation, sent when the order is paid (not when it is
+ * placed: an unpaid order may still expire, and a "confirmed" mail for it
+ * would be wrong): the payment, the lines and the totals.  Heap text, or
+ * NULL (out of memory, or the lines could not be read: *err says which).
+ */
+static char *confirmation_text(struct sf_db_conn *c, const struct order_row *o, int64_t amount, enum sf_err *err)
+{
+	struct sf_buf b;
+	char money[64];
+	struct sf_db_cursor *cur = NULL;
+	struct sf_db_param p = SF_DB_INT(o->id);
+	enum sf_db_status st = sf_db_query(c, SF_STMT_ORDER_LINES, &p, 1, &cur);
+	if (st != SF_DB_OK) {
+		*err = sf_db_err(st);
+		return NULL;
+	}
+	sf_buf_init(&b, 256 * 1024);
+	sf_money_format(amount, o->currency, money, sizeof money);
+	sf_buf_printf(&b, "Thank you for your order %" PRId64 ": we have received your payment of %s.\n\n", o->id,
+		      money);
+	while ((st = sf_db_next(cur)) == SF_DB_OK) {
+		sf_money_format(sf_db_col_int(cur, 8), o->currency, money, sizeof money);
+		sf_buf_printf(&b, "%" PRId64 " x %s  %s\n", sf_db_col_int(cur, 4), sf_db_col_text(cur, 3, NULL), money);
+	}
+	sf_db_cursor_close(cur);
+	if (o->discount) {
+		sf_money_format(o->discount, o->currency, money, sizeof money);
+		sf_buf_printf(&b, "Discount: -%s\n", money);
+	}
+	sf_money_format(o->shipping, o->currency, money, sizeof money);
+	sf_buf_printf(&b, "Shipping (%s): %s\n", o->ship_name, money);
+	sf_money_format(o->tax, o->currency, money, sizeof money);
+	sf_buf_printf(&b, "Tax%s: %s\n", o->include_tax ? " included" : "", money);
+	sf_money_format(o->total, o->currency, money, sizeof money);
+	sf_buf_printf(&b, "Total: %s\n\nWe are preparing your order and will write again when it ships.\n", money);
+	if (st < 0 || b.bf_err) {
+		*err = st < 0 ? sf_db_err(st) : SF_ERR_NOMEM;
+		sf_buf_free(&b);
+		return NULL;
+	}
+	return sf_buf_steal(&b, NULL);
+}
+
 enum sf_err sf_order_payment_settled(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
 				     const char *provider, const char *provider_ref, int64_t amount,
 				     const char *currency, const struct sf_shop_actor *actor)
@@ -437,14 +481,12 @@ enum sf_err sf_order_payment_settled(struct sf_db_conn *c, const struct sf_keyri
 	if (!err)
 		err = sf_webhook_order_event(c, "order.paid", order_id, "paid", amount, currency);
 	if (!err) {
-		char money[64], subject[96], body[512];
-		sf_money_format(amount, o.currency, money, sizeof money);
-		snprintf(subject, sizeof subject, "Payment received for your order %" PRId64, order_id);
-		snprintf(body, sizeof body,
-			 "Thank you: we have received your payment of %s for order %" PRId64 ".\n"
-			 "We are preparing your order and will write again when it ships.\n",
-			 money, order_id);
-		err = order_mail(c, kr, &o, subject, body);
+		char subject[96];
+		char *body = confirmation_text(c, &o, amount, &err);
+		snprintf(subject, sizeof subject, "Your order %" PRId64 " is confirmed", order_id);
+		if (body)
+			err = order_mail(c, kr, &o, subject, body);
+		free(body);
 	}
 out:
 	order_row_free(&o);

@@ -7,7 +7,7 @@ Sections:
   e2e       register -> verify (link from the outbox .eml) -> login (the guest
             cart is merged) -> cart -> checkout -> pay -> sandbox page (no card
             fields) -> approve -> signed webhook (delivered by the sender) ->
-            paid -> "payment received" e-mail in the outbox; order history and
+            paid -> the order confirmation e-mail in the outbox; order history and
             detail, another customer's order -> 404
   sandbox   forged, expired, replayed, unknown-order, settled-order, malformed,
             oversized and card-number notifications: 4xx (or 200 for the replay),
@@ -178,8 +178,12 @@ def test_e2e(P, d, db, sku):
     check('the sandbox delivery is recorded as delivered',
           q(db, "SELECT status FROM webhook_deliveries WHERE subscription_id IS NULL ORDER BY id DESC LIMIT 1")
           == [('delivered',)])
-    name, text = wait_mail(d, before, want='Payment received')
-    check('payment confirmation e-mail in the outbox', 'Payment received' in text and str(oid) in text, text[:300])
+    name, text = wait_mail(d, before, want='Subject: Your order %d is confirmed' % oid)
+    check('order confirmation e-mail in the outbox once paid, with the payment and the total',
+          'received your payment of' in text and 'Total: ' in text, text[:600])
+    check('no confirmation e-mail before the payment', not any(
+        ('Your order %d is confirmed' % oid) in open(os.path.join(d, 'mail', n), encoding='utf-8').read()
+        for n in before), before)
     st, hd, body = b.send('GET', '/orders/%d/return' % oid)
     check('return page: thank you, paid', st == 200 and b'Thank you' in body and b'paid' in body, st)
     # order history and detail for the signed-in customer

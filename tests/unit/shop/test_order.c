@@ -164,10 +164,22 @@ static void t_lifecycle(void **state)
 	sf_shop_set_mailer(capture);
 	cfx_guest(&o);
 	assert_int_equal(cfx_buy(f, &o, "TEE-S", 2, "life-key-001", &id), SF_OK);
+	assert_int_equal(mails, 0); /* no confirmation for an order that is not paid (it may expire) */
+	assert_int_equal(total_of(f, id), 3998 + 490); /* 2 x 19.99 + standard shipping (below 50.00) */
+	/* Paid: the confirmation, with the payment, the lines and the totals. */
+	assert_int_equal(settle(f, id, "pay_life", 3998 + 490, "EUR"), SF_OK);
 	assert_int_equal(mails, 1);
 	assert_string_equal(last_to, "ada@example.org");
+	char want[64];
+	snprintf(want, sizeof want, "Your order %lld is confirmed", (long long)id);
+	assert_string_equal(last_subject, want);
+	assert_non_null(strstr(last_body, "received your payment of "));
+	assert_non_null(strstr(last_body, "2 x "));
+	assert_non_null(strstr(last_body, "Shipping ("));
 	assert_non_null(strstr(last_body, "Total: "));
-	assert_int_equal(total_of(f, id), 3998 + 490); /* 2 x 19.99 + standard shipping (below 50.00) */
+	/* The same notification again sends nothing more. */
+	assert_int_equal(settle(f, id, "pay_life", 3998 + 490, "EUR"), SF_OK);
+	assert_int_equal(mails, 1);
 }
 
 static void t_settle(void **state)
