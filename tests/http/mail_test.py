@@ -46,12 +46,13 @@ USER, SECRET = 'shop-relay', 'Relay-Secret-4411'
 class Relay:
     """What the relay saw: sessions (connections), logins, mails."""
 
-    def __init__(self, slow_first=0.0, refuse=()):
+    def __init__(self, hold_first=False, refuse=()):
         self.lock = threading.Lock()
         self.sessions = set()
         self.logins = []
         self.mails = []
-        self.slow_first = slow_first
+        self.hold_first = hold_first
+        self.release = threading.Event()
         self.refuse = set(refuse)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -67,11 +68,13 @@ class Relay:
         return '250 OK'
 
     async def handle_DATA(self, server, session, envelope):
-        if self.slow_first:
-            # Hold the first mail so that the next ones queue up behind it
-            # and go out as one batch.
-            d, self.slow_first = self.slow_first, 0.0
-            await asyncio.sleep(d)
+        if self.hold_first:
+            # Hold the first mail until the test has queued the others, so
+            # that they wait behind it and go out as one batch.
+            self.hold_first = False
+            deadline = time.time() + 60
+            while not self.release.is_set() and time.time() < deadline:
+                await asyncio.sleep(0.05)
         with self.lock:
             self.mails.append({'session': session.peer, 't': time.time(), 'tls': session.ssl is not None,
                                'auth': session.authenticated, 'from': envelope.mail_from,
@@ -138,7 +141,7 @@ def test_delivery(cli, d, ini, db, cert, key):
     pwfile = os.path.join(d, 'smtp.password')
     with open(pwfile, 'w') as f:
         f.write(SECRET + '\n')
-    relay = Relay(slow_first=1.5, refuse=('refused@example.org',))
+    relay = Relay(hold_first=True, refuse=('refused@example.org',))
     ctl, port = start_relay(relay, cert, key)
     srv = serve(cli, ini, port, {'STOREFORT_MAIL_CA_FILE': cert, 'STOREFORT_MAIL_USERNAME': USER,
                                  'STOREFORT_MAIL_PASSWORD_FILE': 'smtp.password'})
@@ -147,6 +150,7 @@ def test_delivery(cli, d, ini, db, cert, key):
                   'm3@example.org', 'm4@example.org']
         t0 = time.time()
         codes = register(srv.https, emails)
+        relay.release.set()
         print('# registrations took %.2f s' % (time.time() - t0))
         check('six registrations queued their mails', codes == [202] * 6, codes)
         wait_for(lambda: len(relay.mails) >= 5 and
@@ -165,8 +169,8 @@ def test_delivery(cli, d, ini, db, cert, key):
         check('the message: To, From, a subject and the verification link',
               'To: m2@example.org' in text and 'From: Shop <shop@example.org>' in text and
               'Subject:' in text and '/account/verify?token=' in text, text[:600])
-        # The first mail is held by the relay for 1.5 s while the next five
-        # queue: they go out as one batch over one session, except that
+        # The first mail is held by the relay until the next five are
+        # queued: they go out as one batch over one session, except that
         # libcurl closes a session after a refused transfer and opens the
         # next. So three sessions: the first batch, the second until the
         # refusal, the rest; one session per mail would make six.
@@ -183,6 +187,8 @@ def test_delivery(cli, d, ini, db, cert, key):
         check('the outbox: five sent, the refused one waiting for a retry with the reason',
               len(sent) == 5 and len(failed) == 1 and failed[0][2] == 1 and failed[0][3] and
               '550' in failed[0][3], rows)
+        check('the reason names no recipient (last_error is not sealed)',
+              failed and 'example.org' not in (failed[0][3] or ''), failed)
     finally:
         rc, out, err = srv.stop()
         ctl.stop()
@@ -247,6 +253,14 @@ def main():
             test_delivery(cli, d, ini, db, cert, key)
             test_no_starttls(cli, d, ini, db, cert, key)
             test_bad_ca_file(cli, ini)
+            logs = ''
+            for name in ('app.log', 'access.log'):
+                path = os.path.join(d, 'log', name)
+                if os.path.exists(path):
+                    logs += open(path, encoding='utf-8', errors='replace').read()
+            check('no recipient address and no relay password in the logs', logs and
+                  'example.org' not in logs.replace('shop@example.org', '') and SECRET not in logs,
+                  [l for l in logs.splitlines() if 'example.org' in l or SECRET in l][:5])
             check('no .eml files were written while an SMTP relay was set',
                   not os.path.isdir(os.path.join(d, 'mail')) or not os.listdir(os.path.join(d, 'mail')))
     except Exception:
