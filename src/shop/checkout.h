@@ -18,8 +18,9 @@
  * Placing an order (sf_checkout_place) is one transaction: idempotency
  * lookup, cart read, quote, stock reservation (guarded UPDATE per line; any
  * shortfall rolls everything back), order + lines + sealed e-mail and
- * address, coupon use, order event, audit event, cart emptied, confirmation
- * mail enqueued.
+ * address, coupon use, order event, audit event, cart emptied, the
+ * order.created webhook queued.  No mail: the order confirmation is sent
+ * when the order is paid (sf_order_payment_settled).
  */
 #ifndef SF_SHOP_CHECKOUT_H
 #define SF_SHOP_CHECKOUT_H
