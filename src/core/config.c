@@ -21,7 +21,8 @@
 
 extern char **environ;
 
-enum key_type { K_STR, K_PATH, K_INT, K_BOOL, K_ENV, K_CHOICE };
+/* K_PATH: a path, required; K_OPTPATH: a path or empty; both resolved against data_dir. */
+enum key_type { K_STR, K_PATH, K_OPTPATH, K_INT, K_BOOL, K_ENV, K_CHOICE };
 
 struct key {
 	const char *section;
@@ -101,7 +102,7 @@ static const struct key keys[] = {
 	{"mail", "from", K_STR, F(mail_from), 0, 0, NULL},
 	{"mail", "username", K_STR, F(mail_username), 0, 0, NULL},
 	{"mail", "password_file", K_STR, F(mail_password_file), 0, 0, NULL},
-	{"mail", "ca_file", K_STR, F(mail_ca_file), 0, 0, NULL},
+	{"mail", "ca_file", K_OPTPATH, F(mail_ca_file), 0, 0, NULL},
 	{"mail", "dir", K_PATH, F(mail_dir), 0, 0, NULL},
 	{"mail", "link_base", K_STR, F(mail_link_base), 0, 0, NULL},
 	{"payments", "provider", K_CHOICE, F(pay_provider), 0, 0, "sandbox|stripe"},
@@ -271,6 +272,7 @@ static int set_value(struct load_ctx *ctx, const struct key *k, const char *v, c
 	switch (k->type) {
 	case K_STR:
 	case K_PATH:
+	case K_OPTPATH:
 	case K_CHOICE:
 		if (strlen(v) >= k->size) {
 			snprintf(ctx->err, ctx->errlen, "%s: %s: value is too long (at most %zu bytes)", ctx->origin,
@@ -447,7 +449,7 @@ enum sf_err sf_config_load(const char *path, struct sf_config *cfg, char *errbuf
 		memcpy(cfg->data_dir, joined, (size_t)n + 1);
 	}
 	for (size_t i = 0; i < SF_ARRAY_LEN(keys); i++) {
-		if (keys[i].type != K_PATH)
+		if (keys[i].type != K_PATH && keys[i].type != K_OPTPATH)
 			continue;
 		char *p = (char *)cfg + keys[i].off;
 		if (!resolve(p, keys[i].size, cfg->data_dir)) {

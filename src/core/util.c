@@ -101,17 +101,17 @@ void sf_time_iso(char *out, size_t n)
 	 * once per second per thread, the milliseconds each time. */
 	static _Thread_local time_t tl_sec = (time_t)-1;
 	static _Thread_local char tl_day[24];
+	static _Thread_local size_t tl_day_len;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (ts.tv_sec != tl_sec) {
 		struct tm tm;
 		gmtime_r(&ts.tv_sec, &tm);
-		if (strftime(tl_day, sizeof tl_day, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-			tl_day[0] = '\0';
+		tl_day_len = strftime(tl_day, sizeof tl_day, "%Y-%m-%dT%H:%M:%S", &tm);
 		tl_sec = ts.tv_sec;
 	}
 	char buf[32];
-	size_t l = strlen(tl_day);
+	size_t l = tl_day_len;
 	memcpy(buf, tl_day, l);
 	unsigned ms = (unsigned)(ts.tv_nsec / 1000000);
 	buf[l++] = '.';

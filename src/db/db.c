@@ -261,7 +261,6 @@ enum sf_db_status sf_db_after_commit(struct sf_db_conn *c, void (*fn)(void *arg)
 
 #define GROUP_MAX 64
 
-
 struct sf_db_job {
 	sf_db_txn_fn fn;
 	void *ctx;

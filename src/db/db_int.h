@@ -50,7 +50,7 @@ struct sf_db_driver {
 	enum sf_db_status (*exec_script)(struct sf_db_conn *c, const char *sql);
 	const char *(*errmsg)(struct sf_db_conn *c);
 
-	/* Group commit (db.c, "Write transactions"): a backend that gains from
+	/* Group commit (db.c, "Group commit"): a backend that gains from
 	 * running several callers' transactions as one sets all five; NULL
 	 * conn_new runs each transaction on its own.  conn_new opens a
 	 * connection bound to no thread (closed by close); savepoint marks a

@@ -686,13 +686,13 @@ static enum sf_db_status sq_commit(struct sf_db_conn *c)
 	return sq_tx(c, TX_COMMIT);
 }
 
-/* Savepoints need no open statement: a cursor a function left open is
- * closed first (it would make RELEASE fail). */
 static enum sf_db_status sq_savepoint(struct sf_db_conn *bc)
 {
 	return sq_tx(bc, TX_SAVEPOINT);
 }
 
+/* Releasing or rolling back to a savepoint needs no open statement: a cursor
+ * a function left open is closed first (it would make RELEASE fail). */
 static enum sf_db_status sq_release(struct sf_db_conn *bc)
 {
 	struct sq_conn *c = (struct sq_conn *)bc;

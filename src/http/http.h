@@ -292,9 +292,9 @@ const struct sf_route *sf_http_route_match(const struct sf_route *routes, size_t
 					   const char *path, struct sf_req *req, const char **allow);
 
 /* The same matching through an index built once per table: routes grouped
- * by the byte after the leading slash (routes that start with a parameter
- * in every group, table order kept), so a request walks only the routes
- * that could fit.  Same answers as sf_http_route_match, including Allow.
+ * by their literal first 1-3 path segments (routes that start with a
+ * parameter are candidates for every path; table order kept), so a request
+ * walks only the routes that could fit.  Same answers as sf_http_route_match, including Allow.
  * new returns NULL when out of memory or a pattern is NULL; the table must
  * outlive the index. */
 struct sf_route_index;

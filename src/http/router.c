@@ -177,7 +177,7 @@ struct ix_group {
 struct sf_route_index {
 	const struct sf_route *routes;
 	size_t nroutes;
-	uint32_t any_start, any_n; /* routes for every path */
+	uint32_t any_n;            /* routes for every path: order[0..any_n) */
 	uint32_t mask;             /* slots - 1 */
 	struct ix_group *slots;    /* open addressing; key NULL = empty */
 	uint32_t *order;
@@ -254,7 +254,6 @@ struct sf_route_index *sf_http_route_index_new(const struct sf_route *routes, si
 		depth[i] = pattern_depth(routes[i].pattern, &klen[i]);
 	/* order[]: the every-path routes, then each group, each in table order. */
 	uint32_t o = 0;
-	ix->any_start = 0;
 	for (size_t i = 0; i < nroutes; i++)
 		if (depth[i] == 0)
 			ix->order[o++] = (uint32_t)i;
@@ -301,7 +300,7 @@ const struct sf_route *sf_http_route_match_ix(const struct sf_route_index *ix, c
 	/* The lists that could hold a fitting route. */
 	const uint32_t *list[IX_DEPTH + 1];
 	uint32_t len[IX_DEPTH + 1], nl = 0, total = 0;
-	list[nl] = ix->order + ix->any_start;
+	list[nl] = ix->order;
 	len[nl++] = ix->any_n;
 	total += ix->any_n;
 	if (path[0] == '/') {

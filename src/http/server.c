@@ -469,7 +469,7 @@ static enum MHD_Result answer(struct sf_http_ctx *ctx)
 	}
 	enum MHD_Result ret = MHD_queue_response(ctx->con, status, r);
 	if (ret != MHD_YES && w && w->tls)
-		w->out.hold = 0; /* nothing will follow */
+		sf_tls_out_hold_cancel(&w->out);
 	MHD_destroy_response(r);
 	ctx->status_sent = status;
 	ctx->bytes_sent = head ? 0 : len;

@@ -27,6 +27,11 @@ void sf_tls_out_hold_next(struct sf_tls_out *o)
 	o->hold = 1;
 }
 
+void sf_tls_out_hold_cancel(struct sf_tls_out *o)
+{
+	o->hold = 0;
+}
+
 static size_t iov_total(const giovec_t *iov, int iovcnt)
 {
 	size_t n = 0;

@@ -34,8 +34,10 @@ struct sf_tls_out {
  * sf_tls_out_push, its pull stays the plain socket read. */
 void sf_tls_out_attach(struct sf_tls_out *o, gnutls_session_t s, int fd);
 
-/* The next record is an answer's header and its body follows at once. */
+/* The next record is an answer's header and its body follows at once;
+ * _cancel: it will not come after all (the answer was not queued). */
 void sf_tls_out_hold_next(struct sf_tls_out *o);
+void sf_tls_out_hold_cancel(struct sf_tls_out *o);
 
 /* The push function (gnutls_vec_push_func): returns bytes of iov written,
  * or -1 with errno (EAGAIN when nothing of iov went out, including when

@@ -109,7 +109,7 @@ struct sf_mailer {
 	char from_env[260];  /* envelope as SMTP wants it: <addr> */
 	char username[256];
 	char *password;      /* guarded memory, or NULL */
-	char ca_file[2 * SF_CFG_PATH_MAX + 2]; /* resolved [mail] ca_file, or "" */
+	char ca_file[SF_CFG_PATH_MAX]; /* [mail] ca_file (resolved by the config), or "" */
 	char dir[SF_CFG_PATH_MAX];
 	pthread_t thread;
 	int started;
@@ -178,9 +178,7 @@ enum sf_err sf_mailer_new(struct sf_db *db, const struct sf_keyring *kr, const s
 	sf_strlcpy(m->from, cfg->mail_from, sizeof m->from);
 	sf_strlcpy(m->username, cfg->mail_username, sizeof m->username);
 	sf_strlcpy(m->dir, cfg->mail_dir, sizeof m->dir);
-	if (cfg->mail_ca_file[0])
-		snprintf(m->ca_file, sizeof m->ca_file, "%s%s%s", cfg->mail_ca_file[0] == '/' ? "" : cfg->data_dir,
-			 cfg->mail_ca_file[0] == '/' ? "" : "/", cfg->mail_ca_file);
+	sf_strlcpy(m->ca_file, cfg->mail_ca_file, sizeof m->ca_file);
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cv, NULL);
 	enum sf_err err = SF_OK;

@@ -64,6 +64,12 @@ static void test_defaults_and_paths(void **state)
 	p = write_ini("[keys]\nmaster_key_file = /etc/storefort/master.key\n");
 	assert_int_equal(sf_config_load(p, &c, err, sizeof err), SF_OK);
 	assert_string_equal(c.master_key_file, "/etc/storefort/master.key");
+	/* An optional path: empty stays empty, a relative one is resolved too. */
+	assert_string_equal(c.mail_ca_file, "");
+	p = write_ini("[mail]\nca_file = tls/relay-ca.pem\n");
+	assert_int_equal(sf_config_load(p, &c, err, sizeof err), SF_OK);
+	snprintf(want, sizeof want, "%s/tls/relay-ca.pem", dir);
+	assert_string_equal(c.mail_ca_file, want);
 }
 
 static void expect_error(const char *text, const char *needle)
