@@ -86,8 +86,10 @@ int sf_workpool_submit(struct sf_workpool *p, void (*fn)(void *arg), void *arg)
 	}
 	p->ring[(p->head + p->count) % p->cap] = (struct job){ fn, arg };
 	p->count++;
-	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+	/* Signalled after the unlock: a thread woken under the mutex would
+	 * only block on it again.  The pool outlives every submit. */
+	pthread_cond_signal(&p->cv);
 	return 1;
 }
 

@@ -336,8 +336,20 @@ static int set_wal(sqlite3 *h, char *errbuf, size_t errlen, int *rc_out)
 	return ok;
 }
 
+/* SQLite counts every allocation under one global mutex for
+ * sqlite3_memory_used(), which storefort never asks for: with 32 request
+ * threads that mutex was contended (1.6 % of the server's context switches
+ * under the checkout benchmark).  Off, before SQLite initialises; in a
+ * process that used SQLite already the call fails and changes nothing. */
+static void sq_configure(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static enum sf_err sq_open(struct sf_db *db, const struct sf_db_options *opt, char *errbuf, size_t errlen)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	struct sq_db *s = NULL;
 	struct sq_conn *c = NULL;
 	char sub[256] = "";
@@ -348,6 +360,7 @@ static enum sf_err sq_open(struct sf_db *db, const struct sf_db_options *opt, ch
 		snprintf(errbuf, errlen, "SQLite was built without thread support");
 		return SF_ERR_DB;
 	}
+	(void)pthread_once(&once, sq_configure);
 	if (!opt->path || !opt->path[0]) {
 		snprintf(errbuf, errlen, "no database path given");
 		return SF_ERR_INVALID;
