@@ -343,48 +343,77 @@ enum sf_err sf_cart_set_coupon(struct sf_db *db, const struct sf_cart_owner *o, 
 
 /* ==== The cart as JSON ==== */
 
+/* What the cart view reads, in one read transaction: the cart, its lines
+ * with their stock and prices, the shipping methods and the coupon all come
+ * from the same snapshot (a view read while a checkout commits never shows
+ * the lines of one moment with the stock of another), and the connection
+ * begins one read instead of one per statement. */
+struct view_ctx {
+	const struct sf_cart_owner *o;
+	const struct sf_shop_rules *r;
+	struct sf_quote q;
+	struct sf_ship_method methods[SF_SHIP_MAX_METHODS];
+	size_t nmethods;
+	char coupon[SF_COUPON_CODE_MAX + 1];
+	struct sf_coupon cp;
+	enum sf_err cerr; /* the coupon's own error: shown, not fatal */
+	enum sf_err err;
+};
+
+static enum sf_db_status view_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct view_ctx *x = vctx;
+	int64_t cart_id = 0;
+
+	sf_quote_free(&x->q); /* a retry starts over */
+	memset(&x->q, 0, sizeof x->q);
+	x->nmethods = 0;
+	x->coupon[0] = '\0';
+	x->cerr = SF_OK;
+	x->err = sf_cart_find(c, x->o, &cart_id, x->coupon);
+	if (x->err == SF_ERR_NOT_FOUND) {
+		x->err = SF_OK;
+		x->q.include_tax = x->r->prices_include_tax;
+	} else if (!x->err) {
+		x->err = sf_quote_load(c, cart_id, x->r, &x->q);
+	}
+	if (!x->err)
+		x->err = sf_shipping_methods(c, x->methods, SF_SHIP_MAX_METHODS, &x->nmethods);
+	if (!x->err && x->coupon[0])
+		x->cerr = sf_coupon_load(c, x->coupon, &x->cp);
+	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+}
 
 enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
 			 json_t **out)
 {
 	int oom = 0;
-	struct sf_quote q = {0};
-	struct sf_ship_method methods[SF_SHIP_MAX_METHODS];
-	size_t nmethods = 0;
-	struct sf_coupon cp;
 	const struct sf_coupon *use = NULL;
-	enum sf_err err, cerr = SF_OK;
-	char coupon[SF_COUPON_CODE_MAX + 1] = "";
-	int64_t cart_id = 0;
+	enum sf_err err, cerr;
 	json_t *cart = NULL;
+	struct view_ctx *x = calloc(1, sizeof *x);
 
 	*out = NULL;
-	struct sf_db_conn *c = sf_db_conn_get(db);
-	if (!c)
-		return SF_ERR_DB;
-	err = sf_cart_find(c, o, &cart_id, coupon);
-	if (err == SF_ERR_NOT_FOUND) {
-		err = SF_OK;
-		q.include_tax = r->prices_include_tax;
-	} else if (!err) {
-		err = sf_quote_load(c, cart_id, r, &q);
-	}
-	if (!err)
-		err = sf_shipping_methods(c, methods, SF_SHIP_MAX_METHODS, &nmethods);
+	if (!x)
+		return SF_ERR_NOMEM;
+	x->o = o;
+	x->r = r;
+	enum sf_db_status st = sf_db_txn_read(db, view_txn, x, TXN_TRIES);
+	err = x->err ? x->err : st < 0 ? sf_db_err(st) : SF_OK;
 	if (err)
 		goto out;
-	if (!q.currency[0])
-		sf_strlcpy(q.currency, "EUR", sizeof q.currency);
-	err = sf_quote_compute(&q, NULL, NULL);
+	struct sf_quote *q = &x->q;
+	cerr = x->cerr;
+	if (!q->currency[0])
+		sf_strlcpy(q->currency, "EUR", sizeof q->currency);
+	err = sf_quote_compute(q, NULL, NULL);
 	if (err)
 		goto out;
-	if (coupon[0]) {
-		cerr = sf_coupon_load(c, coupon, &cp);
-		if (!cerr)
-			cerr = sf_coupon_check(&cp, q.subtotal, q.currency, sf_shop_now(), o->customer_id);
+	if (x->coupon[0] && !cerr) {
+		cerr = sf_coupon_check(&x->cp, q->subtotal, q->currency, sf_shop_now(), o->customer_id);
 		if (!cerr) {
-			use = &cp;
-			err = sf_quote_compute(&q, use, NULL);
+			use = &x->cp;
+			err = sf_quote_compute(q, use, NULL);
 			if (err)
 				goto out;
 		}
@@ -393,8 +422,8 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
 	cart = json_object();
 	json_t *items = json_array();
 	int64_t count = 0;
-	for (size_t i = 0; i < q.n; i++) {
-		const struct sf_quote_line *l = &q.lines[i];
+	for (size_t i = 0; i < q->n; i++) {
+		const struct sf_quote_line *l = &q->lines[i];
 		json_t *it = json_object();
 		sf_json_put(&oom, it, "id", json_integer(l->item_id));
 		sf_json_put(&oom, it, "variant_id", json_integer(l->variant_id));
@@ -404,30 +433,31 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
 		sf_json_put(&oom, it, "product_slug", json_string(l->slug));
 		sf_json_put(&oom, it, "quantity", json_integer(l->qty));
 		sf_json_put(&oom, it, "available", json_integer(l->active ? l->stock : 0));
-		sf_json_put(&oom, it, "unit_price", sf_money_json(l->unit, q.currency));
-		sf_json_put(&oom, it, "line_total", sf_money_json(l->gross, q.currency));
+		sf_json_put(&oom, it, "unit_price", sf_money_json(l->unit, q->currency));
+		sf_json_put(&oom, it, "line_total", sf_money_json(l->gross, q->currency));
 		sf_json_push(&oom, items, it);
 		count += l->qty;
 	}
 	sf_json_put(&oom, cart, "items", items);
-	sf_json_put(&oom, cart, "has_items", json_boolean(q.n > 0));
+	sf_json_put(&oom, cart, "has_items", json_boolean(q->n > 0));
 	sf_json_put(&oom, cart, "count", json_integer(count));
-	sf_json_put(&oom, cart, "currency", json_string(q.currency));
+	sf_json_put(&oom, cart, "currency", json_string(q->currency));
 	sf_json_put(&oom, cart, "prices_include_tax", json_boolean(r->prices_include_tax));
-	sf_json_put(&oom, cart, "coupon", coupon[0] ? json_string(coupon) : json_null());
+	sf_json_put(&oom, cart, "coupon", x->coupon[0] ? json_string(x->coupon) : json_null());
 	sf_json_put(&oom, cart, "coupon_error", cerr ? json_string(sf_err_code(cerr)) : json_null());
 	json_t *totals = json_object();
-	sf_json_put(&oom, totals, "subtotal", sf_money_json(q.subtotal, q.currency));
-	sf_json_put(&oom, totals, "discount", sf_money_json(q.discount, q.currency));
-	sf_json_put(&oom, totals, "tax", sf_money_json(q.tax, q.currency));
-	sf_json_put(&oom, totals, "total", sf_money_json(q.total, q.currency));
+	sf_json_put(&oom, totals, "subtotal", sf_money_json(q->subtotal, q->currency));
+	sf_json_put(&oom, totals, "discount", sf_money_json(q->discount, q->currency));
+	sf_json_put(&oom, totals, "tax", sf_money_json(q->tax, q->currency));
+	sf_json_put(&oom, totals, "total", sf_money_json(q->total, q->currency));
 	sf_json_put(&oom, cart, "totals", totals);
 	json_t *ships = json_array();
-	for (size_t i = 0; i < nmethods; i++) {
+	for (size_t i = 0; i < x->nmethods; i++) {
 		json_t *m = json_object();
-		sf_json_put(&oom, m, "code", json_string(methods[i].code));
-		sf_json_put(&oom, m, "name", json_string(methods[i].name));
-		sf_json_put(&oom, m, "price", sf_money_json(sf_shipping_rate(&methods[i], q.goods, q.weight_g), q.currency));
+		sf_json_put(&oom, m, "code", json_string(x->methods[i].code));
+		sf_json_put(&oom, m, "name", json_string(x->methods[i].name));
+		int64_t rate = sf_shipping_rate(&x->methods[i], q->goods, q->weight_g);
+		sf_json_put(&oom, m, "price", sf_money_json(rate, q->currency));
 		sf_json_push(&oom, ships, m);
 	}
 	sf_json_put(&oom, cart, "shipping_methods", ships);
@@ -439,7 +469,8 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
 	cart = NULL;
 out:
 	json_decref(cart);
-	sf_quote_free(&q);
+	sf_quote_free(&x->q);
+	free(x);
 	return err;
 }
 
