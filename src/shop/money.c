@@ -53,6 +53,17 @@ json_t *sf_money_json(int64_t amount, const char *currency)
 {
 	char text[64];
 	sf_money_format(amount, currency, text, sizeof text);
-	return json_pack("{s:I,s:s,s:s}", "amount", (json_int_t)amount, "currency", currency ? currency : "",
-			 "formatted", text);
+	/* Built by hand, not with json_pack: every amount of every cart, order
+	 * and report goes through here, and parsing the format string was 2 %
+	 * of the server's CPU under the checkout benchmark. */
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	if (json_object_set_new_nocheck(o, "amount", json_integer((json_int_t)amount)) != 0 ||
+	    json_object_set_new_nocheck(o, "currency", json_string(currency ? currency : "")) != 0 ||
+	    json_object_set_new_nocheck(o, "formatted", json_string(text)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }

@@ -13,8 +13,12 @@
 
 #include "commerce_fx.h"
 #include "db/db.h"
+#include "shop/catalog.h"
 #include "shop/money.h"
 #include "shop/tax.h"
+
+#include <jansson.h>
+#include <stdlib.h>
 
 /* ==== Pure arithmetic ==== */
 
@@ -28,6 +32,33 @@ static void t_round(void **state)
 	assert_int_equal(sf_money_div_round(0, 7), 0);
 	assert_int_equal(sf_money_div_round(11994000, 12000), 1000); /* 999.5 */
 	assert_int_equal(sf_money_div_round(11993999, 12000), 999);  /* 999.49992 */
+}
+
+/* An amount as JSON: the integer, the currency and the formatted text, in
+ * that order; a currency that is not UTF-8 gives no object at all. */
+static void t_money_json(void **state)
+{
+	(void)state;
+	const int64_t amounts[] = {0, 1, -1, 12345, -12345, SF_MONEY_MAX, -SF_MONEY_MAX};
+	for (size_t i = 0; i < sizeof amounts / sizeof amounts[0]; i++) {
+		char want[64], *got;
+		json_t *m = sf_money_json(amounts[i], "EUR");
+		assert_non_null(m);
+		sf_money_format(amounts[i], "EUR", want, sizeof want);
+		got = json_dumps(m, JSON_COMPACT);
+		assert_non_null(got);
+		char expect[160];
+		snprintf(expect, sizeof expect, "{\"amount\":%lld,\"currency\":\"EUR\",\"formatted\":\"%s\"}",
+			 (long long)amounts[i], want);
+		assert_string_equal(got, expect);
+		free(got);
+		json_decref(m);
+	}
+	json_t *m = sf_money_json(5, NULL);
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(m, "currency")), "");
+	json_decref(m);
+	assert_null(sf_money_json(5, "\xff\xfe"));
 }
 
 static void t_allocate(void **state)
@@ -385,6 +416,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_round),
+		cmocka_unit_test(t_money_json),
 		cmocka_unit_test(t_allocate),
 		cmocka_unit_test(t_tax),
 		cmocka_unit_test(t_shipping),
