@@ -294,7 +294,8 @@ const struct sf_route *sf_http_route_match(const struct sf_route *routes, size_t
 /* The same matching through an index built once per table: routes grouped
  * by their literal first 1-3 path segments (routes that start with a
  * parameter are candidates for every path; table order kept), so a request
- * walks only the routes that could fit.  Same answers as sf_http_route_match, including Allow.
+ * walks only the routes that could fit.  Same answers as sf_http_route_match,
+ * including Allow.
  * new returns NULL when out of memory or a pattern is NULL; the table must
  * outlive the index. */
 struct sf_route_index;

@@ -324,9 +324,21 @@ static CURL *smtp_session(const struct sf_mailer *m, char *errb)
 	return h;
 }
 
-static enum sf_err deliver_smtp(CURL *h, char *errb, const char *to, const struct sf_buf *msg, char *why,
-				size_t whylen)
+/* The batch's SMTP session, made at its first SMTP mail. */
+struct smtp_batch {
+	CURL *h;
+	char errb[CURL_ERROR_SIZE];
+};
+
+static enum sf_err deliver_smtp(const struct sf_mailer *m, struct smtp_batch *sb, const char *to,
+				const struct sf_buf *msg, char *why, size_t whylen)
 {
+	if (!sb->h && !(sb->h = smtp_session(m, sb->errb))) {
+		snprintf(why, whylen, "libcurl could not start");
+		return SF_ERR_NOMEM;
+	}
+	CURL *h = sb->h;
+	char *errb = sb->errb;
 	char rcpt_addr[SF_MAIL_ADDR_MAX + 3];
 	snprintf(rcpt_addr, sizeof rcpt_addr, "<%s>", to);
 	struct curl_slist *rcpt = curl_slist_append(NULL, rcpt_addr);
@@ -443,12 +455,6 @@ static void close_due(const struct due *d, char *pt[3])
 		}
 }
 
-/* The batch's SMTP session, made at its first SMTP mail. */
-struct smtp_batch {
-	CURL *h;
-	char errb[CURL_ERROR_SIZE];
-};
-
 static int deliver_one(struct sf_mailer *m, struct sf_db_conn *c, const struct due *d, struct smtp_batch *sb,
 		       int64_t now)
 {
@@ -466,14 +472,7 @@ static int deliver_one(struct sf_mailer *m, struct sf_db_conn *c, const struct d
 			err = msg.bf_err;
 			snprintf(why, sizeof why, "cannot build the message (%s)", sf_err_code(err));
 		} else if (m->smtp_url[0]) {
-			if (!sb->h)
-				sb->h = smtp_session(m, sb->errb);
-			if (sb->h) {
-				err = deliver_smtp(sb->h, sb->errb, pt[0], &msg, why, sizeof why);
-			} else {
-				err = SF_ERR_NOMEM;
-				snprintf(why, sizeof why, "libcurl could not start");
-			}
+			err = deliver_smtp(m, sb, pt[0], &msg, why, sizeof why);
 		} else {
 			err = deliver_file(m, d->id, &msg, why, sizeof why);
 		}

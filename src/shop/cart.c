@@ -391,13 +391,9 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
 	const struct sf_coupon *use = NULL;
 	enum sf_err err, cerr;
 	json_t *cart = NULL;
-	struct view_ctx *x = calloc(1, sizeof *x);
+	struct view_ctx view = {.o = o, .r = r}, *x = &view;
 
 	*out = NULL;
-	if (!x)
-		return SF_ERR_NOMEM;
-	x->o = o;
-	x->r = r;
 	enum sf_db_status st = sf_db_txn_read(db, view_txn, x, TXN_TRIES);
 	err = x->err ? x->err : st < 0 ? sf_db_err(st) : SF_OK;
 	if (err)
@@ -470,7 +466,6 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
 out:
 	json_decref(cart);
 	sf_quote_free(&x->q);
-	free(x);
 	return err;
 }
 

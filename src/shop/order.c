@@ -138,8 +138,7 @@ static void order_row_free(struct order_row *o)
 	o->email = o->address = NULL;
 }
 
-/* A pending order whose reservation ran out (to be expired on access). */
-static int reservation_over(enum sf_order_status status, int64_t reserved_until)
+int sf_order_reservation_over(enum sf_order_status status, int64_t reserved_until)
 {
 	return status == SF_ORDER_PENDING_PAYMENT && sf_shop_now() >= reserved_until;
 }
@@ -804,7 +803,7 @@ static enum sf_db_status expire_txn(struct sf_db_conn *c, void *vctx)
 	}
 	if (x->err)
 		return sf_db_status_from_err(x->err);
-	if (reservation_over(o.status, o.reserved_until)) {
+	if (sf_order_reservation_over(o.status, o.reserved_until)) {
 		x->err = transition_row(c, x->kr, &o, SF_ORDER_CANCELLED, &system_actor, "reservation expired",
 					"order.expire");
 		x->done = !x->err;
@@ -883,7 +882,7 @@ static int json_reservation_over(const json_t *o)
 	enum sf_order_status status;
 	const json_t *until = json_object_get(o, "reserved_until");
 	return sf_order_status_parse(json_string_value(json_object_get(o, "status")), &status) == 0 &&
-	       json_is_integer(until) && reservation_over(status, json_integer_value(until));
+	       json_is_integer(until) && sf_order_reservation_over(status, json_integer_value(until));
 }
 
 enum sf_err sf_order_fetch(struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
@@ -958,7 +957,7 @@ enum sf_err sf_order_brief(struct sf_db *db, const struct sf_keyring *kr, int64_
 			return x.err ? x.err : sf_db_err(st);
 		/* Expire under the write lock only when the reservation ran out
 		 * (expire_one re-checks), then read again. */
-		if (pass || !reservation_over(out->status, out->reserved_until))
+		if (pass || !sf_order_reservation_over(out->status, out->reserved_until))
 			return SF_OK;
 		int done = 0;
 		enum sf_err err = expire_one(db, kr, order_id, &done);

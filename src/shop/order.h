@@ -144,6 +144,9 @@ struct sf_order_viewer {
 enum sf_err sf_order_get(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
 			 const struct sf_order_viewer *v, int personal, json_t **out) SF_WARN_UNUSED;
 
+/* A pending order whose reservation ran out (expired on access). */
+int sf_order_reservation_over(enum sf_order_status status, int64_t reserved_until);
+
 /* What the pay step needs of an order, without its lines, events and JSON. */
 struct sf_order_brief {
 	enum sf_order_status status;

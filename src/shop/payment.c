@@ -197,14 +197,14 @@ static struct sf_shop_actor provider_actor(const char *name)
 	return (struct sf_shop_actor){.type = "provider", .id = name};
 }
 
-/* Read what the provider needs from the order JSON. */
+/* What the provider needs of the order, or why it cannot be paid. */
 static enum sf_err order_facts(const struct sf_order_brief *b, struct sf_pay_order *o)
 {
 	if (strlen(b->currency) != 3)
 		return SF_ERR_INTERNAL;
 	if (b->status != SF_ORDER_PENDING_PAYMENT)
 		return SF_ERR_ORDER_STATE;
-	if (sf_shop_now() >= b->reserved_until)
+	if (sf_order_reservation_over(b->status, b->reserved_until))
 		return SF_ERR_ORDER_EXPIRED;
 	o->total = b->total;
 	memcpy(o->currency, b->currency, 4);
