@@ -13,25 +13,13 @@
 #include "shop/payment.h"
 #include "shop/webhook.h"
 
-/* path made absolute against data_dir (an empty path stays empty). */
-static void resolve(const struct sf_config *cfg, const char *path, char *out, size_t n)
-{
-	if (!path[0] || path[0] == '/')
-		snprintf(out, n, "%s", path);
-	else if ((size_t)snprintf(out, n, "%s/%s", cfg->data_dir, path) >= n)
-		out[0] = '\0'; /* too long: treated as unset, and reported as such */
-}
-
 enum sf_err sf_serve_payments_start(const struct sf_config *cfg, struct sf_db *db, const struct sf_keyring *kr,
 				    uint16_t https_port, uint16_t http_port, struct sf_payments **pay,
 				    struct sf_webhook_sender **snd, char *errbuf, size_t errlen)
 {
-	char sandbox[SF_CFG_PATH_MAX], key[SF_CFG_PATH_MAX], whsec[SF_CFG_PATH_MAX], base[300], self[128];
+	char base[300], self[128];
 	*pay = NULL;
 	*snd = NULL;
-	resolve(cfg, cfg->pay_sandbox_secret_file, sandbox, sizeof sandbox);
-	resolve(cfg, cfg->pay_stripe_secret_key_file, key, sizeof key);
-	resolve(cfg, cfg->pay_stripe_webhook_secret_file, whsec, sizeof whsec);
 	/* Return links: [payments] public_base, else the mail links' base. */
 	if (cfg->pay_public_base[0])
 		snprintf(base, sizeof base, "%s", cfg->pay_public_base);
@@ -49,9 +37,9 @@ enum sf_err sf_serve_payments_start(const struct sf_config *cfg, struct sf_db *d
 	snprintf(self, sizeof self, "%s://localhost:%u", tls ? "https" : "http", port);
 	struct sf_pay_options po = {
 		.provider = !strcmp(cfg->pay_provider, "stripe") ? SF_PAY_STRIPE : SF_PAY_SANDBOX,
-		.sandbox_secret_file = sandbox,
-		.stripe_key_file = key,
-		.stripe_whsec_file = whsec,
+		.sandbox_secret_file = cfg->pay_sandbox_secret_file, /* absolute: sf_config_load */
+		.stripe_key_file = cfg->pay_stripe_secret_key_file,
+		.stripe_whsec_file = cfg->pay_stripe_webhook_secret_file,
 		.stripe_api_base = cfg->pay_stripe_api_base,
 		.public_base = base,
 		.self_url = self,

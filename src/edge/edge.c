@@ -214,10 +214,7 @@ enum sf_err sf_edge_new(struct sf_app *app, const struct sf_config *cfg, struct 
 	sf_strlcpy(e->crs_setup, CRS_SETUP, sizeof e->crs_setup);
 	sf_strlcpy(e->crs_rules, CRS_RULES, sizeof e->crs_rules);
 	sf_strlcpy(e->waf_log, cfg->waf_log, sizeof e->waf_log);
-	if (cfg->waf_rules_extra[0] && cfg->waf_rules_extra[0] != '/')
-		snprintf(e->rules_extra, sizeof e->rules_extra, "%s/%s", cfg->data_dir, cfg->waf_rules_extra);
-	else
-		sf_strlcpy(e->rules_extra, cfg->waf_rules_extra, sizeof e->rules_extra);
+	sf_strlcpy(e->rules_extra, cfg->waf_rules_extra, sizeof e->rules_extra);
 	e->wopt = (struct sf_waf_options){
 		.mode = !strcmp(cfg->waf_mode, "off")      ? SF_WAF_OFF
 			: !strcmp(cfg->waf_mode, "detect") ? SF_WAF_DETECT

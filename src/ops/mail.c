@@ -142,11 +142,7 @@ static enum sf_err read_password(struct sf_mailer *m, const struct sf_config *cf
 {
 	if (!cfg->mail_password_file[0])
 		return SF_OK;
-	char path[SF_CFG_PATH_MAX * 2];
-	if (cfg->mail_password_file[0] == '/')
-		snprintf(path, sizeof path, "%s", cfg->mail_password_file);
-	else
-		snprintf(path, sizeof path, "%s/%s", cfg->data_dir, cfg->mail_password_file);
+	const char *path = cfg->mail_password_file; /* made absolute by sf_config_load */
 	char *data = NULL;
 	size_t len = 0;
 	if (sf_file_read(path, PASSWORD_MAX, &data, &len) != SF_OK) {

@@ -70,6 +70,31 @@ static void test_defaults_and_paths(void **state)
 	assert_int_equal(sf_config_load(p, &c, err, sizeof err), SF_OK);
 	snprintf(want, sizeof want, "%s/tls/relay-ca.pem", dir);
 	assert_string_equal(c.mail_ca_file, want);
+	/* Every file a secret or a rule is read from: relative to data_dir,
+	 * absolute kept, empty left empty. */
+	p = write_ini("[waf]\nrules_extra = waf/local.conf\n[mail]\npassword_file = secrets/smtp\n"
+		      "[payments]\nsandbox_secret_file = secrets/sandbox\nstripe_secret_key_file = /run/sk\n");
+	assert_int_equal(sf_config_load(p, &c, err, sizeof err), SF_OK);
+	snprintf(want, sizeof want, "%s/waf/local.conf", dir);
+	assert_string_equal(c.waf_rules_extra, want);
+	snprintf(want, sizeof want, "%s/secrets/smtp", dir);
+	assert_string_equal(c.mail_password_file, want);
+	snprintf(want, sizeof want, "%s/secrets/sandbox", dir);
+	assert_string_equal(c.pay_sandbox_secret_file, want);
+	assert_string_equal(c.pay_stripe_secret_key_file, "/run/sk");
+	assert_string_equal(c.pay_stripe_webhook_secret_file, "");
+	/* One that fits the field but not once data_dir is put before it is
+	 * refused at load, not cut short or dropped later (through the
+	 * environment: an INI line is shorter). */
+	char name[SF_CFG_PATH_MAX];
+	memset(name, 'x', sizeof name - 1);
+	name[sizeof name - 1 - strlen(dir)] = '\0';
+	setenv("STOREFORT_PAYMENTS_STRIPE_WEBHOOK_SECRET_FILE", name, 1);
+	p = write_ini("[app]\n");
+	assert_int_equal(sf_config_load(p, &c, err, sizeof err), SF_ERR_CONFIG);
+	unsetenv("STOREFORT_PAYMENTS_STRIPE_WEBHOOK_SECRET_FILE");
+	if (!strstr(err, "[payments] stripe_webhook_secret_file: path is too long"))
+		fail_msg("error: %s", err);
 }
 
 static void expect_error(const char *text, const char *needle)
