@@ -24,6 +24,7 @@
  * (its own user + system time),"errors":{"cart_409":n,...}}.  Exit 0, or 2 on bad usage.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,17 +282,19 @@ static int on_socket(CURL *h, curl_socket_t fd, int what, void *u, void *sockp)
 {
 	(void)h;
 	(void)u;
+	(void)sockp;
 	struct epoll_event ev = {.data.fd = fd};
 	if (what == CURL_POLL_REMOVE) {
 		epoll_ctl(g.ep, EPOLL_CTL_DEL, fd, NULL);
 		return 0;
 	}
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
-	if (epoll_ctl(g.ep, EPOLL_CTL_MOD, fd, &ev) && epoll_ctl(g.ep, EPOLL_CTL_ADD, fd, &ev)) {
+	/* Mostly a new registration: libcurl removes a connection's socket
+	 * while it waits in the connection cache between requests. */
+	if (epoll_ctl(g.ep, EPOLL_CTL_ADD, fd, &ev) && (errno != EEXIST || epoll_ctl(g.ep, EPOLL_CTL_MOD, fd, &ev))) {
 		perror("loadgen: epoll_ctl");
 		exit(1);
 	}
-	(void)sockp;
 	return 0;
 }
 
