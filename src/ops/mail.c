@@ -258,12 +258,16 @@ static enum sf_err deliver_file(const struct sf_mailer *m, int64_t id, const str
 				size_t whylen)
 {
 	char path[SF_CFG_PATH_MAX + 64];
-	if (sf_mkdirs(m->dir, 0700) != SF_OK) {
-		snprintf(why, whylen, "cannot create the mail folder: %s", strerror(errno));
-		return SF_ERR_IO;
-	}
 	snprintf(path, sizeof path, "%s/%lld.eml", m->dir, (long long)id);
-	if (sf_file_write_atomic(path, msg->bf_data, msg->bf_len, 0600) != SF_OK) {
+	enum sf_err err = sf_file_write_atomic(path, msg->bf_data, msg->bf_len, 0600);
+	if (err && errno == ENOENT) { /* the folder is made on first use, and again if it was removed */
+		if (sf_mkdirs(m->dir, 0700) != SF_OK) {
+			snprintf(why, whylen, "cannot create the mail folder: %s", strerror(errno));
+			return SF_ERR_IO;
+		}
+		err = sf_file_write_atomic(path, msg->bf_data, msg->bf_len, 0600);
+	}
+	if (err) {
 		snprintf(why, whylen, "cannot write the .eml file: %s", strerror(errno));
 		return SF_ERR_IO;
 	}

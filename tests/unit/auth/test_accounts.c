@@ -387,6 +387,45 @@ static void test_outbox_retry(void **state)
 	assert_non_null(strstr(err, "[mail] from"));
 }
 
+static int64_t mails_pending(void)
+{
+	struct sf_db_cursor *cur = NULL;
+	struct sf_db_param p[] = {SF_DB_TEXT("pending")};
+	assert_int_equal(sf_db_query(sf_db_conn_get(db), SF_STMT_MAIL_COUNT, p, 1, &cur), SF_DB_OK);
+	assert_int_equal(sf_db_next(cur), SF_DB_OK);
+	int64_t n = sf_db_col_int(cur, 0);
+	sf_db_cursor_close(cur);
+	return n;
+}
+
+/* The .eml folder: made when missing, again when removed while serving;
+ * when it cannot be made the mail waits and nothing is lost. */
+static void test_outbox_folder(void **state)
+{
+	(void)state;
+	struct sf_customer_req r = at(T0);
+	sf_test_rmtree(maildir);
+	assert_int_equal(sf_customer_reset_request(&app, &r, "frank@example.org"), SF_OK);
+	char *text = newest_mail();
+	assert_non_null(strstr(text, "frank@example.org"));
+	free(text);
+	assert_int_equal(mails_pending(), 0);
+	/* a folder under a regular file cannot be made */
+	struct sf_config c2 = cfg;
+	snprintf(c2.mail_dir, sizeof c2.mail_dir, "%s/t.db/mail", dir);
+	struct sf_mailer *m = NULL;
+	char err[256];
+	assert_int_equal(sf_mailer_new(db, kr, &c2, &m, err, sizeof err), SF_OK);
+	assert_int_equal(sf_customer_reset_request(&app, &r, "frank@example.org"), SF_OK);
+	int64_t now = (int64_t)time(NULL) + 1;
+	assert_int_equal(sf_mailer_run_once(m, now), 0);
+	sf_mailer_stop(m);
+	assert_int_equal(mails_pending(), 1);
+	/* the right folder gets it once due */
+	assert_int_equal(sf_mailer_run_once(mailer, now + sf_mail_backoff(1) + 1), 1);
+	assert_int_equal(mails_pending(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_profile_and_addresses),
 		cmocka_unit_test(test_outbox_retry),
+		cmocka_unit_test(test_outbox_folder),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
