@@ -172,7 +172,7 @@ struct sf_edge {
 	struct sf_bans *bans;
 	struct sf_waf *waf;        /* NULL when mode = off */
 	struct sf_waf_options wopt;
-	char crs_setup[1024], crs_rules[1024], rules_extra[2100], waf_log[1024];
+	char crs_setup[1024], crs_rules[1024], rules_extra[1024], waf_log[1024];
 	pthread_mutex_t sync_mu;
 	atomic_llong last_sync;    /* unix seconds of the last ban sync with the database */
 	atomic_ullong st_refused, st_rate_limited, st_bans, st_blocked, st_inspected, st_events;

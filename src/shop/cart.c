@@ -391,24 +391,24 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
 	const struct sf_coupon *use = NULL;
 	enum sf_err err, cerr;
 	json_t *cart = NULL;
-	struct view_ctx view = {.o = o, .r = r}, *x = &view;
+	struct view_ctx x = {.o = o, .r = r};
 
 	*out = NULL;
-	enum sf_db_status st = sf_db_txn_read(db, view_txn, x, TXN_TRIES);
-	err = x->err ? x->err : st < 0 ? sf_db_err(st) : SF_OK;
+	enum sf_db_status st = sf_db_txn_read(db, view_txn, &x, TXN_TRIES);
+	err = x.err ? x.err : st < 0 ? sf_db_err(st) : SF_OK;
 	if (err)
 		goto out;
-	struct sf_quote *q = &x->q;
-	cerr = x->cerr;
+	struct sf_quote *q = &x.q;
+	cerr = x.cerr;
 	if (!q->currency[0])
 		sf_strlcpy(q->currency, "EUR", sizeof q->currency);
 	err = sf_quote_compute(q, NULL, NULL);
 	if (err)
 		goto out;
-	if (x->coupon[0] && !cerr) {
-		cerr = sf_coupon_check(&x->cp, q->subtotal, q->currency, sf_shop_now(), o->customer_id);
+	if (x.coupon[0] && !cerr) {
+		cerr = sf_coupon_check(&x.cp, q->subtotal, q->currency, sf_shop_now(), o->customer_id);
 		if (!cerr) {
-			use = &x->cp;
+			use = &x.cp;
 			err = sf_quote_compute(q, use, NULL);
 			if (err)
 				goto out;
@@ -439,7 +439,7 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
 	sf_json_put(&oom, cart, "count", json_integer(count));
 	sf_json_put(&oom, cart, "currency", json_string(q->currency));
 	sf_json_put(&oom, cart, "prices_include_tax", json_boolean(r->prices_include_tax));
-	sf_json_put(&oom, cart, "coupon", x->coupon[0] ? json_string(x->coupon) : json_null());
+	sf_json_put(&oom, cart, "coupon", x.coupon[0] ? json_string(x.coupon) : json_null());
 	sf_json_put(&oom, cart, "coupon_error", cerr ? json_string(sf_err_code(cerr)) : json_null());
 	json_t *totals = json_object();
 	sf_json_put(&oom, totals, "subtotal", sf_money_json(q->subtotal, q->currency));
@@ -448,11 +448,11 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
 	sf_json_put(&oom, totals, "total", sf_money_json(q->total, q->currency));
 	sf_json_put(&oom, cart, "totals", totals);
 	json_t *ships = json_array();
-	for (size_t i = 0; i < x->nmethods; i++) {
+	for (size_t i = 0; i < x.nmethods; i++) {
 		json_t *m = json_object();
-		sf_json_put(&oom, m, "code", json_string(x->methods[i].code));
-		sf_json_put(&oom, m, "name", json_string(x->methods[i].name));
-		int64_t rate = sf_shipping_rate(&x->methods[i], q->goods, q->weight_g);
+		sf_json_put(&oom, m, "code", json_string(x.methods[i].code));
+		sf_json_put(&oom, m, "name", json_string(x.methods[i].name));
+		int64_t rate = sf_shipping_rate(&x.methods[i], q->goods, q->weight_g);
 		sf_json_put(&oom, m, "price", sf_money_json(rate, q->currency));
 		sf_json_push(&oom, ships, m);
 	}
@@ -465,7 +465,7 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
 	cart = NULL;
 out:
 	json_decref(cart);
-	sf_quote_free(&x->q);
+	sf_quote_free(&x.q);
 	return err;
 }
 

@@ -348,6 +348,17 @@ static void test_profile_and_addresses(void **state)
 	assert_int_equal(sf_customer_get(&app, &r, 999999, 0, &me), SF_ERR_NOT_FOUND);
 }
 
+static int64_t mails_pending(void)
+{
+	struct sf_db_cursor *cur = NULL;
+	struct sf_db_param p[] = {SF_DB_TEXT("pending")};
+	assert_int_equal(sf_db_query(sf_db_conn_get(db), SF_STMT_MAIL_COUNT, p, 1, &cur), SF_DB_OK);
+	assert_int_equal(sf_db_next(cur), SF_DB_OK);
+	int64_t n = sf_db_col_int(cur, 0);
+	sf_db_cursor_close(cur);
+	return n;
+}
+
 static void test_outbox_retry(void **state)
 {
 	(void)state;
@@ -364,14 +375,7 @@ static void test_outbox_retry(void **state)
 	struct sf_db_conn *c = sf_db_conn_get(db);
 	/* back-off: not due again right away */
 	assert_int_equal(sf_mailer_run_once(m, now + 1), 0);
-	int64_t pending = -1;
-	struct sf_db_cursor *cur = NULL;
-	struct sf_db_param p[] = {SF_DB_TEXT("pending")};
-	assert_int_equal(sf_db_query(c, SF_STMT_MAIL_COUNT, p, 1, &cur), SF_DB_OK);
-	assert_int_equal(sf_db_next(cur), SF_DB_OK);
-	pending = sf_db_col_int(cur, 0);
-	sf_db_cursor_close(cur);
-	assert_int_equal(pending, 1);
+	assert_int_equal(mails_pending(), 1);
 	/* the file sender picks it up once due */
 	assert_true(sf_mailer_run_once(mailer, now + sf_mail_backoff(1) + 1) == 1);
 	sf_mailer_stop(m);
@@ -385,17 +389,6 @@ static void test_outbox_retry(void **state)
 	snprintf(c2.mail_from, sizeof c2.mail_from, "nobody");
 	assert_int_equal(sf_mailer_new(db, kr, &c2, &m, err, sizeof err), SF_ERR_CONFIG);
 	assert_non_null(strstr(err, "[mail] from"));
-}
-
-static int64_t mails_pending(void)
-{
-	struct sf_db_cursor *cur = NULL;
-	struct sf_db_param p[] = {SF_DB_TEXT("pending")};
-	assert_int_equal(sf_db_query(sf_db_conn_get(db), SF_STMT_MAIL_COUNT, p, 1, &cur), SF_DB_OK);
-	assert_int_equal(sf_db_next(cur), SF_DB_OK);
-	int64_t n = sf_db_col_int(cur, 0);
-	sf_db_cursor_close(cur);
-	return n;
 }
 
 /* The .eml folder: made when missing, again when removed while serving;
