@@ -7,11 +7,12 @@ then runs SHOPPERS concurrent guest shoppers for SECONDS with the C load
 generator sf_checkout_loadgen (bench/checkout/loadgen.c, built next to the
 binary: PROCS processes of one libcurl-multi thread each; every shopper has
 its own keep-alive HTTPS connection and cookie jar).  One
-checkout = add to cart (POST /api/v1/cart/items) -> create the order
-(POST /api/v1/checkout, Idempotency-Key) -> start the payment
-(POST /api/v1/orders/{id}/pay) -> approve on the sandbox page
-(POST /sandbox-pay/{session}); the sandbox's signed webhook then marks the
-order paid.  A checkout counts when its order is paid.
+checkout = add to cart (POST /api/v1/cart/items) -> create the order and
+start its payment (POST /api/v1/checkout with "pay": true, Idempotency-Key)
+-> approve on the sandbox page (POST /sandbox-pay/{session}); the sandbox's
+signed webhook then marks the order paid.  A checkout counts when its order
+is paid.  (Until the eighth session the payment started in a request of its
+own, POST /api/v1/orders/{id}/pay: sf_checkout_loadgen --pay-step.)
 
 Reports orders_per_s (paid orders / time until the last one was paid),
 oversold_units (must be 0: for every variant, stock left + units in

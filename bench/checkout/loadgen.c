@@ -4,8 +4,11 @@
  * SHOPPERS guest shoppers in one thread (libcurl multi), each with its own
  * easy handle, cookie jar, CSRF token and keep-alive HTTPS connection,
  * loop for SECONDS over one checkout:
- *   POST /api/v1/cart/items -> POST /api/v1/checkout (Idempotency-Key)
- *   -> POST /api/v1/orders/{id}/pay -> POST /sandbox-pay/{session} (approve)
+ *   POST /api/v1/cart/items -> POST /api/v1/checkout (Idempotency-Key,
+ *   "pay": true: the order and its payment's redirect in one answer)
+ *   -> POST /sandbox-pay/{session} (approve)
+ * With --pay-step the payment starts in a request of its own, as before
+ * the checkout could start it: POST /api/v1/orders/{id}/pay after the order.
  * A shopper starts with GET /api/v1/cart (its session and CSRF token) and
  * starts over with a fresh handle after a transport error.  It replaces 32
  * Python threads that spent the CPU the server needed: one thread here
@@ -19,7 +22,7 @@
  * as they are, which the server writes without escapes.
  *
  * Usage: sf_checkout_loadgen --port P --skus A,B,... [--shoppers 32]
- *        [--seconds 15] [--tag T]
+ *        [--seconds 15] [--tag T] [--pay-step]
  * Prints one JSON line: {"approved":n,"requests":n,"seconds":s,"cpu_s":s
  * (its own user + system time),"errors":{"cart_409":n,...}}.  Exit 0, or 2 on bad usage.
  */
@@ -35,6 +38,11 @@
 #include <unistd.h>
 
 #define ERR_KINDS 32
+
+/* The checkout's body without its closing brace. */
+#define ORDER_BODY                                                                                     \
+	"{\"email\":\"bench@example.org\",\"address\":{\"name\":\"Bench Buyer\",\"street\":\"1 Load Street\"," \
+	"\"city\":\"Paris\",\"postcode\":\"75001\",\"country\":\"FR\"},\"shipping_method\":\"standard\""
 
 enum step { ST_INIT, ST_CART, ST_ORDER, ST_PAY, ST_APPROVE };
 
@@ -57,6 +65,7 @@ struct shopper {
 
 static struct {
 	int port, shoppers, seconds;
+	int pay_step;         /* --pay-step: the payment starts in its own request */
 	const char *tag;
 	char **skus;
 	int nskus;
@@ -197,9 +206,7 @@ static void shopper_send(CURLM *m, struct shopper *s)
 		break;
 	}
 	case ST_ORDER:
-		s->body = strdup("{\"email\":\"bench@example.org\",\"address\":{\"name\":\"Bench Buyer\","
-				 "\"street\":\"1 Load Street\",\"city\":\"Paris\",\"postcode\":\"75001\","
-				 "\"country\":\"FR\"},\"shipping_method\":\"standard\"}");
+		s->body = strdup(g.pay_step ? ORDER_BODY "}" : ORDER_BODY ",\"pay\":true}");
 		snprintf(url, sizeof url, "%s/api/v1/checkout", g.base);
 		snprintf(hdr, sizeof hdr, "Idempotency-Key: bench-%s-%d-%ld", g.tag, s->k, s->n);
 		s->hdrs = curl_slist_append(s->hdrs, hdr);
@@ -260,8 +267,14 @@ static enum step shopper_answer(struct shopper *s, long status)
 	case ST_ORDER: /* Location: /api/v1/orders/{id} */
 		if (!strncmp(s->location, "/api/v1/orders/", 15) && s->location[15] >= '1' && s->location[15] <= '9' &&
 		    strspn(s->location + 15, "0123456789") == strlen(s->location + 15)) {
-			snprintf(s->next, sizeof s->next, "%s/pay", s->location);
-			return ST_PAY;
+			if (g.pay_step) {
+				snprintf(s->next, sizeof s->next, "%s/pay", s->location);
+				return ST_PAY;
+			}
+			if (json_str(s, "redirect_url", s->next, sizeof s->next) && s->next[0] == '/')
+				return ST_APPROVE;
+			count_error("order_no_url");
+			return ST_CART;
 		}
 		count_error("order_no_location");
 		return ST_CART;
@@ -317,7 +330,7 @@ static int num(const char *s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: sf_checkout_loadgen --port P --skus A,B,... [--shoppers N] [--seconds S] "
-			"[--tag T]\n");
+			"[--tag T] [--pay-step]\n");
 	exit(2);
 }
 
@@ -328,6 +341,10 @@ int main(int argc, char **argv)
 	g.seconds = 15;
 	g.tag = "lg";
 	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--pay-step")) {
+			g.pay_step = 1;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		if (!strcmp(argv[i], "--port"))

@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth/auth.h"
@@ -19,6 +20,7 @@
 #include "core/util.h"
 #include "shop/checkout.h"
 #include "shop/order.h"
+#include "shop/payment.h"
 
 #define CART_COOKIE_MAX_AGE "2592000" /* 30 days */
 
@@ -313,6 +315,25 @@ static const char *str_member(const json_t *o, const char *k, int *bad)
 	return json_string_value(v);
 }
 
+/* The checkout answer's "payment" member when the body asked for one
+ * ("pay": true): the provider's redirect, or why the payment could not
+ * start.  The order stands either way, and POST /api/v1/orders/{id}/pay
+ * can start it later.  order is the order as the answer shows it, read
+ * with the shopper's rights: the payment starts from it, not from a
+ * second read. */
+static json_t *checkout_payment(struct sf_app *app, int64_t id, const json_t *order)
+{
+	struct sf_order_brief b;
+	char *url = NULL;
+	enum sf_err err = sf_order_brief_of(order, &b);
+	if (!err)
+		err = sf_pay_start_brief(app->payments, app->db, id, &b, &url);
+	json_t *js = err ? json_pack("{s:{s:s,s:s}}", "error", "code", sf_err_code(err), "message", sf_err_desc(err))
+			 : json_pack("{s:s}", "redirect_url", url);
+	free(url);
+	return js;
+}
+
 enum sf_err sf_api_checkout(struct sf_req *req, struct sf_resp *resp)
 {
 	struct sf_app *app = req->app;
@@ -321,6 +342,7 @@ enum sf_err sf_api_checkout(struct sf_req *req, struct sf_resp *resp)
 	json_t *body = NULL, *order = NULL;
 	int64_t id = 0;
 	int replayed = 0, bad = 0;
+	json_t *payment = NULL;
 	memset(&cr, 0, sizeof cr);
 	cr.idem_key = sf_req_header(req, "Idempotency-Key");
 	if (!cr.idem_key)
@@ -342,7 +364,8 @@ enum sf_err sf_api_checkout(struct sf_req *req, struct sf_resp *resp)
 	cr.address.postcode = str_member(addr, "postcode", &bad);
 	cr.address.country = str_member(addr, "country", &bad);
 	cr.address.phone = str_member(addr, "phone", &bad);
-	if (bad) {
+	const json_t *pay = json_object_get(body, "pay");
+	if (bad || (pay && !json_is_boolean(pay) && !json_is_null(pay))) {
 		err = SF_ERR_BAD_PARAM;
 		goto out;
 	}
@@ -362,7 +385,14 @@ enum sf_err sf_api_checkout(struct sf_req *req, struct sf_resp *resp)
 	err = sf_order_fetch(app->db, app->keys, id, &v, 0, &order);
 	if (err)
 		goto out;
-	err = sf_resp_json(req, resp, replayed ? 200 : 201, json_pack("{s:o,s:b}", "order", order, "replayed", replayed));
+	if (json_is_true(pay) && !(payment = checkout_payment(app, id, order))) {
+		json_decref(order);
+		err = SF_ERR_NOMEM;
+		goto out;
+	}
+	err = sf_resp_json(req, resp, replayed ? 200 : 201,
+			   payment ? json_pack("{s:o,s:b,s:o}", "order", order, "replayed", replayed, "payment", payment)
+				   : json_pack("{s:o,s:b}", "order", order, "replayed", replayed));
 	order = NULL;
 	if (!err) {
 		const char *loc = sf_arena_printf(req->arena, "/api/v1/orders/%" PRId64, id);

@@ -876,13 +876,26 @@ static enum sf_db_status fetch_txn(struct sf_db_conn *c, void *vctx)
 	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
 }
 
+enum sf_err sf_order_brief_of(const json_t *o, struct sf_order_brief *out)
+{
+	const json_t *until = json_object_get(o, "reserved_until");
+	const json_t *total = json_object_get(json_object_get(json_object_get(o, "totals"), "total"), "amount");
+	const char *cur = json_string_value(json_object_get(o, "currency"));
+	memset(out, 0, sizeof *out);
+	if (sf_order_status_parse(json_string_value(json_object_get(o, "status")), &out->status) != 0 ||
+	    !json_is_integer(until) || !json_is_integer(total) || !cur || strlen(cur) != 3)
+		return SF_ERR_INTERNAL;
+	out->reserved_until = json_integer_value(until);
+	out->total = json_integer_value(total);
+	memcpy(out->currency, cur, 4);
+	return SF_OK;
+}
+
 /* Is o (sf_order_get's JSON) a pending order whose reservation ran out? */
 static int json_reservation_over(const json_t *o)
 {
-	enum sf_order_status status;
-	const json_t *until = json_object_get(o, "reserved_until");
-	return sf_order_status_parse(json_string_value(json_object_get(o, "status")), &status) == 0 &&
-	       json_is_integer(until) && sf_order_reservation_over(status, json_integer_value(until));
+	struct sf_order_brief b;
+	return sf_order_brief_of(o, &b) == SF_OK && sf_order_reservation_over(b.status, b.reserved_until);
 }
 
 enum sf_err sf_order_fetch(struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,

@@ -159,6 +159,10 @@ struct sf_order_brief {
 enum sf_err sf_order_brief(struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
 			   const struct sf_order_viewer *v, struct sf_order_brief *out) SF_WARN_UNUSED;
 
+/* The brief of an order as sf_order_get or sf_order_fetch gave it (no
+ * database access): SF_ERR_INTERNAL when o lacks one of its members. */
+enum sf_err sf_order_brief_of(const json_t *o, struct sf_order_brief *out) SF_WARN_UNUSED;
+
 /* sf_order_get in its own transaction, after expiring the order if its
  * reservation ran out (the expiry check on access). */
 enum sf_err sf_order_fetch(struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,

@@ -228,15 +228,22 @@ enum sf_err sf_pay_start(struct sf_payments *p, struct sf_db *db, const struct s
 			 const struct sf_order_viewer *v, char **url)
 {
 	struct sf_order_brief b;
-	char *ref = NULL;
 	*url = NULL;
 	if (!sf_pay_ready(p))
 		return SF_ERR_UNAVAILABLE;
 	enum sf_err err = sf_order_brief(db, kr, order_id, v, &b);
-	if (err)
-		return err;
+	return err ? err : sf_pay_start_brief(p, db, order_id, &b, url);
+}
+
+enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, int64_t order_id,
+			       const struct sf_order_brief *b, char **url)
+{
+	char *ref = NULL;
+	*url = NULL;
+	if (!sf_pay_ready(p))
+		return SF_ERR_UNAVAILABLE;
 	struct sf_pay_order o = {.id = order_id};
-	err = order_facts(&b, &o);
+	enum sf_err err = order_facts(b, &o);
 	if (err)
 		return err;
 	if (p->provider == SF_PAY_STRIPE) {

@@ -93,6 +93,11 @@ const char *sf_pay_self_url(const struct sf_payments *p);
  * secrets), SF_ERR_NOMEM, or a database error. */
 enum sf_err sf_pay_start(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
 			 const struct sf_order_viewer *v, char **url) SF_WARN_UNUSED;
+/* sf_pay_start for an order its caller has just read, as b, with the
+ * viewer's rights (sf_order_fetch, sf_order_brief): the checkout that
+ * places an order and starts its payment in one request reads it once. */
+enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, int64_t order_id,
+			       const struct sf_order_brief *b, char **url) SF_WARN_UNUSED;
 
 /* The sandbox page's data (caller owns *out): {"session","order_id",
  * "amount":{"amount","currency","formatted"},"status","is_open"}.

@@ -312,6 +312,64 @@ class Receiver(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
+# ==== the checkout that starts its payment ("pay": true) ====
+
+def checkout_pay(s, key, pay=True, address=ADDRESS):
+    return s.api('POST', '/api/v1/checkout', {'email': 'buyer@example.org', 'address': address,
+                                              'shipping_method': 'standard', 'pay': pay},
+                 headers={'Idempotency-Key': key})
+
+
+def test_checkout_pay(P, db, sku):
+    orders = lambda: q(db, 'SELECT count(*) FROM orders')[0][0]  # noqa: E731
+    sessions = lambda: q(db, 'SELECT count(*) FROM payment_sessions')[0][0]  # noqa: E731
+    s = Shopper(P)
+    st, cart, _ = s.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1})
+    check('a cart for the paying checkout', st == 201, (st, cart))
+    n0, p0 = orders(), sessions()
+    for label, bad in (('a string', 'yes'), ('a number', 1), ('an object', {'now': True}), ('a list', [True])):
+        st, js, _ = checkout_pay(s, 'pay-bad-%s' % label.replace(' ', '-'), pay=bad)
+        check('"pay" as %s: 400 bad_parameter' % label, st == 400 and code(js) == 'bad_parameter', (st, js))
+    check('refused checkouts wrote nothing: no order, no payment session', orders() == n0 and sessions() == p0,
+          (orders() - n0, sessions() - p0))
+    st, js, _ = checkout_pay(s, 'pay-in-checkout-0001', pay=False)
+    check('"pay": false: the order alone, no payment member', st == 201 and 'payment' not in js and
+          js['order']['status'] == 'pending_payment', (st, js))
+    st, js, _ = s.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1})
+    st, js, hd = checkout_pay(s, 'pay-in-checkout-0002')
+    oid = (js or {}).get('order', {}).get('id')
+    url = ((js or {}).get('payment') or {}).get('redirect_url', '')
+    check('"pay": true: 201, the order and the sandbox redirect in one answer',
+          st == 201 and js['order']['status'] == 'pending_payment' and url.startswith('/sandbox-pay/sbx_') and
+          not js['replayed'], (st, js))
+    check('one payment session for the order, for its total',
+          q(db, 'SELECT count(*), min(amount_minor) = (SELECT total_minor FROM orders WHERE id = ?) '
+                'FROM payment_sessions WHERE order_id = ?', (oid, oid))[0] == (1, 1))
+    st, hd, body = s.send('GET', url)
+    tok = hidden(body.decode('utf-8', 'replace'), 'csrf_token')
+    st, hd, _ = s.send('POST', url, urllib.parse.urlencode({'csrf_token': tok, 'decision': 'approve'}).encode(),
+                       'application/x-www-form-urlencoded')
+    check('the redirect is a working sandbox page: approve 303', st == 303, (st, hd))
+    check('and the order is paid by its webhook', wait_for(lambda: order_status(db, oid) == 'paid'),
+          order_status(db, oid))
+    st, js, _ = checkout_pay(s, 'pay-in-checkout-0002')
+    check('the same key again once paid: 200 the same order, replayed, and why no payment started',
+          st == 200 and js['replayed'] and js['order']['id'] == oid and js['order']['status'] == 'paid' and
+          js['payment'] == {'error': {'code': 'invalid_order_state',
+                                      'message': js['payment']['error'].get('message', '')}} and
+          js['payment']['error']['message'], (st, js))
+    check('no second order and no new session for the replay', orders() == n0 + 2 and
+          q(db, 'SELECT count(*) FROM payment_sessions WHERE order_id = ?', (oid,))[0][0] == 1)
+    other = Shopper(P)
+    st, js, _ = checkout_pay(other, 'pay-in-checkout-0002')
+    check("another visitor replaying the key gets no order and no payment", st >= 400 and 'order' not in js and
+          'payment' not in (js or {}), (st, js))
+    st, js, _ = s.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1})
+    st, js, _ = checkout_pay(s, 'pay-in-checkout-0003', address=dict(ADDRESS, name=CARD))
+    check('a card number in a paying checkout: 400 card_data_refused, nothing written',
+          st == 400 and code(js) == 'card_data_refused' and orders() == n0 + 2, (st, js))
+
+
 def start_receiver():
     state = {'events': [], 'bad': 0, 'slow': 0, 'fail': 0, 'secret': None, 'seen': set()}
 
@@ -616,6 +674,22 @@ def test_stripe(cli, d, tmp, sku):
         st, js, _ = s3.api('POST', '/api/v1/orders/%d/pay' % oid3, {})
         check('the provider refuses the key: 502 payment_provider_error', st == 502 and
               code(js) == 'payment_provider_error', (st, js))
+        st, js, _ = s3.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1})
+        st, js, _ = checkout_pay(s3, 'stripe-pay-in-checkout-1')
+        check('a paying checkout the provider refuses: 201, the order stands, payment.error says why',
+              st == 201 and js['order']['status'] == 'pending_payment' and
+              js['payment']['error']['code'] == 'payment_provider_error', (st, js))
+        state['key'] = key
+        st, js, _ = s3.api('POST', '/api/v1/orders/%d/pay' % js['order']['id'], {})
+        check('the pay step still starts it once the provider accepts', st == 201 and
+              js['redirect_url'].startswith('https://checkout.stripe.com/c/pay/cs_test_'), (st, js))
+        calls = len(state['calls'])
+        st, js, _ = s3.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1})
+        st, js, _ = checkout_pay(s3, 'stripe-pay-in-checkout-2')
+        call = state['calls'][-1] if len(state['calls']) > calls else {}
+        check('a paying checkout with Stripe: the Checkout Session URL in the answer, created for this order',
+              st == 201 and js['payment']['redirect_url'].startswith('https://checkout.stripe.com/c/pay/cs_test_') and
+              call.get('form', {}).get('client_reference_id') == [str(js['order']['id'])], (st, js, call))
     finally:
         rc, out, err = srv.stop()
         check('stripe server stops cleanly', rc == 0, err[-2000:])
@@ -672,6 +746,7 @@ def main():
             srv = Server(cli, ini, env=env)
             paid = test_e2e(srv.https, d, db, sku)
             test_sandbox_webhooks(srv.https, d, db, sku, paid)
+            test_checkout_pay(srv.https, db, sku)
             test_outgoing(cli, ini, srv.https, db, sku)
             test_catalog(srv.https, db, sku, slug, low_sku)
             rc, out, err = srv.stop()

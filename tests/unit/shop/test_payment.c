@@ -252,14 +252,80 @@ static void test_sandbox_flow(void **state)
 	sf_payments_free(r.p);
 }
 
+/* A sandbox provider that notifies nobody, and a guest's order of qty sku. */
+static struct sf_payments *sandbox_order(struct shop_fx *f, const char *sku, int qty, const char *key,
+					 struct sf_cart_owner *o, int64_t *oid)
+{
+	cfx_guest(o);
+	assert_int_equal(cfx_buy(f, o, sku, qty, key, oid), SF_OK);
+	return sandbox("http://127.0.0.1:9");
+}
+
+/* The checkout that starts its payment reads the order once: the brief of
+ * the fetched order must equal the one read on its own, and a member
+ * missing or of the wrong type must be an error, not a payment for
+ * amount 0 or another currency. */
+static void test_start_from_fetched_order(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	int64_t oid = 0;
+	struct sf_payments *p = sandbox_order(f, "TEE-S", 2, "pay-unit-brief-1", &o, &oid);
+	struct sf_order_viewer mine = {.owner = &o};
+	json_t *order = NULL;
+	assert_int_equal(sf_order_fetch(f->db, f->kr, oid, &mine, 0, &order), SF_OK);
+	struct sf_order_brief a, b;
+	assert_int_equal(sf_order_brief(f->db, f->kr, oid, &mine, &a), SF_OK);
+	assert_int_equal(sf_order_brief_of(order, &b), SF_OK);
+	assert_int_equal(b.status, SF_ORDER_PENDING_PAYMENT);
+	assert_int_equal(b.status, a.status);
+	assert_int_equal(b.total, a.total);
+	assert_true(b.total > 0);
+	assert_int_equal(b.reserved_until, a.reserved_until);
+	assert_string_equal(b.currency, a.currency);
+	char *url = NULL;
+	assert_int_equal(sf_pay_start_brief(p, f->db, oid, &b, &url), SF_OK);
+	assert_true(!strncmp(url, "/sandbox-pay/sbx_", 17));
+	free(url);
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM payment_sessions WHERE order_id = %lld AND amount_minor = %lld",
+		 (long long)oid, (long long)a.total);
+	assert_int_equal(cfx_int(f, sql), 1);
+	/* each member broken in turn */
+	static const char *const broken[][2] = {
+		{"status", "\"paid-ish\""}, {"status", "3"},		  {"reserved_until", "\"soon\""},
+		{"currency", "\"EURO\""},   {"currency", "null"},	  {"totals", "{}"},
+		{"totals", "{\"total\":{\"amount\":\"12\"}}"},
+	};
+	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+		json_t *copy = json_deep_copy(order);
+		json_object_set_new(copy, broken[i][0], json_loads(broken[i][1], JSON_DECODE_ANY, NULL));
+		assert_int_equal(sf_order_brief_of(copy, &b), SF_ERR_INTERNAL);
+		json_decref(copy);
+	}
+	assert_int_equal(sf_order_brief_of(NULL, &b), SF_ERR_INTERNAL);
+	/* a brief that is no longer pending starts nothing */
+	assert_int_equal(sf_order_brief_of(order, &b), SF_OK);
+	b.status = SF_ORDER_PAID;
+	url = NULL;
+	assert_int_equal(sf_pay_start_brief(p, f->db, oid, &b, &url), SF_ERR_ORDER_STATE);
+	assert_null(url);
+	b.status = SF_ORDER_PENDING_PAYMENT;
+	b.reserved_until = 1;
+	assert_int_equal(sf_pay_start_brief(p, f->db, oid, &b, &url), SF_ERR_ORDER_EXPIRED);
+	assert_int_equal(sf_pay_start_brief(NULL, f->db, oid, &a, &url), SF_ERR_UNAVAILABLE);
+	assert_null(url);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_sessions"), 1);
+	json_decref(order);
+	sf_payments_free(p);
+}
+
 static void test_rejections_change_nothing(void **state)
 {
 	struct shop_fx *f = *state;
-	struct sf_payments *p = sandbox("http://127.0.0.1:9");
 	struct sf_cart_owner o;
-	cfx_guest(&o);
 	int64_t oid = 0;
-	assert_int_equal(cfx_buy(f, &o, "BOOK", 1, "pay-unit-key-2", &oid), SF_OK);
+	struct sf_payments *p = sandbox_order(f, "BOOK", 1, "pay-unit-key-2", &o, &oid);
 	struct sf_order_viewer v = {.owner = &o};
 	char *url = NULL;
 	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &v, &url), SF_OK);
@@ -403,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_stripe_signature),
 		cmocka_unit_test(test_storefort_signature),
 		cmocka_unit_test_setup_teardown(test_sandbox_flow, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_start_from_fetched_order, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rejections_change_nothing, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions_and_events, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_version_only_on_flips, commerce_fx_setup,
