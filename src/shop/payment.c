@@ -278,8 +278,7 @@ enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, int64_t 
 
 struct apply_ctx {
 	const struct sf_keyring *kr;
-	const char *provider, *event_id, *type, *kind, *ref, *currency, *reason;
-	int64_t order_id, amount;
+	struct sf_pay_event *ev;
 	const struct sf_pay_notice *n;
 	int replayed;
 	enum sf_err err;
@@ -327,35 +326,76 @@ static enum sf_err audit_event(struct sf_db_conn *c, const struct sf_keyring *kr
 	return err;
 }
 
+static void read_session_order(struct sf_db_cursor *cur, void *ctx)
+{
+	*(int64_t *)ctx = sf_db_col_int(cur, 0);
+}
+
+/* The event's session checks (struct sf_pay_event), in the apply
+ * transaction. */
+static enum sf_err check_session(struct sf_db_conn *c, struct sf_pay_event *ev)
+{
+	int64_t order_id = 0;
+	enum sf_db_status st = SF_DB_OK;
+	if (ev->by_intent) {
+		struct sf_db_param p[] = {SF_DB_TEXT(ev->provider), SF_DB_TEXT(ev->by_intent)};
+		st = sf_db_query_one(c, SF_STMT_PAY_SESSION_BY_INTENT, p, 2, read_session_order, &order_id);
+	} else if (ev->session) {
+		struct sf_db_param p[] = {SF_DB_TEXT(ev->provider), SF_DB_TEXT(ev->session)};
+		st = sf_db_query_one(c, SF_STMT_PAY_SESSION_GET, p, 2, read_session_order, &order_id);
+	} else {
+		return SF_OK;
+	}
+	if (st == SF_DB_NO_ROWS)
+		return SF_ERR_NOT_FOUND;
+	if (st < 0)
+		return sf_db_err(st);
+	if (ev->by_intent)
+		ev->order_id = order_id;
+	else if (order_id != ev->order_id)
+		return SF_ERR_NOT_FOUND;
+	if (ev->session && ev->intent) {
+		struct sf_db_param p[] = {SF_DB_TEXT(ev->provider), SF_DB_TEXT(ev->session), SF_DB_TEXT("open"),
+					  SF_DB_TEXT("completed"),  SF_DB_INT(sf_shop_now()),  SF_DB_TEXT(ev->intent)};
+		st = sf_db_exec(c, SF_STMT_PAY_SESSION_DECIDE, p, 6, NULL);
+		if (st < 0)
+			return sf_db_err(st);
+	}
+	return SF_OK;
+}
+
 static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 {
 	struct apply_ctx *x = vctx;
+	struct sf_pay_event *ev = x->ev;
 	int64_t changed = 0;
 	x->replayed = 0;
-	x->err = SF_OK;
-	struct sf_db_param p[] = {SF_DB_TEXT(x->provider), SF_DB_TEXT(x->event_id), SF_DB_TEXT(x->type),
-				  x->order_id > 0 ? SF_DB_INT(x->order_id) : SF_DB_NULL, SF_DB_INT(sf_shop_now())};
+	x->err = check_session(c, ev);
+	if (x->err)
+		return sf_db_status_from_err(x->err);
+	struct sf_db_param p[] = {SF_DB_TEXT(ev->provider), SF_DB_TEXT(ev->event_id), SF_DB_TEXT(ev->type),
+				  ev->order_id > 0 ? SF_DB_INT(ev->order_id) : SF_DB_NULL, SF_DB_INT(sf_shop_now())};
 	enum sf_db_status st = sf_db_exec(c, SF_STMT_PAY_EVENT_INSERT, p, 5, &changed);
 	if (st < 0)
 		return st;
 	if (changed == 0) {
 		x->replayed = 1;
-		x->err = audit_event(c, x->kr, x->provider, x->n, "payment.webhook_replay", "denied", "replayed event",
-				     x->order_id);
+		x->err = audit_event(c, x->kr, ev->provider, x->n, "payment.webhook_replay", "denied", "replayed event",
+				     ev->order_id);
 		return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
 	}
-	const struct sf_shop_actor actor = provider_actor(x->provider);
-	if (!strcmp(x->kind, "settled")) {
-		x->err = sf_order_payment_settled(c, x->kr, x->order_id, x->provider, x->ref, x->amount, x->currency,
-						  &actor);
-	} else if (!strcmp(x->kind, "failed")) {
-		x->err = sf_order_payment_failed(c, x->kr, x->order_id, x->provider, x->ref, x->reason, &actor);
-	} else if (!strcmp(x->kind, "refund_total")) {
+	const struct sf_shop_actor actor = provider_actor(ev->provider);
+	if (!strcmp(ev->kind, "settled")) {
+		x->err = sf_order_payment_settled(c, x->kr, ev->order_id, ev->provider, ev->ref, ev->amount,
+						  ev->currency, &actor);
+	} else if (!strcmp(ev->kind, "failed")) {
+		x->err = sf_order_payment_failed(c, x->kr, ev->order_id, ev->provider, ev->ref, ev->reason, &actor);
+	} else if (!strcmp(ev->kind, "refund_total")) {
 		int64_t delta = 0;
-		x->err = refund_delta(c, x->kr, x->order_id, x->amount, &delta);
+		x->err = refund_delta(c, x->kr, ev->order_id, ev->amount, &delta);
 		if (!x->err)
-			x->err = delta > 0 ? sf_order_refund(c, x->kr, x->order_id, x->provider, x->ref, delta,
-							     x->reason, &actor)
+			x->err = delta > 0 ? sf_order_refund(c, x->kr, ev->order_id, ev->provider, ev->ref, delta,
+							     ev->reason, &actor)
 					   : SF_ERR_AMOUNT_MISMATCH;
 	} else {
 		x->err = SF_ERR_INVALID;
@@ -363,13 +403,10 @@ static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
 }
 
-enum sf_err sf_pay_apply(struct sf_db *db, const struct sf_keyring *kr, const char *provider, const char *event_id,
-			 const char *type, const char *kind, int64_t order_id, const char *ref, int64_t amount,
-			 const char *currency, const char *reason, const struct sf_pay_notice *n, int *replayed)
+enum sf_err sf_pay_apply(struct sf_db *db, const struct sf_keyring *kr, struct sf_pay_event *ev,
+			 const struct sf_pay_notice *n, int *replayed)
 {
-	struct apply_ctx x = {.kr = kr,     .provider = provider, .event_id = event_id, .type = type,
-			      .kind = kind, .ref = ref,           .currency = currency, .reason = reason,
-			      .order_id = order_id, .amount = amount, .n = n};
+	struct apply_ctx x = {.kr = kr, .ev = ev, .n = n};
 	enum sf_db_status st = sf_db_txn(db, apply_txn, &x, 8);
 	*replayed = x.replayed;
 	if (x.err)

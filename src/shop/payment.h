@@ -148,14 +148,30 @@ struct sf_pay_order {
 	char currency[4];
 };
 
-/* Apply one verified event in a transaction: insert (provider, event_id)
- * into payment_events, then kind "settled" / "failed" / "refund" through
- * order.h with ref and amount.  *replayed = 1 (SF_OK) when the event id
- * was processed before.  Rejections are audited by the caller. */
-enum sf_err sf_pay_apply(struct sf_db *db, const struct sf_keyring *kr, const char *provider, const char *event_id,
-			 const char *type, const char *kind, int64_t order_id, const char *ref, int64_t amount,
-			 const char *currency, const char *reason, const struct sf_pay_notice *n,
-			 int *replayed) SF_WARN_UNUSED;
+/* One verified provider event for sf_pay_apply. */
+struct sf_pay_event {
+	const char *provider, *event_id, *type;
+	const char *kind;     /* "settled", "failed" or "refund_total" */
+	int64_t order_id;     /* the order it is for (set by sf_pay_apply with by_intent) */
+	const char *ref;      /* the payment's reference recorded with the order */
+	int64_t amount;       /* minor units: paid, or refunded in all (refund_total) */
+	const char *currency; /* the amount's */
+	const char *reason;   /* failure or refund reason (recorded), or NULL */
+	/* Checked in the same transaction, before anything is written: */
+	const char *session;   /* the provider's session: must exist and be order_id's */
+	const char *intent;    /* with session: recorded on it (Stripe's payment intent),
+				* if the session is still open */
+	const char *by_intent; /* instead of order_id: the order of the session holding it */
+};
+
+/* Apply one verified event in one transaction: the session checks above
+ * (SF_ERR_NOT_FOUND: no such session, or another order's), then insert
+ * (provider, event_id) into payment_events, then kind through order.h with
+ * ref and amount.  *replayed = 1 (SF_OK) when the event id was processed
+ * before.  Rejections are audited by the caller (ev->order_id names the
+ * order once known). */
+enum sf_err sf_pay_apply(struct sf_db *db, const struct sf_keyring *kr, struct sf_pay_event *ev,
+			 const struct sf_pay_notice *n, int *replayed) SF_WARN_UNUSED;
 /* Audit a rejected notification (own transaction; best effort). */
 void sf_pay_audit_reject(struct sf_db *db, const struct sf_keyring *kr, const char *provider,
 			 const struct sf_pay_notice *n, enum sf_err why, int64_t order_id);

@@ -164,22 +164,6 @@ static enum sf_err parse_event(const json_t *ev, const char **id, const char **t
 	return SF_OK;
 }
 
-struct check_ctx {
-	const char *session;
-	int64_t order_id;
-	struct sess_row r;
-	enum sf_err err;
-};
-
-static enum sf_db_status check_txn(struct sf_db_conn *c, void *vctx)
-{
-	struct check_ctx *x = vctx;
-	x->err = sess_get(c, x->session, &x->r);
-	if (!x->err && x->r.order_id != x->order_id)
-		x->err = SF_ERR_NOT_FOUND;
-	return x->err ? SF_DB_HARD : SF_DB_OK;
-}
-
 enum sf_err sf_pay_webhook_sandbox(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr,
 				   const struct sf_pay_notice *n, int *replayed)
 {
@@ -203,14 +187,18 @@ enum sf_err sf_pay_webhook_sandbox(struct sf_payments *p, struct sf_db *db, cons
 	if (!err && (!n->event_id || strcmp(n->event_id, id) != 0))
 		err = SF_ERR_SIGNATURE; /* the signed header must name the signed event */
 	if (!err) {
-		struct check_ctx x = {.session = session, .order_id = order_id};
-		enum sf_db_status st = sf_db_txn_read(db, check_txn, &x, 3);
-		err = x.err ? x.err : st < 0 ? sf_db_err(st) : SF_OK;
-	}
-	if (!err) {
 		int ok = !strcmp(type, "payment.succeeded");
-		err = sf_pay_apply(db, kr, "sandbox", id, type, ok ? "settled" : "failed", order_id, session, amount,
-				   currency, ok ? NULL : "declined on the sandbox page", n, replayed);
+		struct sf_pay_event e = {.provider = "sandbox",
+					 .event_id = id,
+					 .type = type,
+					 .kind = ok ? "settled" : "failed",
+					 .order_id = order_id,
+					 .ref = session,
+					 .amount = amount,
+					 .currency = currency,
+					 .reason = ok ? NULL : "declined on the sandbox page",
+					 .session = session};
+		err = sf_pay_apply(db, kr, &e, n, replayed);
 	}
 	if (err && err != SF_ERR_NOMEM)
 		sf_pay_audit_reject(db, kr, "sandbox", n, err, order_id);

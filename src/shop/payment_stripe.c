@@ -190,58 +190,6 @@ out:
 
 /* ==== Inbound: events ==== */
 
-struct sess_lookup {
-	const char *ref, *intent;
-	int64_t order_id;
-	enum sf_err err;
-};
-
-static void read_order(struct sf_db_cursor *cur, void *ctx)
-{
-	struct sess_lookup *x = ctx;
-	x->order_id = sf_db_col_int(cur, 0);
-}
-
-static enum sf_db_status lookup_txn(struct sf_db_conn *c, void *vctx)
-{
-	struct sess_lookup *x = vctx;
-	enum sf_db_status st;
-	if (x->ref) {
-		struct sf_db_param p[] = {SF_DB_TEXT("stripe"), SF_DB_TEXT(x->ref)};
-		st = sf_db_query_one(c, SF_STMT_PAY_SESSION_GET, p, 2, read_order, x);
-	} else {
-		struct sf_db_param p[] = {SF_DB_TEXT("stripe"), SF_DB_TEXT(x->intent)};
-		st = sf_db_query_one(c, SF_STMT_PAY_SESSION_BY_INTENT, p, 2, read_order, x);
-	}
-	if (st == SF_DB_NO_ROWS)
-		x->err = SF_ERR_NOT_FOUND;
-	return st;
-}
-
-static enum sf_err session_order(struct sf_db *db, const char *ref, const char *intent, int64_t *order_id)
-{
-	struct sess_lookup x = {.ref = ref, .intent = intent};
-	enum sf_db_status st = sf_db_txn_read(db, lookup_txn, &x, 3);
-	if (x.err)
-		return x.err;
-	if (st < 0)
-		return sf_db_err(st);
-	*order_id = x.order_id;
-	return SF_OK;
-}
-
-struct intent_ctx {
-	const char *ref, *intent;
-};
-
-static enum sf_db_status intent_txn(struct sf_db_conn *c, void *vctx)
-{
-	struct intent_ctx *x = vctx;
-	struct sf_db_param p[] = {SF_DB_TEXT("stripe"), SF_DB_TEXT(x->ref), SF_DB_TEXT("open"),
-				  SF_DB_TEXT("completed"), SF_DB_INT(sf_shop_now()), SF_DB_TEXT(x->intent)};
-	return sf_db_exec(c, SF_STMT_PAY_SESSION_DECIDE, p, 6, NULL);
-}
-
 static int64_t int_of(const json_t *j)
 {
 	if (json_is_integer(j))
@@ -277,6 +225,7 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 		err = SF_ERR_INVALID;
 	if (err)
 		goto out;
+	struct sf_pay_event e = {.provider = "stripe", .event_id = id, .type = type};
 	const char *oref = json_string_value(json_object_get(obj, "id"));
 	const char *cur = json_string_value(json_object_get(obj, "currency"));
 	char upper[4] = "";
@@ -294,18 +243,14 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 		}
 		if (!status || strcmp(status, "paid") != 0)
 			goto out; /* asynchronous methods: wait for a later event */
-		err = session_order(db, oref, NULL, &order_id);
-		if (!err && order_id != claimed)
-			err = SF_ERR_NOT_FOUND;
-		if (!err && intent) {
-			struct intent_ctx ix = {.ref = oref, .intent = intent};
-			enum sf_db_status st = sf_db_txn(db, intent_txn, &ix, 5);
-			if (st < 0)
-				err = sf_db_err(st);
-		}
-		if (!err)
-			err = sf_pay_apply(db, kr, "stripe", id, type, "settled", order_id, oref, amount, upper, NULL, n,
-					   replayed);
+		e.kind = "settled";
+		e.order_id = claimed;
+		e.ref = e.session = oref;
+		e.amount = amount;
+		e.currency = upper;
+		e.intent = intent;
+		order_id = claimed > 0 ? claimed : 0;
+		err = sf_pay_apply(db, kr, &e, n, replayed);
 	} else if (!strcmp(type, "payment_intent.payment_failed")) {
 		order_id = int_of(json_object_get(json_object_get(obj, "metadata"), "order_id"));
 		const char *msg = json_string_value(
@@ -316,7 +261,12 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 			err = order_id < 1 ? SF_ERR_NOT_FOUND : SF_ERR_INVALID;
 			goto out;
 		}
-		err = sf_pay_apply(db, kr, "stripe", id, type, "failed", order_id, oref, 0, "", reason, n, replayed);
+		e.kind = "failed";
+		e.order_id = order_id;
+		e.ref = oref;
+		e.currency = "";
+		e.reason = reason;
+		err = sf_pay_apply(db, kr, &e, n, replayed);
 	} else if (!strcmp(type, "charge.refunded")) {
 		const char *intent = json_string_value(json_object_get(obj, "payment_intent"));
 		int64_t total = int_of(json_object_get(obj, "amount_refunded"));
@@ -326,10 +276,14 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 			goto out;
 		}
 		snprintf(ref, sizeof ref, "%.100s-%" PRId64, oref, total);
-		err = session_order(db, NULL, intent, &order_id);
-		if (!err)
-			err = sf_pay_apply(db, kr, "stripe", id, type, "refund_total", order_id, ref, total, upper,
-					   "refunded at Stripe", n, replayed);
+		e.kind = "refund_total";
+		e.ref = ref;
+		e.amount = total;
+		e.currency = upper;
+		e.reason = "refunded at Stripe";
+		e.by_intent = intent;
+		err = sf_pay_apply(db, kr, &e, n, replayed);
+		order_id = e.order_id;
 	}
 	/* other event types: acknowledged, nothing to do */
 out:

@@ -629,6 +629,16 @@ def test_stripe(cli, d, tmp, sku):
         st, js = stripe_post(P, payload, None)
         check('stripe: no header 400', st == 400, (st, js))
         check('still pending', order_status(db, oid) == 'pending_payment')
+        before_other = order_status(db, oid - 1)
+        other = dict(ev, id='evt_1StripeOtherOrd1')
+        other['data'] = {'object': dict(ev['data']['object'], client_reference_id=str(oid - 1))}
+        op = json.dumps(other)
+        st, js = stripe_post(P, op, stripe_header(op))
+        check('stripe: a session completed for another order than its own: 404, nothing written',
+              st == 404 and order_status(db, oid) == 'pending_payment' and order_status(db, oid - 1) == before_other and
+              q(db, "SELECT status, intent_ref FROM payment_sessions WHERE provider = 'stripe' AND provider_ref = ?",
+                (sid,)) == [('open', None)] and
+              q(db, "SELECT count(*) FROM payment_events WHERE event_id = ?", (other['id'],))[0][0] == 0, (st, js))
         t = re.search(r't=(\d+)', hdr).group(1)
         multi = 't=%s,v1=%s,%s' % (t, '0' * 64, hdr.split(',', 1)[1])
         st, js = stripe_post(P, payload, multi)
@@ -646,6 +656,17 @@ def test_stripe(cli, d, tmp, sku):
         st, js = stripe_post(P, rp, stripe_header(rp))
         check('charge.refunded: the order is refunded', st == 200 and order_status(db, oid) == 'refunded',
               (st, js, order_status(db, oid)))
+        check('the completion recorded its payment intent on the session',
+              q(db, "SELECT status, intent_ref FROM payment_sessions WHERE provider = 'stripe' AND provider_ref = ?",
+                (sid,)) == [('completed', 'pi_test_0001')])
+        ghost = {'id': 'evt_1StripeRefund02', 'type': 'charge.refunded',
+                 'data': {'object': {'id': 'ch_test_0009', 'payment_intent': 'pi_test_unknown',
+                                     'amount_refunded': 100, 'currency': total[1].lower()}}}
+        gp = json.dumps(ghost)
+        st, js = stripe_post(P, gp, stripe_header(gp))
+        check('charge.refunded for a payment intent no session holds: 404, nothing written',
+              st == 404 and q(db, "SELECT count(*) FROM payment_events WHERE event_id = ?", (ghost['id'],))[0][0] == 0,
+              (st, js))
         s2, oid2, info = place_order(P, sku)
         fail = {'id': 'evt_1StripeFail0001', 'type': 'payment_intent.payment_failed',
                 'data': {'object': {'id': 'pi_test_0002', 'metadata': {'order_id': str(oid2)},
