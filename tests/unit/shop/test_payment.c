@@ -320,6 +320,78 @@ static void test_start_from_fetched_order(void **state)
 	sf_payments_free(p);
 }
 
+/* sf_pay_apply's session checks, in the transaction that applies the
+ * event: a session of another order or an unknown one writes nothing; the
+ * payment intent is recorded on an open session and finds its order for a
+ * later refund. */
+static void test_apply_checks_session(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	int64_t oid = 0, other = 0;
+	struct sf_payments *p = sandbox_order(f, "TEE-S", 1, "pay-unit-apply-1", &o, &oid);
+	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-apply-2", &other), SF_OK);
+	struct sf_order_viewer v = {.owner = &o};
+	char *url = NULL;
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &v, &url), SF_OK);
+	const char *session = url + strlen("/sandbox-pay/");
+	char sql[256];
+	snprintf(sql, sizeof sql, "SELECT total_minor FROM orders WHERE id = %lld", (long long)oid);
+	int64_t total = cfx_int(f, sql);
+	int replayed = 0;
+	struct sf_pay_event e = {.provider = "sandbox",
+				 .event_id = "evt_unit_apply_1",
+				 .type = "payment.succeeded",
+				 .kind = "settled",
+				 .order_id = other,
+				 .ref = session,
+				 .amount = total,
+				 .currency = "EUR",
+				 .session = session,
+				 .intent = "pi_unit_0001"};
+	/* the session is oid's: claimed for another order, nothing is written */
+	assert_int_equal(sf_pay_apply(f->db, f->kr, &e, NULL, &replayed), SF_ERR_NOT_FOUND);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_events"), 0);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM payment_sessions WHERE status = 'open' AND intent_ref IS NULL");
+	assert_int_equal(cfx_int(f, sql), 1);
+	/* an unknown session: the same */
+	e.order_id = oid;
+	e.session = "sbx_AAAAAAAAAAAAAAAAAAAAAAAAAA";
+	assert_int_equal(sf_pay_apply(f->db, f->kr, &e, NULL, &replayed), SF_ERR_NOT_FOUND);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_events"), 0);
+	/* its own session: paid, the intent recorded, the session completed */
+	e.session = session;
+	assert_int_equal(sf_pay_apply(f->db, f->kr, &e, NULL, &replayed), SF_OK);
+	assert_int_equal(replayed, 0);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = 'paid'", (long long)oid);
+	assert_int_equal(cfx_int(f, sql), 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_sessions WHERE status = 'completed' AND "
+				    "intent_ref = 'pi_unit_0001'"),
+			 1);
+	/* a refund finds its order through the intent; an unknown intent, none */
+	struct sf_pay_event r = {.provider = "sandbox",
+				 .event_id = "evt_unit_apply_2",
+				 .type = "charge.refunded",
+				 .kind = "refund_total",
+				 .ref = "re_unit_0001",
+				 .amount = total,
+				 .currency = "EUR",
+				 .reason = "unit refund",
+				 .by_intent = "pi_unit_none"};
+	assert_int_equal(sf_pay_apply(f->db, f->kr, &r, NULL, &replayed), SF_ERR_NOT_FOUND);
+	assert_int_equal(r.order_id, 0);
+	r.by_intent = "pi_unit_0001";
+	assert_int_equal(sf_pay_apply(f->db, f->kr, &r, NULL, &replayed), SF_OK);
+	assert_int_equal(r.order_id, oid);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = 'refunded'", (long long)oid);
+	assert_int_equal(cfx_int(f, sql), 1);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = 'pending_payment'",
+		 (long long)other);
+	assert_int_equal(cfx_int(f, sql), 1);
+	free(url);
+	sf_payments_free(p);
+}
+
 static void test_rejections_change_nothing(void **state)
 {
 	struct shop_fx *f = *state;
@@ -470,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_storefort_signature),
 		cmocka_unit_test_setup_teardown(test_sandbox_flow, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_start_from_fetched_order, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_apply_checks_session, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rejections_change_nothing, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions_and_events, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_version_only_on_flips, commerce_fx_setup,
