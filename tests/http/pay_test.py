@@ -81,14 +81,20 @@ def npm_ci():
     return p.returncode == 0, p.stdout.decode('utf-8', 'replace')[-2000:]
 
 
+def checkout_pay(s, key, pay=True, address=ADDRESS):
+    """POST /api/v1/checkout for s's cart; pay=None leaves "pay" out."""
+    body = {'email': 'buyer@example.org', 'address': address, 'shipping_method': 'standard'}
+    if pay is not None:
+        body['pay'] = pay
+    return s.api('POST', '/api/v1/checkout', body, headers={'Idempotency-Key': key})
+
+
 def place_order(P, sku, qty=1, shopper=None, key=None):
     s = shopper or Shopper(P)
     st, cart, _ = s.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': qty})
     if st != 201:
         return s, None, (st, cart)
-    st, js, _ = s.api('POST', '/api/v1/checkout', {'email': 'buyer@example.org', 'address': ADDRESS,
-                                                   'shipping_method': 'standard'},
-                      headers={'Idempotency-Key': key or ('k-%d-%f' % (os.getpid(), time.time()))})
+    st, js, _ = checkout_pay(s, key or ('k-%d-%f' % (os.getpid(), time.time())), pay=None)
     return s, (js or {}).get('order', {}).get('id'), (st, js)
 
 
@@ -313,12 +319,6 @@ class Receiver(http.server.ThreadingHTTPServer):
 
 
 # ==== the checkout that starts its payment ("pay": true) ====
-
-def checkout_pay(s, key, pay=True, address=ADDRESS):
-    return s.api('POST', '/api/v1/checkout', {'email': 'buyer@example.org', 'address': address,
-                                              'shipping_method': 'standard', 'pay': pay},
-                 headers={'Idempotency-Key': key})
-
 
 def test_checkout_pay(P, db, sku):
     orders = lambda: q(db, 'SELECT count(*) FROM orders')[0][0]  # noqa: E731

@@ -178,6 +178,15 @@ static struct sf_payments *sandbox(const char *self)
 	return p;
 }
 
+/* Is order oid in status? */
+static int order_is(struct shop_fx *f, int64_t oid, const char *status)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = '%s'", (long long)oid,
+		 status);
+	return cfx_int(f, sql) == 1;
+}
+
 static void test_sandbox_flow(void **state)
 {
 	struct shop_fx *f = *state;
@@ -216,9 +225,7 @@ static void test_sandbox_flow(void **state)
 	assert_int_equal(sf_webhook_sender_new(f->db, f->kr, &so, &s), SF_OK);
 	assert_int_equal(sf_webhook_sender_run_once(s, (int64_t)time(NULL)), 1);
 	assert_int_equal(r.applied, 1);
-	char sql[128];
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = 'paid'", (long long)oid);
-	assert_int_equal(cfx_int(f, sql), 1);
+	assert_true(order_is(f, oid, "paid"));
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'"), 1);
 	assert_int_equal(sf_webhook_sender_run_once(s, (int64_t)time(NULL)), 0); /* nothing left */
 	/* the same notification delivered again (a replay) changes nothing */
@@ -239,26 +246,33 @@ static void test_sandbox_flow(void **state)
 	 * itself (stock back, cancelled), and not paid. */
 	int64_t late = 0;
 	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-key-2", &late), SF_OK);
+	char sql[128];
 	snprintf(sql, sizeof sql, "UPDATE orders SET reserved_until = 1 WHERE id = %lld", (long long)late);
 	cfx_sql(f, sql);
 	int sessions = cfx_int(f, "SELECT count(*) FROM payment_sessions");
 	assert_int_equal(sf_pay_start(r.p, f->db, f->kr, late, &mine, &url), SF_ERR_ORDER_STATE);
 	assert_null(url);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = 'cancelled'", (long long)late);
-	assert_int_equal(cfx_int(f, sql), 1);
+	assert_true(order_is(f, late, "cancelled"));
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_sessions"), sessions);
 	sf_webhook_sender_stop(s);
 	rx_stop(&r);
 	sf_payments_free(r.p);
 }
 
-/* A sandbox provider that notifies nobody, and a guest's order of qty sku. */
+/* A sandbox provider that notifies nobody, and a guest's order of qty sku;
+ * with url, its payment started too (*url: the sandbox page, caller frees). */
 static struct sf_payments *sandbox_order(struct shop_fx *f, const char *sku, int qty, const char *key,
-					 struct sf_cart_owner *o, int64_t *oid)
+					 struct sf_cart_owner *o, int64_t *oid, char **url)
 {
 	cfx_guest(o);
 	assert_int_equal(cfx_buy(f, o, sku, qty, key, oid), SF_OK);
-	return sandbox("http://127.0.0.1:9");
+	struct sf_payments *p = sandbox("http://127.0.0.1:9");
+	if (url) {
+		struct sf_order_viewer v = {.owner = o};
+		*url = NULL;
+		assert_int_equal(sf_pay_start(p, f->db, f->kr, *oid, &v, url), SF_OK);
+	}
+	return p;
 }
 
 /* The checkout that starts its payment reads the order once: the brief of
@@ -270,7 +284,7 @@ static void test_start_from_fetched_order(void **state)
 	struct shop_fx *f = *state;
 	struct sf_cart_owner o;
 	int64_t oid = 0;
-	struct sf_payments *p = sandbox_order(f, "TEE-S", 2, "pay-unit-brief-1", &o, &oid);
+	struct sf_payments *p = sandbox_order(f, "TEE-S", 2, "pay-unit-brief-1", &o, &oid, NULL);
 	struct sf_order_viewer mine = {.owner = &o};
 	json_t *order = NULL;
 	assert_int_equal(sf_order_fetch(f->db, f->kr, oid, &mine, 0, &order), SF_OK);
@@ -329,11 +343,9 @@ static void test_apply_checks_session(void **state)
 	struct shop_fx *f = *state;
 	struct sf_cart_owner o;
 	int64_t oid = 0, other = 0;
-	struct sf_payments *p = sandbox_order(f, "TEE-S", 1, "pay-unit-apply-1", &o, &oid);
-	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-apply-2", &other), SF_OK);
-	struct sf_order_viewer v = {.owner = &o};
 	char *url = NULL;
-	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &v, &url), SF_OK);
+	struct sf_payments *p = sandbox_order(f, "TEE-S", 1, "pay-unit-apply-1", &o, &oid, &url);
+	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-apply-2", &other), SF_OK);
 	const char *session = url + strlen("/sandbox-pay/");
 	char sql[256];
 	snprintf(sql, sizeof sql, "SELECT total_minor FROM orders WHERE id = %lld", (long long)oid);
@@ -352,8 +364,7 @@ static void test_apply_checks_session(void **state)
 	/* the session is oid's: claimed for another order, nothing is written */
 	assert_int_equal(sf_pay_apply(f->db, f->kr, &e, NULL, &replayed), SF_ERR_NOT_FOUND);
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_events"), 0);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM payment_sessions WHERE status = 'open' AND intent_ref IS NULL");
-	assert_int_equal(cfx_int(f, sql), 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_sessions WHERE status = 'open' AND intent_ref IS NULL"), 1);
 	/* an unknown session: the same */
 	e.order_id = oid;
 	e.session = "sbx_AAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -363,8 +374,7 @@ static void test_apply_checks_session(void **state)
 	e.session = session;
 	assert_int_equal(sf_pay_apply(f->db, f->kr, &e, NULL, &replayed), SF_OK);
 	assert_int_equal(replayed, 0);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = 'paid'", (long long)oid);
-	assert_int_equal(cfx_int(f, sql), 1);
+	assert_true(order_is(f, oid, "paid"));
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_sessions WHERE status = 'completed' AND "
 				    "intent_ref = 'pi_unit_0001'"),
 			 1);
@@ -383,11 +393,8 @@ static void test_apply_checks_session(void **state)
 	r.by_intent = "pi_unit_0001";
 	assert_int_equal(sf_pay_apply(f->db, f->kr, &r, NULL, &replayed), SF_OK);
 	assert_int_equal(r.order_id, oid);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = 'refunded'", (long long)oid);
-	assert_int_equal(cfx_int(f, sql), 1);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE id = %lld AND status = 'pending_payment'",
-		 (long long)other);
-	assert_int_equal(cfx_int(f, sql), 1);
+	assert_true(order_is(f, oid, "refunded"));
+	assert_true(order_is(f, other, "pending_payment"));
 	free(url);
 	sf_payments_free(p);
 }
@@ -397,10 +404,8 @@ static void test_rejections_change_nothing(void **state)
 	struct shop_fx *f = *state;
 	struct sf_cart_owner o;
 	int64_t oid = 0;
-	struct sf_payments *p = sandbox_order(f, "BOOK", 1, "pay-unit-key-2", &o, &oid);
-	struct sf_order_viewer v = {.owner = &o};
 	char *url = NULL;
-	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &v, &url), SF_OK);
+	struct sf_payments *p = sandbox_order(f, "BOOK", 1, "pay-unit-key-2", &o, &oid, &url);
 	char body[512], sig[65], hdr[80], ts[24];
 	snprintf(body, sizeof body,
 		 "{\"id\":\"evt_u1\",\"type\":\"payment.succeeded\",\"created\":1,\"data\":{\"session\":\"%s\","
