@@ -95,6 +95,24 @@ int sf_utf8_valid(const char *str, size_t n, int no_ctl)
 	return 1;
 }
 
+size_t sf_utf8_clip(char *s)
+{
+	size_t n = strlen(s), i = n, cont = 0;
+	while (i > 0 && cont < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
+		i--;
+		cont++;
+	}
+	if (i == 0)
+		return n;
+	unsigned char lead = (unsigned char)s[i - 1];
+	size_t need = (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 1;
+	if (cont + 1 < need) {
+		n = i - 1;
+		s[n] = '\0';
+	}
+	return n;
+}
+
 void sf_time_iso(char *out, size_t n)
 {
 	/* Every access line carries one: the date and time of day are formatted

@@ -20,6 +20,11 @@ enum sf_err sf_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) 
  * With no_ctl, C0 controls other than tab, LF and CR and DEL are refused too. */
 int sf_utf8_valid(const char *s, size_t n, int no_ctl);
 
+/* After snprintf cut s to fit its buffer: drop a trailing incomplete UTF-8
+ * sequence, so that a well-formed text stays well-formed.  Returns the new
+ * length.  A text that ends well-formed is left as it is. */
+size_t sf_utf8_clip(char *s);
+
 /* Current UTC time as "2026-11-21T07:05:18.123Z" (out at least 25 bytes). */
 void sf_time_iso(char *out, size_t n);
 /* Monotonic milliseconds. */

@@ -25,6 +25,9 @@
 #define TXN_TRIES 32
 #define IDEM_KEY_MIN 8
 #define IDEM_KEY_MAX 128
+/* An order line's name, "product - variant": the catalog allows 200
+ * characters for each (catalog.h), up to 4 bytes each in UTF-8. */
+#define LINE_NAME_MAX (2 * 200 * 4 + 3 + 1)
 
 /* ==== The quote ==== */
 
@@ -413,8 +416,9 @@ static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
 	st = sf_db_exec(c, SF_STMT_ORDER_SET_SEALED, sp, 3, NULL);
 	for (size_t i = 0; i < q.n && st >= 0; i++) {
 		const struct sf_quote_line *l = &q.lines[i];
-		char name[512];
+		char name[LINE_NAME_MAX];
 		snprintf(name, sizeof name, "%s%s%s", l->name, l->variant[0] ? " - " : "", l->variant);
+		sf_utf8_clip(name);
 		struct sf_db_param lp[] = {SF_DB_INT(x->order_id), SF_DB_INT((int64_t)i + 1), SF_DB_INT(l->variant_id),
 					   SF_DB_TEXT(l->sku), SF_DB_TEXT(name), SF_DB_INT(l->qty),
 					   SF_DB_INT(l->unit), SF_DB_TEXT(l->tax_class), SF_DB_INT(l->rate_bp),

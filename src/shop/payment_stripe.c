@@ -257,6 +257,7 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 			json_object_get(json_object_get(obj, "last_payment_error"), "message"));
 		char reason[200];
 		snprintf(reason, sizeof reason, "%s", msg && !sf_log_has_card(msg, strlen(msg)) ? msg : "payment failed");
+		sf_utf8_clip(reason);
 		if (!sf_pay_ref_ok(oref) || order_id < 1) {
 			err = order_id < 1 ? SF_ERR_NOT_FOUND : SF_ERR_INVALID;
 			goto out;

@@ -115,6 +115,40 @@ static void test_utf8(void **state)
 	assert_false(sf_utf8_valid("a\0b", 3, 1));
 }
 
+/* sf_utf8_clip drops what snprintf left of a cut character, and only that. */
+static void test_utf8_clip(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"", ""},
+		{"abc", "abc"},
+		{"h\xc3\xa9", "h\xc3\xa9"},			     /* whole 2-byte */
+		{"h\xc3", "h"},				     /* cut 2-byte */
+		{"- \xe5\x95\x86", "- \xe5\x95\x86"},	     /* whole 3-byte */
+		{"- \xe5", "- "},				     /* cut after 1 of 3 */
+		{"- \xe5\x95", "- "},				     /* cut after 2 of 3 */
+		{"x\xf0\x9f\x98\x80", "x\xf0\x9f\x98\x80"}, /* whole 4-byte */
+		{"x\xf0\x9f\x98", "x"},			     /* cut after 3 of 4 */
+		{"x\xf0", "x"},
+		{"\xe5", ""},
+	};
+	for (size_t i = 0; i < SF_ARRAY_LEN(cases); i++) {
+		char buf[16];
+		sf_strlcpy(buf, cases[i].in, sizeof buf);
+		assert_int_equal(sf_utf8_clip(buf), strlen(cases[i].out));
+		assert_string_equal(buf, cases[i].out);
+		assert_true(sf_utf8_valid(buf, strlen(buf), 0));
+	}
+	/* What a byte-wise cut does to a name of 3-byte characters that does not fit. */
+	char small[8];
+	assert_int_equal(sf_strlcpy(small, "\xe5\x95\x86\xe5\x95\x86\xe5\x95\x86", sizeof small), -1);
+	assert_false(sf_utf8_valid(small, strlen(small), 0));
+	assert_int_equal(sf_utf8_clip(small), 6);
+	assert_true(sf_utf8_valid(small, strlen(small), 0));
+}
+
 static void test_cards(void **state)
 {
 	(void)state;
@@ -640,7 +674,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_err_registry), cmocka_unit_test(test_arena_cap),
 		cmocka_unit_test(test_buf),          cmocka_unit_test(test_parse_i64),
-		cmocka_unit_test(test_utf8),         cmocka_unit_test(test_cards),
+		cmocka_unit_test(test_utf8),         cmocka_unit_test(test_utf8_clip),         cmocka_unit_test(test_cards),
 		cmocka_unit_test(test_cards_hex_ids),
 		cmocka_unit_test(test_secret_keys),  cmocka_unit_test(test_token_text),
 		cmocka_unit_test(test_secret_keys_differential),

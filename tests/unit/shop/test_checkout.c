@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "commerce_fx.h"
+#include "core/util.h"
 #include "db/db.h"
 #include "shop/catalog.h"
 #include "shop/money.h"
@@ -250,6 +251,41 @@ static void t_place(void **state)
 	assert_int_equal(shop_fx_audit_count(f), audits + 2); /* order.read */
 }
 
+/* The longest names the catalog takes (200 characters each, here of 4-byte
+ * characters) make a whole order line name, and the order reads back: a
+ * name cut inside a character was invalid UTF-8, so the order's JSON, its
+ * mails and its refunds failed. */
+static void t_long_names(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_catalog_import_result res = {0};
+	static const char grin[] = "\xf0\x9f\x98\x80"; /* U+1F600 */
+	char name[200 * 4 + 1] = "", csv[2400], want[2 * 200 * 4 + 4], sql[2 * 200 * 4 + 128];
+	for (int i = 0; i < 200; i++)
+		strcat(name, grin);
+	snprintf(csv, sizeof csv,
+		 "product_slug,product_name,category_path,description,sku,variant_name,price_minor,currency,stock,image\n"
+		 "wide,%s,Clothing,Wide,WIDE-1,%s,1000,EUR,5,\n",
+		 name, name);
+	assert_int_equal(shop_fx_import(f, csv, &res), SF_OK);
+	struct sf_cart_owner o;
+	int64_t id = 0;
+	cfx_guest(&o);
+	assert_int_equal(cfx_buy(f, &o, "WIDE-1", 1, "wide-key-001", &id), SF_OK);
+	snprintf(want, sizeof want, "%s - %s", name, name);
+	assert_int_equal(strlen(want), 2 * 800 + 3);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM order_lines WHERE order_id = %lld AND name = '%s'", (long long)id,
+		 want);
+	assert_int_equal(cfx_int(f, sql), 1);
+	struct sf_order_viewer v = {.owner = &o, .actor = {.type = "anonymous"}};
+	json_t *ord = NULL;
+	assert_int_equal(sf_order_fetch(f->db, f->kr, id, &v, 0, &ord), SF_OK);
+	const char *got = json_string_value(json_object_get(json_array_get(json_object_get(ord, "lines"), 0), "name"));
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	json_decref(ord);
+}
+
 static void t_idempotency(void **state)
 {
 	struct shop_fx *f = *state;
@@ -426,6 +462,7 @@ int main(void)
 		cmocka_unit_test(t_quote_limits),
 		cmocka_unit_test_setup_teardown(t_place, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_idempotency, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_long_names, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_hostile, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_all_or_nothing, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_race_last_ten, commerce_fx_setup, commerce_fx_teardown),
