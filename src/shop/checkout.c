@@ -16,6 +16,7 @@
 #include "db/db.h"
 #include "shop/catalog.h"
 #include "shop/catalog_cache.h"
+#include "shop/customer.h"
 #include "shop/money.h"
 #include "shop/order.h"
 #include "shop/stock.h"
@@ -206,10 +207,10 @@ enum sf_err sf_checkout_validate(const struct sf_address *a, const char *email, 
 	for (const char *p = a->phone ? a->phone : ""; *p; p++)
 		if (!strchr("0123456789 +-()", *p))
 			return SF_ERR_ADDRESS;
-	if (!text_ok(email, SF_EMAIL_MAX, 1) || strchr(email, ' '))
-		return SF_ERR_ADDRESS;
-	const char *at = strchr(email, '@');
-	if (!at || at == email || !at[1] || strchr(at + 1, '@') || !strchr(at + 1, '.'))
+	/* The rule an account's address follows, so that every order's mails can
+	 * be queued: the outbox refuses what this refuses (<, >, quotes, commas). */
+	char norm[SF_CUSTOMER_EMAIL_MAX + 1];
+	if (!text_ok(email, SF_EMAIL_MAX, 1) || strchr(email, ' ') || !sf_customer_email_norm(email, norm, sizeof norm))
 		return SF_ERR_ADDRESS;
 	return SF_OK;
 }

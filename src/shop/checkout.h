@@ -87,7 +87,8 @@ struct sf_address {
  * A-Z (upper-cased copy written to country_out[3]); phone optional (digits,
  * blanks, + - ( ) only); lengths as above; valid UTF-8 without control
  * characters.  SF_OK, SF_ERR_CARD_DATA (a field holds a card number), or
- * SF_ERR_ADDRESS.  Also checks email (required, one @, <= SF_EMAIL_MAX). */
+ * SF_ERR_ADDRESS.  Also checks email (required, <= SF_EMAIL_MAX, and an
+ * address an account could have: sf_customer_email_norm). */
 enum sf_err sf_checkout_validate(const struct sf_address *a, const char *email, char country_out[3]) SF_WARN_UNUSED;
 
 struct sf_checkout_req {

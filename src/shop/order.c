@@ -229,6 +229,21 @@ static enum sf_err order_email(const struct sf_keyring *kr, const struct order_r
 	return *out ? SF_OK : SF_ERR_NOMEM;
 }
 
+/* Hand one mail of order id to the outbox.  A mail the outbox refuses (an
+ * address or a text it cannot send: SF_ERR_INVALID) is logged and left out:
+ * it must not stop the payment, shipment or refund it tells of. */
+static enum sf_err queue_mail(struct sf_db_conn *c, int64_t id, const char *to, const char *subject,
+			      const char *body)
+{
+	enum sf_err err = sf_shop_mail(c, to, subject, body);
+	if (err == SF_ERR_INVALID) {
+		sf_log(SF_LOG_WARN, "order.mail_refused", "the outbox refused a mail of order %" PRId64 " (%s)", id,
+		       subject);
+		err = SF_OK;
+	}
+	return err;
+}
+
 /* Queue a mail to the order's address.  The address is opened into a stack
  * buffer (wiped after use): a guarded allocation per mail was ~4% of the
  * server's CPU under the checkout benchmark. */
@@ -244,12 +259,12 @@ static enum sf_err order_mail(struct sf_db_conn *c, const struct sf_keyring *kr,
 		char *big = NULL;
 		err = order_email(kr, o, &big);
 		if (!err && big)
-			err = sf_shop_mail(c, big, subject, body);
+			err = queue_mail(c, o->id, big, subject, body);
 		free(big);
 		return err;
 	}
 	if (!err)
-		err = sf_shop_mail(c, to, subject, body);
+		err = queue_mail(c, o->id, to, subject, body);
 	sodium_memzero(to, sizeof to);
 	return err;
 }

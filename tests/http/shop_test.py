@@ -249,6 +249,10 @@ def test_hostile(P, db, sku):
         ({'email': 'a@b.example', 'address': ADDRESS, 'shipping_method': 'standard', 'coupon': 'NOPE-NOPE'},
          'coupon_invalid'),
         ({'email': 'x' * 300, 'address': ADDRESS, 'shipping_method': 'standard'}, 'invalid_address'),
+        # addresses the mail outbox refuses: such an order could never send its confirmation
+        ({'email': 'a,b@example.org', 'address': ADDRESS, 'shipping_method': 'standard'}, 'invalid_address'),
+        ({'email': 'x<y@example.org', 'address': ADDRESS, 'shipping_method': 'standard'}, 'invalid_address'),
+        ({'email': '"q"@example.org', 'address': ADDRESS, 'shipping_method': 'standard'}, 'invalid_address'),
     ]
     for i, (body, want) in enumerate(bad_bodies):
         st, js, _ = s.api('POST', '/api/v1/checkout', body, headers={'Idempotency-Key': 'hostile-co-%04d' % i})

@@ -353,6 +353,14 @@ static void t_hostile(void **state)
 	rq = cfx_req(&o, "hostile-key-1");
 	rq.email = "not-an-email";
 	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_ADDRESS);
+	/* addresses the mail outbox would refuse: the order could not be paid */
+	static const char *const unmailable[] = {"a,b@example.org", "x<y@example.org", "\"q\"@example.org",
+						  "a@b@example.org", "a\\b@example.org", "a@example.org>"};
+	for (size_t i = 0; i < SF_ARRAY_LEN(unmailable); i++) {
+		rq = cfx_req(&o, "hostile-key-1");
+		rq.email = unmailable[i];
+		assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_ADDRESS);
+	}
 	rq = cfx_req(&o, "hostile-key-1");
 	rq.shipping_method = "teleport";
 	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, NULL), SF_ERR_SHIPPING_METHOD);

@@ -142,6 +142,7 @@ static int64_t total_of(struct shop_fx *f, int64_t id)
 
 static int mails;
 static char last_to[128], last_subject[128], last_body[1024];
+static enum sf_err mail_result; /* what the outbox answers */
 
 static enum sf_err capture(struct sf_db_conn *c, const char *to, const char *subject, const char *body)
 {
@@ -150,7 +151,19 @@ static enum sf_err capture(struct sf_db_conn *c, const char *to, const char *sub
 	snprintf(last_to, sizeof last_to, "%s", to);
 	snprintf(last_subject, sizeof last_subject, "%s", subject);
 	snprintf(last_body, sizeof last_body, "%s", body);
-	return SF_OK;
+	return mail_result;
+}
+
+/* A guest's order of qty x sku, its mails captured from now on. */
+static int64_t buy_mailed(struct shop_fx *f, const char *sku, int64_t qty, const char *key)
+{
+	struct sf_cart_owner o;
+	int64_t id = 0;
+	mails = 0;
+	sf_shop_set_mailer(capture);
+	cfx_guest(&o);
+	assert_int_equal(cfx_buy(f, &o, sku, qty, key, &id), SF_OK);
+	return id;
 }
 
 /* ==== Life cycle ==== */
@@ -158,12 +171,7 @@ static enum sf_err capture(struct sf_db_conn *c, const char *to, const char *sub
 static void t_lifecycle(void **state)
 {
 	struct shop_fx *f = *state;
-	struct sf_cart_owner o;
-	int64_t id = 0;
-	mails = 0;
-	sf_shop_set_mailer(capture);
-	cfx_guest(&o);
-	assert_int_equal(cfx_buy(f, &o, "TEE-S", 2, "life-key-001", &id), SF_OK);
+	int64_t id = buy_mailed(f, "TEE-S", 2, "life-key-001");
 	assert_int_equal(mails, 0); /* no confirmation for an order that is not paid (it may expire) */
 	assert_int_equal(total_of(f, id), 3998 + 490); /* 2 x 19.99 + standard shipping (below 50.00) */
 	/* Paid: the confirmation, with the payment, the lines and the totals. */
@@ -221,15 +229,34 @@ static void t_settle(void **state)
 	assert_int_equal(settle(f, id2, "pay_3", total_of(f, id2), "EUR"), SF_ERR_ORDER_STATE);
 }
 
+/* A mail the outbox refuses (an address it will not write to, e.g. of an
+ * order placed before checkout checked addresses the outbox's way) is left
+ * out: the payment, the shipment and the refund still happen.  Any other
+ * failure of the mail still undoes the change. */
+static void t_unmailable(void **state)
+{
+	struct shop_fx *f = *state;
+	int64_t id = buy_mailed(f, "TEE-S", 1, "unmail-key-1");
+	int64_t total = total_of(f, id);
+	mail_result = SF_ERR_NOMEM;
+	assert_int_equal(settle(f, id, "pay_u", total, "EUR"), SF_ERR_NOMEM);
+	assert_string_equal(status_of(f, id), "pending_payment");
+	mail_result = SF_ERR_INVALID;
+	assert_int_equal(settle(f, id, "pay_u", total, "EUR"), SF_OK);
+	assert_string_equal(status_of(f, id), "paid");
+	assert_int_equal(move(f, id, SF_ORDER_FULFILLED), SF_OK);
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_SHIP, .id = id, .a = "DHL", .b = "TRK9"}), SF_OK);
+	assert_string_equal(status_of(f, id), "shipped");
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_REFUND, .id = id, .ref = "ru", .amount = total}), SF_OK);
+	assert_string_equal(status_of(f, id), "refunded");
+	assert_int_equal(mails, 4); /* each change tried its mail */
+	mail_result = SF_OK;
+}
+
 static void t_transitions(void **state)
 {
 	struct shop_fx *f = *state;
-	struct sf_cart_owner o;
-	int64_t id = 0;
-	mails = 0;
-	sf_shop_set_mailer(capture);
-	cfx_guest(&o);
-	assert_int_equal(cfx_buy(f, &o, "TEE-L", 3, "trans-key-01", &id), SF_OK);
+	int64_t id = buy_mailed(f, "TEE-L", 3, "trans-key-01");
 	assert_int_equal(cfx_stock(f, "TEE-L"), 47);
 	/* not allowed from pending_payment */
 	assert_int_equal(move(f, id, SF_ORDER_FULFILLED), SF_ERR_ORDER_STATE);
@@ -477,6 +504,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_lifecycle, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_settle, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_transitions, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_unmailable, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_cancel_gives_back, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_visibility, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_expiry_once, commerce_fx_setup, commerce_fx_teardown),
