@@ -390,6 +390,13 @@ static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 						  ev->currency, &actor);
 	} else if (!strcmp(ev->kind, "failed")) {
 		x->err = sf_order_payment_failed(c, x->kr, ev->order_id, ev->provider, ev->ref, ev->reason, &actor);
+		/* An earlier attempt's failure arriving after another attempt paid
+		 * (providers do not order their events), or after the order ended:
+		 * it changes nothing, is audited, and is acknowledged, so that the
+		 * provider does not send it again for days. */
+		if (x->err == SF_ERR_ORDER_STATE)
+			x->err = audit_event(c, x->kr, ev->provider, x->n, "payment.webhook_ignored", "denied",
+					     sf_err_code(SF_ERR_ORDER_STATE), ev->order_id);
 	} else if (!strcmp(ev->kind, "refund_total")) {
 		int64_t delta = 0;
 		x->err = refund_delta(c, x->kr, ev->order_id, ev->amount, &delta);

@@ -277,8 +277,13 @@ def test_sandbox_webhooks(P, d, db, sku, paid_oid):
     again = dict(ev, id='evt_testsettled001', type='payment.failed')
     b5 = json.dumps(again).encode()
     st, js = post_webhook(P, W, b5, sign_sandbox(b5))
-    check('a new event for an already-settled order: 409, still paid',
-          st == 409 and code(js) == 'invalid_order_state' and order_status(db, oid) == 'paid', (st, js))
+    check('a failure event for an already-settled order (an earlier attempt\'s, arriving late): 200, '
+          'audited, still paid, no failed payment recorded',
+          st == 200 and order_status(db, oid) == 'paid' and audit_count(db, 'payment.webhook_ignored') == 1 and
+          q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'failed'", (oid,))[0][0] == 0,
+          (st, js))
+    st, js = post_webhook(P, W, b5, sign_sandbox(b5))
+    check('that failure event again: 200 replayed', st == 200 and js.get('replayed'), (st, js))
     # a declined payment leaves the order pending
     s3, oid3, info = place_order(P, sku)
     st, js, _ = s3.api('POST', '/api/v1/orders/%d/pay' % oid3, {})
@@ -667,6 +672,17 @@ def test_stripe(cli, d, tmp, sku):
         check('charge.refunded for a payment intent no session holds: 404, nothing written',
               st == 404 and q(db, "SELECT count(*) FROM payment_events WHERE event_id = ?", (ghost['id'],))[0][0] == 0,
               (st, js))
+        late = {'id': 'evt_1StripeLateFail1', 'type': 'payment_intent.payment_failed',
+                'data': {'object': {'id': 'pi_test_0000', 'metadata': {'order_id': str(oid)},
+                                    'last_payment_error': {'message': 'Your card was declined.'}}}}
+        lp = json.dumps(late)
+        st, js = stripe_post(P, lp, stripe_header(lp))
+        check('an earlier attempt\'s failure arriving after the order was paid (Stripe does not order its events): '
+              '200, acknowledged once, the order and its payments unchanged',
+              st == 200 and order_status(db, oid) == 'refunded' and
+              q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'failed'", (oid,))[0][0] == 0 and
+              q(db, "SELECT count(*) FROM payment_events WHERE event_id = ?", (late['id'],))[0][0] == 1 and
+              audit_count(db, 'payment.webhook_ignored') >= 1, (st, js))
         s2, oid2, info = place_order(P, sku)
         fail = {'id': 'evt_1StripeFail0001', 'type': 'payment_intent.payment_failed',
                 'data': {'object': {'id': 'pi_test_0002', 'metadata': {'order_id': str(oid2)},
