@@ -74,15 +74,25 @@ enum sf_err sf_webhook_emit(struct sf_db_conn *c, const char *type, json_t *data
 	if (!sf_webhook_event_known(type))
 		return SF_ERR_INVALID;
 	struct sf_db_cursor *cur = NULL;
-	struct sub subs[32];
-	size_t n = 0;
+	struct sub *subs = NULL; /* every active subscription that wants type */
+	size_t n = 0, cap = 0;
 	enum sf_err err = SF_OK;
 	enum sf_db_status st = sf_db_query(c, SF_STMT_WEBHOOK_SUB_ACTIVE, NULL, 0, &cur);
 	if (st != SF_DB_OK)
 		return sf_db_err(st);
-	while ((st = sf_db_next(cur)) == SF_DB_OK && n < sizeof subs / sizeof subs[0]) {
+	while ((st = sf_db_next(cur)) == SF_DB_OK) {
 		if (!wants(sf_db_col_text(cur, 2, NULL), type))
 			continue;
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			struct sub *ns = realloc(subs, ncap * sizeof *ns);
+			if (!ns) {
+				err = SF_ERR_NOMEM;
+				break;
+			}
+			subs = ns;
+			cap = ncap;
+		}
 		subs[n].id = sf_db_col_int(cur, 0);
 		subs[n].url = strdup(sf_db_col_text(cur, 1, NULL));
 		if (!subs[n].url) {
@@ -114,6 +124,7 @@ enum sf_err sf_webhook_emit(struct sf_db_conn *c, const char *type, json_t *data
 	}
 	for (size_t i = 0; i < n; i++)
 		free(subs[i].url);
+	free(subs);
 	free(body);
 	return err;
 }

@@ -496,6 +496,16 @@ static void test_subscriptions_and_events(void **state)
 	assert_int_equal(sf_webhook_remove(f->db, f->kr, id, &a), SF_OK);
 	assert_int_equal(sf_webhook_remove(f->db, f->kr, id, &a), SF_ERR_NOT_FOUND);
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action LIKE 'webhook.%'"), 3);
+	/* every subscription gets the event, however many there are (the first
+	 * 32 only, before) */
+	for (int i = 0; i < 40; i++) {
+		snprintf(url, sizeof url, "https://many.example/%d", i);
+		assert_int_equal(sf_webhook_add(f->db, f->kr, url, i % 2 ? "order.created" : "*", &a, &id, sec), SF_OK);
+	}
+	assert_int_equal(cfx_buy(f, &o, "TEE-L", 1, "pay-unit-key-5", &oid), SF_OK);
+	assert_int_equal(cfx_int(f, "SELECT count(DISTINCT url) FROM webhook_deliveries WHERE "
+				    "url LIKE 'https://many.example/%' AND event_type = 'order.created'"),
+			 40);
 }
 
 /* ==== Availability and the catalog version ==== */
