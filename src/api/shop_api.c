@@ -148,6 +148,8 @@ static enum sf_err quantity_of(const json_t *body, int64_t min, int64_t max, int
 }
 
 /* Answer the owner's cart with status (and a CSRF token for the next write). */
+static enum sf_err cart_answer(struct sf_req *req, struct sf_resp *resp, json_t *cart, unsigned status);
+
 static enum sf_err send_cart(struct sf_req *req, struct sf_resp *resp, const struct sf_cart_owner *o,
 			     unsigned status)
 {
@@ -158,6 +160,12 @@ static enum sf_err send_cart(struct sf_req *req, struct sf_resp *resp, const str
 	enum sf_err err = sf_cart_view(app->db, o, &r, &cart);
 	if (err)
 		return err;
+	return cart_answer(req, resp, cart, status);
+}
+
+/* Answer cart (owned: consumed) with the CSRF token added. */
+static enum sf_err cart_answer(struct sf_req *req, struct sf_resp *resp, json_t *cart, unsigned status)
+{
 	const char *tok = sf_auth_csrf_token(req, resp);
 	if (!tok || json_object_set_new(cart, "csrf_token", json_string(tok))) {
 		json_decref(cart);
@@ -251,10 +259,11 @@ enum sf_err sf_api_cart_item_add(struct sf_req *req, struct sf_resp *resp)
 	err = quantity_of(body, 1, r.max_line_qty, 1, &qty);
 	if (!err)
 		err = sf_shop_req_owner(req, resp, 1, &o);
+	json_t *cart = NULL;
 	if (!err)
-		err = sf_cart_add(app->db, &o, &r, vid, sku, qty);
+		err = sf_cart_add_view(app->db, &o, &r, vid, sku, qty, &cart);
 	if (!err)
-		err = send_cart(req, resp, &o, 201);
+		err = cart_answer(req, resp, cart, 201);
 out:
 	json_decref(body);
 	return err;

@@ -50,6 +50,10 @@ void sf_cart_owner_customer(int64_t customer_id, struct sf_cart_owner *o);
  * database error.  Nothing changes on error. */
 enum sf_err sf_cart_add(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
 			int64_t variant_id, const char *sku, int64_t qty) SF_WARN_UNUSED;
+/* sf_cart_add, and *view the cart as sf_cart_view gives it, read in the
+ * same transaction (caller owns it; NULL on error). */
+enum sf_err sf_cart_add_view(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
+			     int64_t variant_id, const char *sku, int64_t qty, json_t **view) SF_WARN_UNUSED;
 /* Set the quantity of line item_id of o's cart (0 removes it).  SF_OK,
  * SF_ERR_NOT_FOUND (no such line in this cart), SF_ERR_QUANTITY,
  * SF_ERR_OUT_OF_STOCK, or a database error. */

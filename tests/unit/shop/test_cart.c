@@ -73,6 +73,40 @@ static void t_add_and_view(void **state)
 	json_decref(cart);
 }
 
+/* sf_cart_add_view's cart, read inside the adding transaction, is the cart
+ * sf_cart_view reads after it; on a refused add there is none and nothing
+ * changed. */
+static void t_add_view(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	json_t *got = NULL, *want = NULL;
+	cfx_guest(&o);
+	assert_int_equal(sf_cart_add_view(f->db, &o, cfx_rules(), 0, "TEE-S", 2, &got), SF_OK);
+	want = view(f, &o);
+	assert_true(json_equal(got, want));
+	assert_int_equal(json_integer_value(json_object_get(got, "count")), 2);
+	json_decref(got);
+	json_decref(want);
+	assert_int_equal(sf_cart_add_view(f->db, &o, cfx_rules(), 0, "BOOK", 1, &got), SF_OK);
+	want = view(f, &o);
+	assert_true(json_equal(got, want));
+	assert_int_equal(json_array_size(json_object_get(got, "items")), 2);
+	assert_int_equal(amount(got, "subtotal"), 2 * 1999 + 550);
+	json_decref(got);
+	json_decref(want);
+	got = json_object(); /* overwritten on error too */
+	json_t *keep = got;
+	assert_int_equal(sf_cart_add_view(f->db, &o, cfx_rules(), 0, "LAST", 11, &got), SF_ERR_OUT_OF_STOCK);
+	assert_null(got);
+	json_decref(keep);
+	assert_int_equal(sf_cart_add_view(f->db, &o, cfx_rules(), 0, "NOPE", 1, &got), SF_ERR_NOT_FOUND);
+	assert_null(got);
+	want = view(f, &o);
+	assert_int_equal(json_integer_value(json_object_get(want, "count")), 3);
+	json_decref(want);
+}
+
 static void t_limits(void **state)
 {
 	struct shop_fx *f = *state;
@@ -169,6 +203,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_tokens),
 		cmocka_unit_test_setup_teardown(t_add_and_view, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_add_view, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_limits, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_update_remove, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_merge, commerce_fx_setup, commerce_fx_teardown),
