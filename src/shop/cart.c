@@ -465,7 +465,11 @@ static enum sf_err view_answer(struct view_ctx *x, json_t **out)
 		sf_json_put(&oom, it, "variant", json_string(l->variant));
 		sf_json_put(&oom, it, "product_slug", json_string(l->slug));
 		sf_json_put(&oom, it, "quantity", json_integer(l->qty));
-		sf_json_put(&oom, it, "available", json_integer(l->active ? l->stock : 0));
+		/* how many the shopper may have on this line: the stock, but never
+		 * above the line maximum, so that the cart does not publish exact
+		 * stock levels (the catalog shows only bands, stock.h) */
+		int64_t avail = l->active && l->stock > 0 ? l->stock : 0;
+		sf_json_put(&oom, it, "available", json_integer(avail < r->max_line_qty ? avail : r->max_line_qty));
 		sf_json_put(&oom, it, "unit_price", sf_money_json(l->unit, q->currency));
 		sf_json_put(&oom, it, "line_total", sf_money_json(l->gross, q->currency));
 		sf_json_push(&oom, items, it);

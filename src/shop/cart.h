@@ -76,9 +76,11 @@ enum sf_err sf_cart_set_coupon(struct sf_db *db, const struct sf_cart_owner *o, 
  *    "coupon_error":code|null,"totals":{"subtotal","discount","tax",
  *    "total"} (prices; tax and total without shipping),
  *    "shipping_methods":[{"code","name","price":price}]}
- * where price = {"amount","currency","formatted"}.  An owner without a cart
- * gets an empty one.  SF_OK, SF_ERR_NOMEM, SF_ERR_INTERNAL (a line's tax
- * class has no rate) or a database error. */
+ * where price = {"amount","currency","formatted"} and available is how
+ * many units the line may hold: the stock, at most r->max_line_qty (the
+ * exact stock is not published).  An owner without a cart gets an empty
+ * one.  SF_OK, SF_ERR_NOMEM, SF_ERR_INTERNAL (a line's tax class has no
+ * rate) or a database error. */
 enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
 			 json_t **out) SF_WARN_UNUSED;
 

@@ -70,6 +70,15 @@ static void t_add_and_view(void **state)
 	cfx_sql(f, "UPDATE variants SET price_minor = 2500 WHERE sku = 'TEE-S'");
 	cart = view(f, &o);
 	assert_int_equal(amount(cart, "subtotal"), 3 * 2500 + 550);
+	/* what a line may hold, never the exact stock above the line maximum */
+	assert_int_equal(json_integer_value(json_object_get(item(cart, 0), "available")), cfx_rules()->max_line_qty);
+	assert_int_equal(json_integer_value(json_object_get(item(cart, 1), "available")), cfx_rules()->max_line_qty);
+	json_decref(cart);
+	cfx_sql(f, "UPDATE variants SET stock = 4 WHERE sku = 'TEE-S'");
+	cfx_sql(f, "UPDATE variants SET stock = 0 WHERE sku = 'BOOK'");
+	cart = view(f, &o);
+	assert_int_equal(json_integer_value(json_object_get(item(cart, 0), "available")), 4);
+	assert_int_equal(json_integer_value(json_object_get(item(cart, 1), "available")), 0);
 	json_decref(cart);
 }
 
