@@ -255,6 +255,8 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 	[SF_STMT_ORDER_SET_STATUS] = "UPDATE orders SET status = ?3, updated_at = ?4 WHERE id = ?1 AND status = ?2",
 	[SF_STMT_ORDER_SET_PAID] = "UPDATE orders SET status = 'paid', payment_provider = ?2, payment_ref = ?3, "
 				   "paid_minor = ?4, updated_at = ?5 WHERE id = ?1 AND status = 'pending_payment'",
+	[SF_STMT_ORDER_HOLD_UNTIL] = "UPDATE orders SET reserved_until = max(reserved_until, ?2), updated_at = ?3 "
+				     "WHERE id = ?1 AND status = 'pending_payment' AND reserved_until > ?3",
 	[SF_STMT_ORDER_ADD_REFUND] = "UPDATE orders SET refunded_minor = refunded_minor + ?2, updated_at = ?3 "
 				     "WHERE id = ?1 AND refunded_minor + ?2 <= paid_minor",
 	[SF_STMT_ORDER_EVENT_INSERT] = "INSERT INTO order_events(order_id, from_status, to_status, actor_type, "

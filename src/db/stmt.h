@@ -167,6 +167,8 @@ enum sf_stmt {
 	                                     tax_class, rate_bp, gross, discount, tax */
 	SF_STMT_ORDER_SET_STATUS,         /* (id, from, to, now) only while status = from */
 	SF_STMT_ORDER_SET_PAID,           /* (id, provider, ref, amount, now) only while pending_payment */
+	SF_STMT_ORDER_HOLD_UNTIL,         /* (id, until, now) reserved_until = max(reserved_until, until)
+	                                     only while pending_payment and reserved_until > now */
 	SF_STMT_ORDER_ADD_REFUND,         /* (id, amount, now) only while refunded + amount <= paid */
 	SF_STMT_ORDER_EVENT_INSERT,       /* (order_id, from|NULL, to, actor_type, actor_id|NULL,
 	                                     reason|NULL, now) */

@@ -513,6 +513,28 @@ out:
 	return err;
 }
 
+enum sf_err sf_order_hold_until(struct sf_db_conn *c, int64_t order_id, int64_t until)
+{
+	struct order_row o;
+	enum sf_err err = order_load(c, order_id, &o);
+	if (err)
+		return err;
+	int64_t now = sf_shop_now();
+	if (o.status != SF_ORDER_PENDING_PAYMENT)
+		err = SF_ERR_ORDER_STATE;
+	else if (now >= o.reserved_until)
+		err = SF_ERR_ORDER_EXPIRED;
+	order_row_free(&o);
+	if (err)
+		return err;
+	int64_t changed = 0;
+	struct sf_db_param p[] = {SF_DB_INT(order_id), SF_DB_INT(until), SF_DB_INT(now)};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_ORDER_HOLD_UNTIL, p, 3, &changed);
+	if (st < 0)
+		return sf_db_err(st);
+	return changed == 1 ? SF_OK : SF_ERR_ORDER_STATE; /* the row moved meanwhile: cannot under the write lock */
+}
+
 enum sf_err sf_order_payment_failed(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
 				    const char *provider, const char *provider_ref, const char *reason,
 				    const struct sf_shop_actor *actor)

@@ -93,6 +93,18 @@ enum sf_err sf_order_payment_settled(struct sf_db_conn *c, const struct sf_keyri
 				     const char *provider, const char *provider_ref, int64_t amount,
 				     const char *currency, const struct sf_shop_actor *actor) SF_WARN_UNUSED;
 
+/* A payment session has been opened for order_id that the provider may
+ * still report as paid until until (its expiry plus a grace for the
+ * notification): the order's reservation (stock and coupon held) is
+ * extended to until, never shortened.  Only a pending_payment order whose
+ * reservation has not run out yet is extended; an order past it stays as
+ * it is, for the reaper.  No order event is recorded: the status does not
+ * change, and the payment_sessions row written in the same transaction
+ * says why the reservation moved.  SF_OK, SF_ERR_NOT_FOUND,
+ * SF_ERR_ORDER_STATE (not pending_payment), SF_ERR_ORDER_EXPIRED (the
+ * reservation ran out: nothing changed), or a database error. */
+enum sf_err sf_order_hold_until(struct sf_db_conn *c, int64_t order_id, int64_t until) SF_WARN_UNUSED;
+
 /* A provider reports a failed or declined payment: recorded (event +
  * audit); the order stays pending_payment so the shopper may try again
  * until the reservation expires.  SF_OK (also on a repeat), SF_ERR_INVALID,

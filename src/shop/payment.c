@@ -207,6 +207,7 @@ static enum sf_err order_facts(const struct sf_order_brief *b, struct sf_pay_ord
 	if (sf_order_reservation_over(b->status, b->reserved_until))
 		return SF_ERR_ORDER_EXPIRED;
 	o->total = b->total;
+	o->reserved_until = b->reserved_until;
 	memcpy(o->currency, b->currency, 4);
 	return SF_OK;
 }
@@ -214,11 +215,19 @@ static enum sf_err order_facts(const struct sf_order_brief *b, struct sf_pay_ord
 struct session_ctx {
 	const char *provider, *ref;
 	const struct sf_pay_order *o;
+	int64_t hold_until; /* 0: the session does not expire; the reservation stays */
+	enum sf_err err;
 };
 
+/* Record the session and, when it expires, hold the order for it: both or
+ * neither (an order whose reservation ran out while the provider answered
+ * is refused here, and its session is never shown to the shopper). */
 static enum sf_db_status session_txn(struct sf_db_conn *c, void *vctx)
 {
 	struct session_ctx *x = vctx;
+	x->err = x->hold_until ? sf_order_hold_until(c, x->o->id, x->hold_until) : SF_OK;
+	if (x->err)
+		return sf_db_status_from_err(x->err);
 	struct sf_db_param p[] = {SF_DB_TEXT(x->provider), SF_DB_TEXT(x->ref),         SF_DB_INT(x->o->id),
 				  SF_DB_INT(x->o->total),  SF_DB_TEXT(x->o->currency), SF_DB_INT(sf_shop_now())};
 	return sf_db_exec(c, SF_STMT_PAY_SESSION_INSERT, p, 6, NULL);
@@ -239,6 +248,7 @@ enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, int64_t 
 			       const struct sf_order_brief *b, char **url)
 {
 	char *ref = NULL;
+	int64_t expires_at = 0;
 	*url = NULL;
 	if (!sf_pay_ready(p))
 		return SF_ERR_UNAVAILABLE;
@@ -247,7 +257,7 @@ enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, int64_t 
 	if (err)
 		return err;
 	if (p->provider == SF_PAY_STRIPE) {
-		err = sf_pay_stripe_session(p, &o, url, &ref);
+		err = sf_pay_stripe_session(p, &o, url, &ref, &expires_at);
 	} else {
 		char id[4 + 26 + 1];
 		memcpy(id, "sbx_", 4);
@@ -261,9 +271,14 @@ enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, int64_t 
 			err = SF_ERR_NOMEM;
 	}
 	if (!err) {
-		struct session_ctx x = {.provider = sf_pay_provider_name(p->provider), .ref = ref, .o = &o};
+		struct session_ctx x = {.provider = sf_pay_provider_name(p->provider),
+					.ref = ref,
+					.o = &o,
+					.hold_until = expires_at ? expires_at + SF_PAY_SETTLE_GRACE_S : 0};
 		enum sf_db_status st = sf_db_txn(db, session_txn, &x, 5);
-		if (st < 0)
+		if (x.err)
+			err = x.err;
+		else if (st < 0)
 			err = sf_db_err(st);
 	}
 	free(ref);

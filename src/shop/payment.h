@@ -52,6 +52,24 @@ enum sf_pay_provider { SF_PAY_SANDBOX, SF_PAY_STRIPE };
 #define SF_PAY_SESSION_MAX 128   /* provider session ids */
 #define SF_PAY_BODY_MAX 65536    /* webhook bodies */
 
+/* A Stripe Checkout Session may be set to expire (expires_at) from 30
+ * minutes to 24 hours after its creation; storefort makes it expire when
+ * the order's reservation ends, but no sooner than 30 minutes and no later
+ * than 24 hours from now, each bound moved inwards by SF_PAY_STRIPE_SKEW_S
+ * for the difference between our clock and Stripe's (and the request's
+ * travel time), which Stripe would otherwise refuse. */
+#define SF_PAY_STRIPE_SESSION_MIN_S 1800
+#define SF_PAY_STRIPE_SESSION_MAX_S 86400
+#define SF_PAY_STRIPE_SKEW_S 60
+/* A session that lives past the order's reservation extends it (in the
+ * transaction that records the session) to the session's end plus this
+ * grace: a shopper may pay in the session's last second, and Stripe's
+ * checkout.session.completed webhook then still has to reach us, possibly
+ * after a retry or two (our endpoint restarting, a network blip), and find
+ * the order payable (sf_order_payment_settled refuses once the reservation
+ * ended, and the reaper would cancel the order and give its stock back). */
+#define SF_PAY_SETTLE_GRACE_S 600
+
 struct sf_pay_options {
 	enum sf_pay_provider provider;
 	const char *sandbox_secret_file; /* NULL or "": a random secret for this process */
@@ -87,6 +105,11 @@ const char *sf_pay_self_url(const struct sf_payments *p);
 /* Step 1 for order_id as seen by v (its owner): the order must be
  * pending_payment and not expired.  Creates the provider session and sets
  * *url (heap, caller frees) to the page the shopper is redirected to.
+ * The session is recorded in one transaction that, for a session with an
+ * expiry (Stripe), also extends the order's reservation to that expiry
+ * plus SF_PAY_SETTLE_GRACE_S (sf_order_hold_until); the sandbox's sessions
+ * do not expire and leave the reservation as it is.  An order that
+ * stopped being payable while the provider answered records nothing.
  * SF_OK; SF_ERR_NOT_FOUND (no such order for v), SF_ERR_ORDER_STATE (not
  * pending), SF_ERR_ORDER_EXPIRED, SF_ERR_UNAVAILABLE (provider not ready),
  * SF_ERR_PAYMENT_PROVIDER (Stripe unreachable or refused; logged without
@@ -145,6 +168,7 @@ enum sf_err sf_pay_stripe_verify(const char *header, const void *payload, size_t
 
 struct sf_pay_order {
 	int64_t id, total;
+	int64_t reserved_until; /* unix s: the end of the order's reservation */
 	char currency[4];
 };
 
@@ -180,9 +204,15 @@ void sf_pay_audit_reject(struct sf_db *db, const struct sf_keyring *kr, const ch
 int sf_pay_ref_ok(const char *s);
 
 /* Stripe's half of sf_pay_start and of the webhook: create the session
- * (heap *url and *ref) for o. */
-enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_order *o, char **url,
-				  char **ref) SF_WARN_UNUSED;
+ * (heap *url and *ref) for o, expiring at *expires_at (unix s,
+ * sf_pay_stripe_expires_at; set before the call is made). */
+enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_order *o, char **url, char **ref,
+				  int64_t *expires_at) SF_WARN_UNUSED;
+/* Pure: the expires_at of a Checkout Session created at now for an order
+ * reserved until reserved_until: reserved_until, but at least
+ * now + SF_PAY_STRIPE_SESSION_MIN_S + SF_PAY_STRIPE_SKEW_S and at most
+ * now + SF_PAY_STRIPE_SESSION_MAX_S - SF_PAY_STRIPE_SKEW_S. */
+int64_t sf_pay_stripe_expires_at(int64_t now, int64_t reserved_until);
 /* The secrets and settings (payment.c owns them). */
 struct sf_pay_secrets {
 	const char *stripe_key;   /* NUL-terminated, guarded */

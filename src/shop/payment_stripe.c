@@ -7,8 +7,11 @@
  * line item carrying the order's total (tax and shipping included, as the
  * order computed them), success_url / cancel_url back to the order,
  * client_reference_id and metadata[order_id] (also on the payment intent,
- * so a failed payment names its order).  The answer's "id" and "url" are
- * kept; the shopper is redirected to "url".
+ * so a failed payment names its order), and expires_at (see
+ * sf_pay_stripe_expires_at: without it a session lives 24 h, long after
+ * the order's reservation, and a shopper could pay an order that the
+ * reaper had cancelled).  The answer's "id" and "url" are kept; the
+ * shopper is redirected to "url".
  *
  * Inbound: Stripe-Signature "t=<ts>,v1=<hex>[,v1=…]" = HMAC-SHA256 over
  * "<ts>.<payload>" with the endpoint secret (whsec_…), 300 s tolerance.
@@ -81,16 +84,25 @@ static enum sf_err field(CURL *h, struct sf_buf *b, const char *name, const char
 	return err;
 }
 
-enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_order *o, char **url, char **ref)
+int64_t sf_pay_stripe_expires_at(int64_t now, int64_t reserved_until)
+{
+	int64_t lo = now + SF_PAY_STRIPE_SESSION_MIN_S + SF_PAY_STRIPE_SKEW_S;
+	int64_t hi = now + SF_PAY_STRIPE_SESSION_MAX_S - SF_PAY_STRIPE_SKEW_S;
+	return reserved_until < lo ? lo : reserved_until > hi ? hi : reserved_until;
+}
+
+enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_order *o, char **url, char **ref,
+				  int64_t *expires_at)
 {
 	struct sf_pay_secrets s;
 	sf_pay_secrets(p, &s);
 	struct sf_buf form, ans;
 	struct curl_slist *hdrs = NULL;
 	json_t *js = NULL;
-	char oid[24], amount[24], cur[4], ok_url[600], cancel_url[600], name[64], endpoint[600], idem[80];
+	char oid[24], amount[24], expiry[24], cur[4], ok_url[600], cancel_url[600], name[64], endpoint[600], idem[80];
 	enum sf_err err = SF_OK;
 	*url = *ref = NULL;
+	*expires_at = sf_pay_stripe_expires_at(sf_shop_now(), o->reserved_until);
 	sf_buf_init(&form, 16384);
 	sf_buf_init(&ans, ANSWER_MAX);
 	CURL *h = curl_easy_init();
@@ -101,6 +113,7 @@ enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_ord
 	cur[3] = '\0';
 	snprintf(oid, sizeof oid, "%" PRId64, o->id);
 	snprintf(amount, sizeof amount, "%" PRId64, o->total);
+	snprintf(expiry, sizeof expiry, "%" PRId64, *expires_at);
 	snprintf(ok_url, sizeof ok_url, "%s/orders/%s/return?session_id={CHECKOUT_SESSION_ID}", s.public_base, oid);
 	snprintf(cancel_url, sizeof cancel_url, "%s/orders/%s", s.public_base, oid);
 	snprintf(name, sizeof name, "Order %s", oid);
@@ -120,6 +133,7 @@ enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_ord
 		{"line_items[0][price_data][currency]", cur},
 		{"line_items[0][price_data][unit_amount]", amount},
 		{"line_items[0][price_data][product_data][name]", name},
+		{"expires_at", expiry},
 	};
 	for (size_t i = 0; i < sizeof kv / sizeof kv[0] && !err; i++)
 		err = field(h, &form, kv[i][0], kv[i][1]);

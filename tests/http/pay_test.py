@@ -155,10 +155,13 @@ def test_e2e(P, d, db, sku):
     check('order page offers the pay step (a CSRF form)', st == 200 and 'action="/orders/%d/pay"' % oid in html
           and tok, st)
     check('order page is CSP-clean', csp_clean(html))
+    held = q(db, 'SELECT reserved_until FROM orders WHERE id = ?', (oid,))
     st, hd, body = b.send('POST', '/orders/%d/pay' % oid, urllib.parse.urlencode({'csrf_token': tok}).encode(),
                           'application/x-www-form-urlencoded')
     loc = hd.get('location', '')
     check('pay: 303 to the sandbox page', st == 303 and '/sandbox-pay/sbx_' in loc, (st, hd))
+    check('the sandbox session does not expire: the reservation is unchanged',
+          q(db, 'SELECT reserved_until FROM orders WHERE id = ?', (oid,)) == held, held)
     st2, hd2, _ = b.send('POST', '/orders/%d/pay' % oid, b'', 'application/x-www-form-urlencoded')
     check('pay without the CSRF token: 403', st2 == 403, st2)
     path = urllib.parse.urlparse(loc).path
@@ -599,8 +602,11 @@ def test_stripe(cli, d, tmp, sku):
         s, oid, info = place_order(P, sku)
         st, hd, body = s.send('GET', '/orders/%d' % oid)
         tok = hidden(body.decode(), 'csrf_token')
+        held = q(db, 'SELECT reserved_until FROM orders WHERE id = ?', (oid,))[0][0]
+        t0 = int(time.time())
         st, hd, body = s.send('POST', '/orders/%d/pay' % oid, urllib.parse.urlencode({'csrf_token': tok}).encode(),
                               'application/x-www-form-urlencoded')
+        t1 = int(time.time()) + 1
         check('stripe pay step: 303 to the Checkout Session URL',
               st == 303 and hd.get('location', '').startswith('https://checkout.stripe.com/c/pay/cs_test_'), (st, hd))
         call = state['calls'][-1] if state['calls'] else {}
@@ -616,6 +622,13 @@ def test_stripe(cli, d, tmp, sku):
               f.get('line_items[0][price_data][currency]') == [total[1].lower()] and
               f.get('success_url', [''])[0].startswith('https://shop.example/orders/%d/return' % oid) and
               f.get('cancel_url') == ['https://shop.example/orders/%d' % oid], f)
+        exp = f.get('expires_at', [''])[0]
+        exp = int(exp) if exp.isdigit() else 0
+        check('expires_at: in Stripe\'s window (30 min .. 24 h from creation), not before the reservation ends',
+              t1 + 1800 <= exp <= t0 + 86400 and exp >= held, (exp, t0, t1, held))
+        held2 = q(db, 'SELECT reserved_until FROM orders WHERE id = ?', (oid,))[0][0]
+        check('the reservation covers the session and 10 minutes for the completion webhook',
+              held2 >= exp + 600 and held2 > held, (held, held2, exp))
         logs = ''.join(open(os.path.join(d, 'log', x), errors='replace').read() for x in os.listdir(os.path.join(d, 'log')))
         check('the secret key never reaches the logs', key not in logs and WHSEC not in logs)
         sid = hd.get('location', '').rsplit('/', 1)[-1]

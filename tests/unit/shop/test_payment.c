@@ -3,8 +3,10 @@
  * Storefort one), the sandbox flow end to end through the webhook sender
  * against a local HTTP receiver, events applied exactly once, rejected
  * notifications changing nothing and audited, outgoing events queued in the
- * order's transaction, back-off, and the catalog version bumped only when
- * availability changes. */
+ * order's transaction, back-off, the catalog version bumped only when
+ * availability changes, and the Stripe Checkout Session's expires_at
+ * (against the receiver answering as Stripe) with the reservation it
+ * extends. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +90,7 @@ struct rx {
 	struct shop_fx *f;      /* when set: forward to the sandbox webhook */
 	struct sf_payments *p;
 	int applied;
+	int stripe;             /* answer as Stripe's POST /v1/checkout/sessions */
 };
 
 static void *rx_run(void *arg)
@@ -129,9 +132,16 @@ static void *rx_run(void *arg)
 			r->applied += sf_pay_webhook_sandbox(r->p, r->f->db, r->f->kr, &no, &replayed) == SF_OK;
 		}
 		r->hits++;
-		char resp[128];
-		int m = snprintf(resp, sizeof resp, "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-				 r->status);
+		char resp[512], js[256] = "";
+		if (r->stripe) /* the documented answer's members that storefort reads, one session per call */
+			snprintf(js, sizeof js,
+				 "{\"id\":\"cs_test_unit_%d\",\"object\":\"checkout.session\","
+				 "\"url\":\"https://checkout.stripe.com/c/pay/cs_test_unit_%d\"}",
+				 r->hits, r->hits);
+		int m = snprintf(resp, sizeof resp,
+				 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+				 "Connection: close\r\n\r\n%s",
+				 r->status, strlen(js), js);
 		if (write(c, resp, (size_t)m) < 0)
 			r->hits += 0;
 		close(c);
@@ -302,6 +312,9 @@ static void test_start_from_fetched_order(void **state)
 	assert_true(!strncmp(url, "/sandbox-pay/sbx_", 17));
 	free(url);
 	char sql[160];
+	/* the sandbox's session does not expire: the reservation stays as it was */
+	snprintf(sql, sizeof sql, "SELECT reserved_until FROM orders WHERE id = %lld", (long long)oid);
+	assert_int_equal(cfx_int(f, sql), a.reserved_until);
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM payment_sessions WHERE order_id = %lld AND amount_minor = %lld",
 		 (long long)oid, (long long)a.total);
 	assert_int_equal(cfx_int(f, sql), 1);
@@ -331,6 +344,223 @@ static void test_start_from_fetched_order(void **state)
 	assert_null(url);
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_sessions"), 1);
 	json_decref(order);
+	sf_payments_free(p);
+}
+
+/* ==== Stripe: the session's expiry and the order's reservation ==== */
+
+static void test_stripe_expires_at(void **state)
+{
+	(void)state;
+	const int64_t now = 1700000000;
+	const int64_t lo = now + SF_PAY_STRIPE_SESSION_MIN_S + SF_PAY_STRIPE_SKEW_S;
+	const int64_t hi = now + SF_PAY_STRIPE_SESSION_MAX_S - SF_PAY_STRIPE_SKEW_S;
+	/* a reservation ending within Stripe's 30 minutes: the shortest session Stripe takes */
+	assert_int_equal(sf_pay_stripe_expires_at(now, now + 60), lo);
+	assert_int_equal(sf_pay_stripe_expires_at(now, now + 30 * 60), lo);
+	assert_int_equal(sf_pay_stripe_expires_at(now, lo), lo);
+	/* longer: the session ends with the reservation */
+	assert_int_equal(sf_pay_stripe_expires_at(now, lo + 1), lo + 1);
+	assert_int_equal(sf_pay_stripe_expires_at(now, now + 3 * 3600), now + 3 * 3600);
+	assert_int_equal(sf_pay_stripe_expires_at(now, hi), hi);
+	/* beyond 24 h: capped, the reservation outlasts the session */
+	assert_int_equal(sf_pay_stripe_expires_at(now, hi + 1), hi);
+	assert_int_equal(sf_pay_stripe_expires_at(now, now + 7 * 86400), hi);
+	assert_true(lo >= now + 1800 && hi <= now + 86400);
+}
+
+/* A Stripe provider talking to port on loopback. */
+static struct sf_payments *stripe_at(int port)
+{
+	char key[128], whsec[128], base[64];
+	snprintf(key, sizeof key, "/tmp/sf-pay-sk-%d", (int)getpid());
+	snprintf(whsec, sizeof whsec, "/tmp/sf-pay-whsec-%d", (int)getpid());
+	snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+	FILE *fp = fopen(key, "w");
+	fputs("sk_test_unit_key\n", fp);
+	fclose(fp);
+	fp = fopen(whsec, "w");
+	fputs(secret, fp);
+	fclose(fp);
+	struct sf_pay_options o = {.provider = SF_PAY_STRIPE,
+				   .stripe_key_file = key,
+				   .stripe_whsec_file = whsec,
+				   .stripe_api_base = base,
+				   .public_base = "https://shop.example"};
+	struct sf_payments *p = NULL;
+	char err[256];
+	assert_int_equal(sf_payments_new(&o, &p, err, sizeof err), SF_OK);
+	unlink(key);
+	unlink(whsec);
+	assert_true(sf_pay_ready(p));
+	return p;
+}
+
+/* The expires_at of the last request r received (-1: none). */
+static int64_t sent_expires_at(const struct rx *r)
+{
+	const char *body = strstr(r->last, "\r\n\r\n");
+	const char *e = body ? strstr(body, "&expires_at=") : NULL;
+	return e ? strtoll(e + strlen("&expires_at="), NULL, 10) : -1;
+}
+
+static int64_t reserved_until(struct shop_fx *f, int64_t oid)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT reserved_until FROM orders WHERE id = %lld", (long long)oid);
+	return cfx_int(f, sql);
+}
+
+static int64_t sessions_of(struct shop_fx *f, int64_t oid)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM payment_sessions WHERE order_id = %lld", (long long)oid);
+	return cfx_int(f, sql);
+}
+
+/* The completion webhook of Stripe session ref for order oid, applied. */
+static enum sf_err stripe_settle(struct shop_fx *f, int64_t oid, const char *ref, const char *event_id)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT total_minor FROM orders WHERE id = %lld", (long long)oid);
+	struct sf_pay_event e = {.provider = "stripe",
+				 .event_id = event_id,
+				 .type = "checkout.session.completed",
+				 .kind = "settled",
+				 .order_id = oid,
+				 .ref = ref,
+				 .amount = cfx_int(f, sql),
+				 .currency = "EUR",
+				 .session = ref};
+	int replayed = 0;
+	return sf_pay_apply(f->db, f->kr, &e, NULL, &replayed);
+}
+
+/* Stripe's session would live 24 h by default, the reservation 30 min: the
+ * session is sent with expires_at (in Stripe's window, not before the
+ * reservation ends), and the reservation is extended to cover it plus the
+ * webhook's grace, so that a payment made on Stripe's page until the
+ * session expires still settles instead of paying for a cancelled order. */
+static void test_stripe_session_holds_order(void **state)
+{
+	struct shop_fx *f = *state;
+	struct rx r = {.stripe = 1};
+	rx_start(&r, 200);
+	struct sf_payments *p = stripe_at(r.port);
+	struct sf_cart_owner o;
+	cfx_guest(&o);
+	struct sf_order_viewer mine = {.owner = &o};
+	int64_t oid = 0, late = 0;
+	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-stripe-1", &oid), SF_OK);
+	const int64_t r0 = reserved_until(f, oid);
+	const int64_t before = sf_shop_now();
+	char *url = NULL;
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK);
+	const int64_t after = sf_shop_now();
+	assert_true(!strncmp(url, "https://checkout.stripe.com/c/pay/cs_test_unit_", 47));
+	char ref[64];
+	snprintf(ref, sizeof ref, "%s", strrchr(url, '/') + 1);
+	free(url);
+	/* the request: expires_at within Stripe's window and not before the reservation's end */
+	const int64_t exp = sent_expires_at(&r);
+	assert_true(exp >= after + 30 * 60);
+	assert_true(exp <= before + 24 * 3600);
+	assert_true(exp >= r0);
+	/* the reservation now covers the session and the webhook's grace */
+	const int64_t r1 = reserved_until(f, oid);
+	assert_true(r1 >= exp + SF_PAY_SETTLE_GRACE_S);
+	assert_true(r1 > r0);
+	assert_int_equal(sessions_of(f, oid), 1);
+	/* past the old end: neither the reaper nor a read expires the order ... */
+	sf_shop_clock_offset(r0 - before + 1);
+	int n = -1;
+	assert_int_equal(sf_order_expire_due(f->db, f->kr, &n), SF_OK);
+	assert_int_equal(n, 0);
+	json_t *js = NULL;
+	assert_int_equal(sf_order_fetch(f->db, f->kr, oid, &mine, 0, &js), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(js, "status")), "pending_payment");
+	json_decref(js);
+	/* ... nor just before the new end: a payment made in the session's
+	 * last second and notified within the grace settles the order */
+	sf_shop_clock_offset(r1 - 5 - (int64_t)time(NULL));
+	assert_int_equal(sf_order_expire_due(f->db, f->kr, &n), SF_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(stripe_settle(f, oid, ref, "evt_unit_stripe_late"), SF_OK);
+	assert_true(order_is(f, oid, "paid"));
+	sf_shop_clock_offset(0);
+
+	/* the extended reservation still ends: a second order past its new end
+	 * is refused payment and reaped (its stock back) */
+	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-stripe-2", &late), SF_OK);
+	const int64_t stock = cfx_stock(f, "TEE-S");
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, late, &mine, &url), SF_OK);
+	snprintf(ref, sizeof ref, "%s", strrchr(url, '/') + 1);
+	free(url);
+	const int64_t r2 = reserved_until(f, late);
+	assert_true(r2 >= sent_expires_at(&r) + SF_PAY_SETTLE_GRACE_S);
+	sf_shop_clock_offset(r2 - (int64_t)time(NULL));
+	assert_int_equal(stripe_settle(f, late, ref, "evt_unit_stripe_too_late"), SF_ERR_ORDER_EXPIRED);
+	assert_int_equal(sf_order_expire_due(f->db, f->kr, &n), SF_OK);
+	assert_int_equal(n, 1);
+	assert_true(order_is(f, late, "cancelled"));
+	assert_int_equal(cfx_stock(f, "TEE-S"), stock + 1);
+	sf_shop_clock_offset(0);
+	rx_stop(&r);
+	sf_payments_free(p);
+}
+
+/* A reservation longer than Stripe's 24 h keeps its end (the session is
+ * capped and the reservation simply outlasts it); an order that stopped
+ * being payable while Stripe answered records nothing and keeps its
+ * reservation. */
+static void test_stripe_session_bounds_and_races(void **state)
+{
+	struct shop_fx *f = *state;
+	struct rx r = {.stripe = 1};
+	rx_start(&r, 200);
+	struct sf_payments *p = stripe_at(r.port);
+	struct sf_cart_owner o;
+	cfx_guest(&o);
+	struct sf_order_viewer mine = {.owner = &o};
+	int64_t oid = 0;
+	char sql[160], *url = NULL;
+	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-stripe-3", &oid), SF_OK);
+	const int64_t far = sf_shop_now() + 3 * 86400;
+	snprintf(sql, sizeof sql, "UPDATE orders SET reserved_until = %lld WHERE id = %lld", (long long)far,
+		 (long long)oid);
+	cfx_sql(f, sql);
+	const int64_t before = sf_shop_now();
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK);
+	free(url);
+	const int64_t exp = sent_expires_at(&r);
+	assert_true(exp <= before + 24 * 3600 && exp >= before + 23 * 3600);
+	assert_int_equal(reserved_until(f, oid), far);
+
+	/* ran out between the read and the write: SF_ERR_ORDER_EXPIRED, nothing recorded */
+	int64_t gone = 0;
+	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-stripe-4", &gone), SF_OK);
+	struct sf_order_brief b;
+	assert_int_equal(sf_order_brief(f->db, f->kr, gone, &mine, &b), SF_OK);
+	const int64_t ended = sf_shop_now() - 1;
+	snprintf(sql, sizeof sql, "UPDATE orders SET reserved_until = %lld WHERE id = %lld", (long long)ended,
+		 (long long)gone);
+	cfx_sql(f, sql);
+	int hits = r.hits;
+	url = NULL;
+	assert_int_equal(sf_pay_start_brief(p, f->db, gone, &b, &url), SF_ERR_ORDER_EXPIRED);
+	assert_int_equal(r.hits, hits + 1); /* Stripe was asked; its session is never shown */
+	assert_null(url);
+	assert_int_equal(sessions_of(f, gone), 0);
+	assert_int_equal(reserved_until(f, gone), ended);
+	/* no longer pending (cancelled meanwhile): SF_ERR_ORDER_STATE, nothing recorded */
+	snprintf(sql, sizeof sql, "UPDATE orders SET reserved_until = %lld, status = 'cancelled' WHERE id = %lld",
+		 (long long)b.reserved_until, (long long)gone);
+	cfx_sql(f, sql);
+	assert_int_equal(sf_pay_start_brief(p, f->db, gone, &b, &url), SF_ERR_ORDER_STATE);
+	assert_null(url);
+	assert_int_equal(sessions_of(f, gone), 0);
+	assert_int_equal(reserved_until(f, gone), b.reserved_until);
+	rx_stop(&r);
 	sf_payments_free(p);
 }
 
@@ -557,6 +787,11 @@ int main(void)
 		cmocka_unit_test(test_storefort_signature),
 		cmocka_unit_test_setup_teardown(test_sandbox_flow, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_start_from_fetched_order, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test(test_stripe_expires_at),
+		cmocka_unit_test_setup_teardown(test_stripe_session_holds_order, commerce_fx_setup,
+						commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stripe_session_bounds_and_races, commerce_fx_setup,
+						commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_checks_session, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rejections_change_nothing, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions_and_events, commerce_fx_setup, commerce_fx_teardown),
