@@ -387,11 +387,8 @@ enum sf_err sf_api_checkout(struct sf_req *req, struct sf_resp *resp)
 	}
 	sf_shop_req_actor(req, &cr.actor);
 	sf_shop_req_rules(req, &r);
-	err = sf_checkout_place(app->db, app->keys, &r, &cr, &id, &replayed);
-	if (err)
-		goto out;
 	struct sf_order_viewer v = {.owner = &cr.owner, .actor = cr.actor};
-	err = sf_order_fetch(app->db, app->keys, id, &v, 0, &order);
+	err = sf_checkout_place_view(app->db, app->keys, &r, &cr, &v, &id, &replayed, &order);
 	if (err)
 		goto out;
 	if (json_is_true(pay) && !(payment = checkout_payment(app, id, order))) {

@@ -239,6 +239,8 @@ struct place_ctx {
 	unsigned char key_hash[32], body_hash[32];
 	int64_t order_id;
 	int replayed;
+	const struct sf_order_viewer *view_as; /* sf_checkout_place_view */
+	json_t *order;
 	enum sf_err err;
 };
 
@@ -472,14 +474,49 @@ static enum sf_db_status place_txn(struct sf_db_conn *c, void *vctx)
 	struct place_ctx *x = vctx;
 	x->order_id = 0;
 	x->replayed = 0;
+	json_decref(x->order); /* a retry starts over */
+	x->order = NULL;
 	x->err = place_in_txn(c, x);
+	if (!x->err && x->view_as)
+		x->err = sf_order_get(c, x->kr, x->order_id, x->view_as, 0, &x->order);
 	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
 }
+
+static enum sf_err place(struct sf_db *db, struct place_ctx *x, int64_t *order_id, int *replayed);
 
 enum sf_err sf_checkout_place(struct sf_db *db, const struct sf_keyring *kr, const struct sf_shop_rules *r,
 			      const struct sf_checkout_req *req, int64_t *order_id, int *replayed)
 {
 	struct place_ctx x = {.kr = kr, .r = r, .req = req};
+	return place(db, &x, order_id, replayed);
+}
+
+enum sf_err sf_checkout_place_view(struct sf_db *db, const struct sf_keyring *kr, const struct sf_shop_rules *r,
+				   const struct sf_checkout_req *req, const struct sf_order_viewer *v,
+				   int64_t *order_id, int *replayed, json_t **order)
+{
+	struct place_ctx x = {.kr = kr, .r = r, .req = req, .view_as = v};
+	struct sf_order_brief b;
+	*order = NULL;
+	enum sf_err err = place(db, &x, order_id, replayed);
+	if (err) {
+		json_decref(x.order);
+		return err;
+	}
+	if (sf_order_brief_of(x.order, &b) == SF_OK && !sf_order_reservation_over(b.status, b.reserved_until)) {
+		*order = x.order;
+		return SF_OK;
+	}
+	/* A replayed key of an order whose reservation has run out: expire it
+	 * first, as every read of an order does. */
+	json_decref(x.order);
+	return sf_order_fetch(db, kr, *order_id, v, 0, order);
+}
+
+static enum sf_err place(struct sf_db *db, struct place_ctx *x, int64_t *order_id, int *replayed)
+{
+	const struct sf_keyring *kr = x->kr;
+	const struct sf_checkout_req *req = x->req;
 	enum sf_err err;
 	*order_id = 0;
 	if (replayed)
@@ -488,7 +525,7 @@ enum sf_err sf_checkout_place(struct sf_db *db, const struct sf_keyring *kr, con
 		return SF_ERR_IDEMPOTENCY_KEY;
 	if (req->owner.customer_id <= 0 && !req->owner.has_guest)
 		return SF_ERR_CART_EMPTY;
-	err = sf_checkout_validate(&req->address, req->email, x.country);
+	err = sf_checkout_validate(&req->address, req->email, x->country);
 	if (err)
 		return err;
 	if (has_card(req->shipping_method) || has_card(req->coupon))
@@ -498,33 +535,33 @@ enum sf_err sf_checkout_place(struct sf_db *db, const struct sf_keyring *kr, con
 	if (req->coupon && strlen(req->coupon) > 64)
 		return SF_ERR_COUPON_INVALID;
 	if (req->owner.customer_id > 0) {
-		snprintf(x.owner, sizeof x.owner, "c:%" PRId64, req->owner.customer_id);
+		snprintf(x->owner, sizeof x->owner, "c:%" PRId64, req->owner.customer_id);
 	} else {
 		char hex[2 * SF_CART_HASH_LEN + 1];
 		sf_hex(req->owner.guest_hash, SF_CART_HASH_LEN, hex);
-		snprintf(x.owner, sizeof x.owner, "g:%.64s", hex);
+		snprintf(x->owner, sizeof x->owner, "g:%.64s", hex);
 	}
 	const char *key[] = {req->idem_key};
-	hash_fields(x.key_hash, "storefort idempotency key v1", key, 1);
+	hash_fields(x->key_hash, "storefort idempotency key v1", key, 1);
 	const char *body[] = {req->email,	     req->address.name,    req->address.street, req->address.city,
-			      req->address.postcode, x.country,	   req->address.phone,	req->shipping_method,
+			      req->address.postcode, x->country,	   req->address.phone,	req->shipping_method,
 			      req->coupon};
-	hash_fields(x.body_hash, "storefort checkout body v1", body, sizeof body / sizeof body[0]);
-	enum sf_db_status st = sf_db_txn(db, place_txn, &x, TXN_TRIES);
-	if (x.err == SF_ERR_OUT_OF_STOCK) {
+	hash_fields(x->body_hash, "storefort checkout body v1", body, sizeof body / sizeof body[0]);
+	enum sf_db_status st = sf_db_txn(db, place_txn, x, TXN_TRIES);
+	if (x->err == SF_ERR_OUT_OF_STOCK) {
 		/* Expired reservations may be holding the stock: give it back and
 		 * try once more (the reaper would do so within its interval). */
 		int expired = 0;
 		if (sf_order_expire_due(db, kr, &expired) == SF_OK && expired > 0)
-			st = sf_db_txn(db, place_txn, &x, TXN_TRIES);
+			st = sf_db_txn(db, place_txn, x, TXN_TRIES);
 	}
-	if (x.err)
-		return x.err;
+	if (x->err)
+		return x->err;
 	if (st < 0)
 		return sf_db_err(st);
-	*order_id = x.order_id;
+	*order_id = x->order_id;
 	if (replayed)
-		*replayed = x.replayed;
+		*replayed = x->replayed;
 	return SF_OK;
 }
 

@@ -112,6 +112,15 @@ struct sf_checkout_req {
  * error. */
 enum sf_err sf_checkout_place(struct sf_db *db, const struct sf_keyring *kr, const struct sf_shop_rules *r,
 			      const struct sf_checkout_req *req, int64_t *order_id, int *replayed) SF_WARN_UNUSED;
+/* sf_checkout_place, and *order the order as v sees it (sf_order_get's
+ * JSON without personal data; caller owns it), read inside the placing
+ * transaction on the writer's connection, whose page cache other
+ * connections' commits do not empty.  A replayed order whose reservation
+ * has run out is expired and read as sf_order_fetch does. */
+struct sf_order_viewer;
+enum sf_err sf_checkout_place_view(struct sf_db *db, const struct sf_keyring *kr, const struct sf_shop_rules *r,
+				   const struct sf_checkout_req *req, const struct sf_order_viewer *v,
+				   int64_t *order_id, int *replayed, json_t **order) SF_WARN_UNUSED;
 
 /* The review step: o's cart priced with shipping method ship_code and its
  * coupon (coupon NULL: the cart's; "": none), as JSON (caller owns *out):

@@ -286,6 +286,51 @@ static void t_long_names(void **state)
 	json_decref(ord);
 }
 
+/* sf_checkout_place_view's order, read in the placing transaction, is the
+ * order sf_order_fetch reads after it, also on a replayed key; a refused
+ * checkout gives none. */
+static void t_place_view(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	int64_t id = 0, id2 = 0;
+	int replayed = 1;
+	json_t *got = NULL, *want = NULL;
+	cfx_guest(&o);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", 2), SF_OK);
+	struct sf_checkout_req rq = cfx_req(&o, "view-key-0001");
+	struct sf_order_viewer v = {.owner = &o, .actor = {.type = "anonymous"}};
+	assert_int_equal(sf_checkout_place_view(f->db, f->kr, cfx_rules(), &rq, &v, &id, &replayed, &got), SF_OK);
+	assert_true(id > 0);
+	assert_int_equal(replayed, 0);
+	assert_int_equal(sf_order_fetch(f->db, f->kr, id, &v, 0, &want), SF_OK);
+	assert_true(json_equal(got, want));
+	assert_string_equal(json_string_value(json_object_get(got, "status")), "pending_payment");
+	assert_null(json_object_get(got, "email")); /* no personal data */
+	json_decref(got);
+	assert_int_equal(sf_checkout_place_view(f->db, f->kr, cfx_rules(), &rq, &v, &id2, &replayed, &got), SF_OK);
+	assert_int_equal(id2, id);
+	assert_int_equal(replayed, 1);
+	assert_true(json_equal(got, want));
+	json_decref(got);
+	json_decref(want);
+	/* a replay after the reservation ran out: the order is expired first */
+	cfx_sql(f, "UPDATE orders SET reserved_until = 1");
+	assert_int_equal(sf_checkout_place_view(f->db, f->kr, cfx_rules(), &rq, &v, &id2, &replayed, &got), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(got, "status")), "cancelled");
+	assert_int_equal(cfx_stock(f, "TEE-S"), 50);
+	json_decref(got);
+	/* refused: no order, no answer */
+	got = json_object();
+	json_t *keep = got;
+	rq = cfx_req(&o, "view-key-0002");
+	rq.email = "nope";
+	assert_int_equal(sf_checkout_place_view(f->db, f->kr, cfx_rules(), &rq, &v, &id2, &replayed, &got),
+			 SF_ERR_ADDRESS);
+	assert_null(got);
+	json_decref(keep);
+}
+
 static void t_idempotency(void **state)
 {
 	struct shop_fx *f = *state;
@@ -470,6 +515,7 @@ int main(void)
 		cmocka_unit_test(t_quote_limits),
 		cmocka_unit_test_setup_teardown(t_place, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_idempotency, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_place_view, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_long_names, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_hostile, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_all_or_nothing, commerce_fx_setup, commerce_fx_teardown),
