@@ -336,7 +336,7 @@ static json_t *checkout_payment(struct sf_app *app, int64_t id, const json_t *or
 	char *url = NULL;
 	enum sf_err err = sf_order_brief_of(order, &b);
 	if (!err)
-		err = sf_pay_start_brief(app->payments, app->db, id, &b, &url);
+		err = sf_pay_start_brief(app->payments, app->db, app->keys, id, &b, &url);
 	json_t *js = err ? json_pack("{s:{s:s,s:s}}", "error", "code", sf_err_code(err), "message", sf_err_desc(err))
 			 : json_pack("{s:s}", "redirect_url", url);
 	free(url);

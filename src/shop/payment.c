@@ -241,10 +241,43 @@ enum sf_err sf_pay_start(struct sf_payments *p, struct sf_db *db, const struct s
 	if (!sf_pay_ready(p))
 		return SF_ERR_UNAVAILABLE;
 	enum sf_err err = sf_order_brief(db, kr, order_id, v, &b);
-	return err ? err : sf_pay_start_brief(p, db, order_id, &b, url);
+	return err ? err : sf_pay_start_brief(p, db, kr, order_id, &b, url);
 }
 
-enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, int64_t order_id,
+struct free_ctx {
+	const struct sf_keyring *kr;
+	const struct sf_pay_order *o;
+	enum sf_err err;
+};
+
+static enum sf_db_status free_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct free_ctx *x = vctx;
+	char ref[32];
+	snprintf(ref, sizeof ref, "free-%" PRId64, x->o->id);
+	const struct sf_shop_actor actor = {.type = "system", .id = "nothing-to-pay"};
+	x->err = sf_order_payment_settled(c, x->kr, x->o->id, SF_PAY_NONE, ref, 0, x->o->currency, &actor);
+	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+}
+
+/* An order with nothing to pay (a 100 % coupon and free shipping) needs no
+ * provider, and Stripe refuses a zero amount: it is settled at once, and
+ * the shopper goes on to the order's page. */
+static enum sf_err settle_free(struct sf_db *db, const struct sf_keyring *kr, const struct sf_pay_order *o,
+			       char **url)
+{
+	struct free_ctx x = {.kr = kr, .o = o};
+	enum sf_db_status st = sf_db_txn(db, free_txn, &x, 5);
+	enum sf_err err = x.err ? x.err : st < 0 ? sf_db_err(st) : SF_OK;
+	if (err)
+		return err;
+	char path[48];
+	snprintf(path, sizeof path, "/orders/%" PRId64, o->id);
+	*url = strdup(path);
+	return *url ? SF_OK : SF_ERR_NOMEM;
+}
+
+enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
 			       const struct sf_order_brief *b, char **url)
 {
 	char *ref = NULL;
@@ -256,6 +289,8 @@ enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, int64_t 
 	enum sf_err err = order_facts(b, &o);
 	if (err)
 		return err;
+	if (o.total == 0)
+		return settle_free(db, kr, &o, url);
 	if (p->provider == SF_PAY_STRIPE) {
 		err = sf_pay_stripe_session(p, &o, url, &ref, &expires_at);
 	} else {

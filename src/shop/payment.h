@@ -50,6 +50,7 @@ enum sf_pay_provider { SF_PAY_SANDBOX, SF_PAY_STRIPE };
 
 #define SF_PAY_TOLERANCE_S 300
 #define SF_PAY_SESSION_MAX 128   /* provider session ids */
+#define SF_PAY_NONE "none"       /* the payment of an order with nothing to pay */
 #define SF_PAY_BODY_MAX 65536    /* webhook bodies */
 
 /* A Stripe Checkout Session may be set to expire (expires_at) from 30
@@ -110,6 +111,9 @@ const char *sf_pay_self_url(const struct sf_payments *p);
  * plus SF_PAY_SETTLE_GRACE_S (sf_order_hold_until); the sandbox's sessions
  * do not expire and leave the reservation as it is.  An order that
  * stopped being payable while the provider answered records nothing.
+ * An order with nothing to pay (total 0: a 100 % coupon and free
+ * shipping) is settled at once without a provider (as SF_PAY_NONE,
+ * reference "free-{id}") and *url is its page, "/orders/{id}".
  * SF_OK; SF_ERR_NOT_FOUND (no such order for v), SF_ERR_ORDER_STATE (not
  * pending), SF_ERR_ORDER_EXPIRED, SF_ERR_UNAVAILABLE (provider not ready),
  * SF_ERR_PAYMENT_PROVIDER (Stripe unreachable or refused; logged without
@@ -119,7 +123,7 @@ enum sf_err sf_pay_start(struct sf_payments *p, struct sf_db *db, const struct s
 /* sf_pay_start for an order its caller has just read, as b, with the
  * viewer's rights (sf_order_fetch, sf_order_brief): the checkout that
  * places an order and starts its payment in one request reads it once. */
-enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, int64_t order_id,
+enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
 			       const struct sf_order_brief *b, char **url) SF_WARN_UNUSED;
 
 /* The sandbox page's data (caller owns *out): {"session","order_id",

@@ -308,7 +308,7 @@ static void test_start_from_fetched_order(void **state)
 	assert_int_equal(b.reserved_until, a.reserved_until);
 	assert_string_equal(b.currency, a.currency);
 	char *url = NULL;
-	assert_int_equal(sf_pay_start_brief(p, f->db, oid, &b, &url), SF_OK);
+	assert_int_equal(sf_pay_start_brief(p, f->db, f->kr, oid, &b, &url), SF_OK);
 	assert_true(!strncmp(url, "/sandbox-pay/sbx_", 17));
 	free(url);
 	char sql[160];
@@ -335,12 +335,12 @@ static void test_start_from_fetched_order(void **state)
 	assert_int_equal(sf_order_brief_of(order, &b), SF_OK);
 	b.status = SF_ORDER_PAID;
 	url = NULL;
-	assert_int_equal(sf_pay_start_brief(p, f->db, oid, &b, &url), SF_ERR_ORDER_STATE);
+	assert_int_equal(sf_pay_start_brief(p, f->db, f->kr, oid, &b, &url), SF_ERR_ORDER_STATE);
 	assert_null(url);
 	b.status = SF_ORDER_PENDING_PAYMENT;
 	b.reserved_until = 1;
-	assert_int_equal(sf_pay_start_brief(p, f->db, oid, &b, &url), SF_ERR_ORDER_EXPIRED);
-	assert_int_equal(sf_pay_start_brief(NULL, f->db, oid, &a, &url), SF_ERR_UNAVAILABLE);
+	assert_int_equal(sf_pay_start_brief(p, f->db, f->kr, oid, &b, &url), SF_ERR_ORDER_EXPIRED);
+	assert_int_equal(sf_pay_start_brief(NULL, f->db, f->kr, oid, &a, &url), SF_ERR_UNAVAILABLE);
 	assert_null(url);
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_sessions"), 1);
 	json_decref(order);
@@ -436,6 +436,26 @@ static enum sf_err stripe_settle(struct shop_fx *f, int64_t oid, const char *ref
 	return sf_pay_apply(f->db, f->kr, &e, NULL, &replayed);
 }
 
+/* Set one integer column of order oid behind the code's back. */
+static void order_set(struct shop_fx *f, int64_t oid, const char *col, int64_t v)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE orders SET %s = %lld WHERE id = %lld", col, (long long)v, (long long)oid);
+	cfx_sql(f, sql);
+}
+
+/* A Stripe provider talking to r (started, answering like Stripe) and a
+ * guest o's order of one TEE-S under key. */
+static struct sf_payments *stripe_order(struct shop_fx *f, struct rx *r, struct sf_cart_owner *o, const char *key,
+					int64_t *oid)
+{
+	rx_start(r, 200);
+	struct sf_payments *p = stripe_at(r->port);
+	cfx_guest(o);
+	assert_int_equal(cfx_buy(f, o, "TEE-S", 1, key, oid), SF_OK);
+	return p;
+}
+
 /* Stripe's session would live 24 h by default, the reservation 30 min: the
  * session is sent with expires_at (in Stripe's window, not before the
  * reservation ends), and the reservation is extended to cover it plus the
@@ -445,13 +465,10 @@ static void test_stripe_session_holds_order(void **state)
 {
 	struct shop_fx *f = *state;
 	struct rx r = {.stripe = 1};
-	rx_start(&r, 200);
-	struct sf_payments *p = stripe_at(r.port);
 	struct sf_cart_owner o;
-	cfx_guest(&o);
-	struct sf_order_viewer mine = {.owner = &o};
 	int64_t oid = 0, late = 0;
-	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-stripe-1", &oid), SF_OK);
+	struct sf_payments *p = stripe_order(f, &r, &o, "pay-unit-stripe-1", &oid);
+	struct sf_order_viewer mine = {.owner = &o};
 	const int64_t r0 = reserved_until(f, oid);
 	const int64_t before = sf_shop_now();
 	char *url = NULL;
@@ -509,6 +526,36 @@ static void test_stripe_session_holds_order(void **state)
 	sf_payments_free(p);
 }
 
+/* An order with nothing to pay is paid at once, with no provider session
+ * (Stripe refuses a zero amount), and only once. */
+static void test_nothing_to_pay(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	struct rx r = {.stripe = 1};
+	int64_t oid = 0;
+	struct sf_payments *p = stripe_order(f, &r, &o, "pay-unit-free-1", &oid);
+	order_set(f, oid, "total_minor", 0);
+	struct sf_order_viewer mine = {.owner = &o};
+	char *url = NULL, sql[160];
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK);
+	snprintf(sql, sizeof sql, "/orders/%lld", (long long)oid);
+	assert_string_equal(url, sql);
+	free(url);
+	assert_true(order_is(f, oid, "paid"));
+	assert_int_equal(r.hits, 0); /* Stripe was not asked */
+	assert_int_equal(sessions_of(f, oid), 0);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM order_payments WHERE order_id = %lld AND provider = 'none' AND "
+		 "kind = 'settled' AND amount_minor = 0",
+		 (long long)oid);
+	assert_int_equal(cfx_int(f, sql), 1);
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_ERR_ORDER_STATE);
+	assert_null(url);
+	rx_stop(&r);
+	sf_payments_free(p);
+}
+
 /* A reservation longer than Stripe's 24 h keeps its end (the session is
  * capped and the reservation simply outlasts it); an order that stopped
  * being payable while Stripe answered records nothing and keeps its
@@ -517,18 +564,13 @@ static void test_stripe_session_bounds_and_races(void **state)
 {
 	struct shop_fx *f = *state;
 	struct rx r = {.stripe = 1};
-	rx_start(&r, 200);
-	struct sf_payments *p = stripe_at(r.port);
 	struct sf_cart_owner o;
-	cfx_guest(&o);
-	struct sf_order_viewer mine = {.owner = &o};
 	int64_t oid = 0;
 	char sql[160], *url = NULL;
-	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-stripe-3", &oid), SF_OK);
+	struct sf_payments *p = stripe_order(f, &r, &o, "pay-unit-stripe-3", &oid);
+	struct sf_order_viewer mine = {.owner = &o};
 	const int64_t far = sf_shop_now() + 3 * 86400;
-	snprintf(sql, sizeof sql, "UPDATE orders SET reserved_until = %lld WHERE id = %lld", (long long)far,
-		 (long long)oid);
-	cfx_sql(f, sql);
+	order_set(f, oid, "reserved_until", far);
 	const int64_t before = sf_shop_now();
 	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK);
 	free(url);
@@ -547,7 +589,7 @@ static void test_stripe_session_bounds_and_races(void **state)
 	cfx_sql(f, sql);
 	int hits = r.hits;
 	url = NULL;
-	assert_int_equal(sf_pay_start_brief(p, f->db, gone, &b, &url), SF_ERR_ORDER_EXPIRED);
+	assert_int_equal(sf_pay_start_brief(p, f->db, f->kr, gone, &b, &url), SF_ERR_ORDER_EXPIRED);
 	assert_int_equal(r.hits, hits + 1); /* Stripe was asked; its session is never shown */
 	assert_null(url);
 	assert_int_equal(sessions_of(f, gone), 0);
@@ -556,7 +598,7 @@ static void test_stripe_session_bounds_and_races(void **state)
 	snprintf(sql, sizeof sql, "UPDATE orders SET reserved_until = %lld, status = 'cancelled' WHERE id = %lld",
 		 (long long)b.reserved_until, (long long)gone);
 	cfx_sql(f, sql);
-	assert_int_equal(sf_pay_start_brief(p, f->db, gone, &b, &url), SF_ERR_ORDER_STATE);
+	assert_int_equal(sf_pay_start_brief(p, f->db, f->kr, gone, &b, &url), SF_ERR_ORDER_STATE);
 	assert_null(url);
 	assert_int_equal(sessions_of(f, gone), 0);
 	assert_int_equal(reserved_until(f, gone), b.reserved_until);
@@ -786,6 +828,7 @@ int main(void)
 		cmocka_unit_test(test_stripe_signature),
 		cmocka_unit_test(test_storefort_signature),
 		cmocka_unit_test_setup_teardown(test_sandbox_flow, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_nothing_to_pay, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_start_from_fetched_order, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test(test_stripe_expires_at),
 		cmocka_unit_test_setup_teardown(test_stripe_session_holds_order, commerce_fx_setup,
