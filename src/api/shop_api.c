@@ -147,9 +147,9 @@ static enum sf_err quantity_of(const json_t *body, int64_t min, int64_t max, int
 	return SF_OK;
 }
 
-/* Answer the owner's cart with status (and a CSRF token for the next write). */
 static enum sf_err cart_answer(struct sf_req *req, struct sf_resp *resp, json_t *cart, unsigned status);
 
+/* Answer the owner's cart with status (and a CSRF token for the next write). */
 static enum sf_err send_cart(struct sf_req *req, struct sf_resp *resp, const struct sf_cart_owner *o,
 			     unsigned status)
 {
@@ -163,7 +163,7 @@ static enum sf_err send_cart(struct sf_req *req, struct sf_resp *resp, const str
 	return cart_answer(req, resp, cart, status);
 }
 
-/* Answer cart (owned: consumed) with the CSRF token added. */
+/* Answer cart (consumed) with status and a CSRF token for the next write. */
 static enum sf_err cart_answer(struct sf_req *req, struct sf_resp *resp, json_t *cart, unsigned status)
 {
 	const char *tok = sf_auth_csrf_token(req, resp);
