@@ -522,7 +522,8 @@ enum sf_err sf_order_hold_until(struct sf_db_conn *c, int64_t order_id, int64_t 
 	int64_t now = sf_shop_now();
 	if (o.status != SF_ORDER_PENDING_PAYMENT)
 		err = SF_ERR_ORDER_STATE;
-	else if (now >= o.reserved_until)
+	else if (now >= o.reserved_until ||
+		 (until > o.reserved_until && until > o.created_at + SF_ORDER_HOLD_MAX_S))
 		err = SF_ERR_ORDER_EXPIRED;
 	order_row_free(&o);
 	if (err)

@@ -93,16 +93,22 @@ enum sf_err sf_order_payment_settled(struct sf_db_conn *c, const struct sf_keyri
 				     const char *provider, const char *provider_ref, int64_t amount,
 				     const char *currency, const struct sf_shop_actor *actor) SF_WARN_UNUSED;
 
+/* The longest an order is held from its creation (sf_order_hold_until). */
+#define SF_ORDER_HOLD_MAX_S (24 * 3600)
+
 /* A payment session has been opened for order_id that the provider may
  * still report as paid until until (its expiry plus a grace for the
  * notification): the order's reservation (stock and coupon held) is
  * extended to until, never shortened.  Only a pending_payment order whose
  * reservation has not run out yet is extended; an order past it stays as
- * it is, for the reaper.  No order event is recorded: the status does not
+ * it is, for the reaper.  Nor is a reservation extended past
+ * SF_ORDER_HOLD_MAX_S after the order's creation: payment after payment
+ * started on it could otherwise keep its stock forever.  No order event is recorded: the status does not
  * change, and the payment_sessions row written in the same transaction
  * says why the reservation moved.  SF_OK, SF_ERR_NOT_FOUND,
  * SF_ERR_ORDER_STATE (not pending_payment), SF_ERR_ORDER_EXPIRED (the
- * reservation ran out: nothing changed), or a database error. */
+ * reservation ran out, or until is past the longest hold: nothing
+ * changed), or a database error. */
 enum sf_err sf_order_hold_until(struct sf_db_conn *c, int64_t order_id, int64_t until) SF_WARN_UNUSED;
 
 /* A provider reports a failed or declined payment: recorded (event +

@@ -602,6 +602,16 @@ static void test_stripe_session_bounds_and_races(void **state)
 	assert_null(url);
 	assert_int_equal(sessions_of(f, gone), 0);
 	assert_int_equal(reserved_until(f, gone), b.reserved_until);
+	/* a reservation is not extended past a day after the order: paying
+	 * again and again cannot hold its stock for ever */
+	int64_t old = 0;
+	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-stripe-5", &old), SF_OK);
+	order_set(f, old, "created_at", sf_shop_now() - SF_ORDER_HOLD_MAX_S + 600);
+	const int64_t held = reserved_until(f, old);
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, old, &mine, &url), SF_ERR_ORDER_EXPIRED);
+	assert_null(url);
+	assert_int_equal(sessions_of(f, old), 0);
+	assert_int_equal(reserved_until(f, old), held);
 	rx_stop(&r);
 	sf_payments_free(p);
 }
