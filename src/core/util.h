@@ -68,5 +68,13 @@ void sf_thread_nice(int nice_value);
 /* Random bytes / an unpredictable lowercase base32 token of len chars. */
 void sf_rand_bytes(void *p, size_t n);
 void sf_rand_base32(char *out, size_t len);
+/* A token of len (> SF_RAND_TIME_CHARS) chars from the same characters that
+ * sorts by the time it was made: the first SF_RAND_TIME_CHARS encode the
+ * milliseconds since 1970 (ASCII order = time order), the rest is
+ * sf_rand_base32.  For references storefort makes and keeps under a unique
+ * index: each new one lands on the index's last page, which the inserts of
+ * a batch share, instead of on a random page each. */
+#define SF_RAND_TIME_CHARS 10
+void sf_rand_base32_timed(char *out, size_t len);
 
 #endif

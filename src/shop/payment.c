@@ -294,10 +294,10 @@ enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, const st
 	if (p->provider == SF_PAY_STRIPE) {
 		err = sf_pay_stripe_session(p, &o, url, &ref, &expires_at);
 	} else {
-		char id[4 + 26 + 1];
+		/* time-ordered (sf_rand_base32_timed), 26 random characters */
+		char id[4 + SF_RAND_TIME_CHARS + 26 + 1];
 		memcpy(id, "sbx_", 4);
-		sf_rand_base32(id + 4, 26);
-		id[30] = '\0';
+		sf_rand_base32_timed(id + 4, SF_RAND_TIME_CHARS + 26);
 		ref = strdup(id);
 		*url = ref ? malloc(strlen("/sandbox-pay/") + strlen(id) + 1) : NULL;
 		if (*url)

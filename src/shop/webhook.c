@@ -45,7 +45,7 @@ int sf_webhook_event_known(const char *name)
 void sf_webhook_event_id(char out[SF_WEBHOOK_EVENT_ID_LEN + 1])
 {
 	memcpy(out, "evt_", 4);
-	sf_rand_base32(out + 4, SF_WEBHOOK_EVENT_ID_LEN - 4);
+	sf_rand_base32_timed(out + 4, SF_WEBHOOK_EVENT_ID_LEN - 4);
 	out[SF_WEBHOOK_EVENT_ID_LEN] = '\0';
 }
 

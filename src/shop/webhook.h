@@ -34,7 +34,7 @@ struct sf_keyring;
 
 #define SF_WEBHOOK_SECRET_LEN 58    /* "sfwh_" + 53 base32 characters */
 #define SF_WEBHOOK_URL_MAX 2048
-#define SF_WEBHOOK_EVENT_ID_LEN 30  /* "evt_" + 26 base32 characters */
+#define SF_WEBHOOK_EVENT_ID_LEN 30  /* "evt_" + 26 base32 characters: 10 of time, 16 random */
 #define SF_WEBHOOK_TOLERANCE_S 300  /* what receivers should accept */
 
 /* The event names storefort emits, comma-separated. */
@@ -43,7 +43,8 @@ struct sf_keyring;
 /* 1 when name is one of SF_WEBHOOK_EVENTS, else 0. */
 int sf_webhook_event_known(const char *name);
 
-/* A new event id "evt_…" (NUL-terminated, SF_WEBHOOK_EVENT_ID_LEN chars). */
+/* A new event id "evt_…" (NUL-terminated, SF_WEBHOOK_EVENT_ID_LEN chars);
+ * ids sort by the millisecond they were made in (sf_rand_base32_timed). */
 void sf_webhook_event_id(char out[SF_WEBHOOK_EVENT_ID_LEN + 1]);
 
 /* Queue event type (a known name) with data (borrowed; no personal data)

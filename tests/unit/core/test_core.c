@@ -669,12 +669,41 @@ static void test_files(void **state)
 	assert_string_not_equal(tok, tok2);
 }
 
+/* Time-ordered tokens: the same characters, in the order they were made
+ * (to the millisecond), the prefix the time, the rest random. */
+static void test_rand_timed(void **state)
+{
+	(void)state;
+	static const char digits[] = "234567abcdefghijklmnopqrstuvwxyz";
+	char a[37], b[37], c[37];
+	struct timespec now, pause = {.tv_nsec = 2000000};
+	clock_gettime(CLOCK_REALTIME, &now);
+	sf_rand_base32_timed(a, 36);
+	sf_rand_base32_timed(b, 36); /* most likely the same millisecond */
+	nanosleep(&pause, NULL);
+	sf_rand_base32_timed(c, 36);
+	assert_int_equal(strlen(a), 36);
+	for (int i = 0; i < 36; i++)
+		assert_non_null(strchr("abcdefghijklmnopqrstuvwxyz234567", a[i]));
+	assert_string_not_equal(a, b);			   /* the random part */
+	assert_true(memcmp(a, b, SF_RAND_TIME_CHARS) <= 0); /* never backwards */
+	assert_true(memcmp(b, c, SF_RAND_TIME_CHARS) < 0);  /* 2 ms later sorts after */
+	assert_true(strcmp(a, c) < 0 && strcmp(b, c) < 0);
+	/* the prefix is the time in milliseconds */
+	uint64_t ms = 0;
+	for (int i = 0; i < SF_RAND_TIME_CHARS; i++)
+		ms = ms * 32 + (uint64_t)(strchr(digits, a[i]) - digits);
+	uint64_t want = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	assert_true(ms >= want && ms < want + 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_err_registry), cmocka_unit_test(test_arena_cap),
 		cmocka_unit_test(test_buf),          cmocka_unit_test(test_parse_i64),
-		cmocka_unit_test(test_utf8),         cmocka_unit_test(test_utf8_clip),         cmocka_unit_test(test_cards),
+		cmocka_unit_test(test_utf8),         cmocka_unit_test(test_utf8_clip),
+		cmocka_unit_test(test_rand_timed),   cmocka_unit_test(test_cards),
 		cmocka_unit_test(test_cards_hex_ids),
 		cmocka_unit_test(test_secret_keys),  cmocka_unit_test(test_token_text),
 		cmocka_unit_test(test_secret_keys_differential),
