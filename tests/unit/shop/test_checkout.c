@@ -261,8 +261,9 @@ static void t_long_names(void **state)
 	struct sf_catalog_import_result res = {0};
 	static const char grin[] = "\xf0\x9f\x98\x80"; /* U+1F600 */
 	char name[200 * 4 + 1] = "", csv[2400], want[2 * 200 * 4 + 4], sql[2 * 200 * 4 + 128];
-	for (int i = 0; i < 200; i++)
-		strcat(name, grin);
+	for (size_t i = 0; i < 200; i++)
+		memcpy(name + 4 * i, grin, 4);
+	name[200 * 4] = '\0';
 	snprintf(csv, sizeof csv,
 		 "product_slug,product_name,category_path,description,sku,variant_name,price_minor,currency,stock,image\n"
 		 "wide,%s,Clothing,Wide,WIDE-1,%s,1000,EUR,5,\n",
