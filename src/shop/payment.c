@@ -295,14 +295,13 @@ enum sf_err sf_pay_start_brief(struct sf_payments *p, struct sf_db *db, const st
 		err = sf_pay_stripe_session(p, &o, url, &ref, &expires_at);
 	} else {
 		/* time-ordered (sf_rand_base32_timed), 26 random characters */
-		char id[4 + SF_RAND_TIME_CHARS + 26 + 1];
+		char id[4 + SF_RAND_TIME_CHARS + 26 + 1], path[sizeof "/sandbox-pay/" + sizeof id];
 		memcpy(id, "sbx_", 4);
 		sf_rand_base32_timed(id + 4, SF_RAND_TIME_CHARS + 26);
+		snprintf(path, sizeof path, "/sandbox-pay/%s", id);
 		ref = strdup(id);
-		*url = ref ? malloc(strlen("/sandbox-pay/") + strlen(id) + 1) : NULL;
-		if (*url)
-			snprintf(*url, strlen("/sandbox-pay/") + strlen(id) + 1, "/sandbox-pay/%s", id);
-		else
+		*url = strdup(path);
+		if (!ref || !*url)
 			err = SF_ERR_NOMEM;
 	}
 	if (!err) {

@@ -189,6 +189,14 @@ static struct sf_payments *sandbox(const char *self)
 }
 
 /* Is order oid in status? */
+/* Set one integer column of order oid behind the code's back. */
+static void order_set(struct shop_fx *f, int64_t oid, const char *col, int64_t v)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE orders SET %s = %lld WHERE id = %lld", col, (long long)v, (long long)oid);
+	cfx_sql(f, sql);
+}
+
 static int order_is(struct shop_fx *f, int64_t oid, const char *status)
 {
 	char sql[160];
@@ -256,9 +264,7 @@ static void test_sandbox_flow(void **state)
 	 * itself (stock back, cancelled), and not paid. */
 	int64_t late = 0;
 	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-key-2", &late), SF_OK);
-	char sql[128];
-	snprintf(sql, sizeof sql, "UPDATE orders SET reserved_until = 1 WHERE id = %lld", (long long)late);
-	cfx_sql(f, sql);
+	order_set(f, late, "reserved_until", 1);
 	int sessions = cfx_int(f, "SELECT count(*) FROM payment_sessions");
 	assert_int_equal(sf_pay_start(r.p, f->db, f->kr, late, &mine, &url), SF_ERR_ORDER_STATE);
 	assert_null(url);
@@ -436,14 +442,6 @@ static enum sf_err stripe_settle(struct shop_fx *f, int64_t oid, const char *ref
 	return sf_pay_apply(f->db, f->kr, &e, NULL, &replayed);
 }
 
-/* Set one integer column of order oid behind the code's back. */
-static void order_set(struct shop_fx *f, int64_t oid, const char *col, int64_t v)
-{
-	char sql[160];
-	snprintf(sql, sizeof sql, "UPDATE orders SET %s = %lld WHERE id = %lld", col, (long long)v, (long long)oid);
-	cfx_sql(f, sql);
-}
-
 /* A Stripe provider talking to r (started, answering like Stripe) and a
  * guest o's order of one TEE-S under key. */
 static struct sf_payments *stripe_order(struct shop_fx *f, struct rx *r, struct sf_cart_owner *o, const char *key,
@@ -584,9 +582,7 @@ static void test_stripe_session_bounds_and_races(void **state)
 	struct sf_order_brief b;
 	assert_int_equal(sf_order_brief(f->db, f->kr, gone, &mine, &b), SF_OK);
 	const int64_t ended = sf_shop_now() - 1;
-	snprintf(sql, sizeof sql, "UPDATE orders SET reserved_until = %lld WHERE id = %lld", (long long)ended,
-		 (long long)gone);
-	cfx_sql(f, sql);
+	order_set(f, gone, "reserved_until", ended);
 	int hits = r.hits;
 	url = NULL;
 	assert_int_equal(sf_pay_start_brief(p, f->db, f->kr, gone, &b, &url), SF_ERR_ORDER_EXPIRED);
