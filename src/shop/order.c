@@ -15,6 +15,7 @@
 #include "audit/audit.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/ticker.h"
 #include "core/util.h"
 #include "crypto/keyring.h"
 #include "db/db.h"
@@ -1058,35 +1059,18 @@ enum sf_err sf_order_list(struct sf_db *db, int64_t customer_id, int64_t limit, 
 struct sf_order_reaper {
 	struct sf_db *db;
 	const struct sf_keyring *kr;
-	int interval_s;
-	int stop;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th;
+	struct sf_ticker *ticker;
 };
 
-static void *reaper_main(void *arg)
+static void reap(void *arg)
 {
 	struct sf_order_reaper *r = arg;
-	sf_thread_nice(SF_BACKGROUND_NICE);
-	pthread_mutex_lock(&r->mu);
-	while (!r->stop) {
-		pthread_mutex_unlock(&r->mu);
-		int n = 0;
-		enum sf_err err = sf_order_expire_due(r->db, r->kr, &n);
-		if (err)
-			sf_log(SF_LOG_WARN, "order.reaper", "expiring reservations failed: %s", sf_err_code(err));
-		else if (n)
-			sf_log(SF_LOG_INFO, "order.reaper", "%d unpaid order(s) expired, stock returned", n);
-		pthread_mutex_lock(&r->mu);
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += r->interval_s;
-		while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &until) != ETIMEDOUT) {
-		}
-	}
-	pthread_mutex_unlock(&r->mu);
-	return NULL;
+	int n = 0;
+	enum sf_err err = sf_order_expire_due(r->db, r->kr, &n);
+	if (err)
+		sf_log(SF_LOG_WARN, "order.reaper", "expiring reservations failed: %s", sf_err_code(err));
+	else if (n)
+		sf_log(SF_LOG_INFO, "order.reaper", "%d unpaid order(s) expired, stock returned", n);
 }
 
 enum sf_err sf_order_reaper_start(struct sf_db *db, const struct sf_keyring *kr, int interval_s,
@@ -1098,14 +1082,10 @@ enum sf_err sf_order_reaper_start(struct sf_db *db, const struct sf_keyring *kr,
 		return SF_ERR_NOMEM;
 	r->db = db;
 	r->kr = kr;
-	r->interval_s = interval_s > 0 ? interval_s : 1;
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
-	if (pthread_create(&r->th, NULL, reaper_main, r) != 0) {
-		pthread_mutex_destroy(&r->mu);
-		pthread_cond_destroy(&r->cv);
+	enum sf_err err = sf_ticker_start(reap, r, interval_s, &r->ticker);
+	if (err) {
 		free(r);
-		return SF_ERR_INTERNAL;
+		return err;
 	}
 	*out = r;
 	return SF_OK;
@@ -1115,12 +1095,6 @@ void sf_order_reaper_stop(struct sf_order_reaper *r)
 {
 	if (!r)
 		return;
-	pthread_mutex_lock(&r->mu);
-	r->stop = 1;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	pthread_join(r->th, NULL);
-	pthread_mutex_destroy(&r->mu);
-	pthread_cond_destroy(&r->cv);
+	sf_ticker_stop(r->ticker);
 	free(r);
 }
