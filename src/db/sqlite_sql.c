@@ -445,6 +445,19 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 					   "status = ?5 WHERE id = ?1",
 	[SF_STMT_STOCK_TAKE_LEFT] = "UPDATE variants SET stock = stock - ?1 WHERE id = ?2 AND stock >= ?1 RETURNING stock",
 	[SF_STMT_STOCK_RETURN_LEFT] = "UPDATE variants SET stock = stock + ?1 WHERE id = ?2 RETURNING stock",
+	[SF_STMT_UNAPPLIED_INSERT] = "INSERT INTO unapplied_payments(order_id, provider, provider_ref, intent_ref, "
+				     "amount_minor, currency, reason, next_at, created_at, updated_at) "
+				     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8) ON CONFLICT DO NOTHING",
+	[SF_STMT_UNAPPLIED_DUE] = "SELECT id, order_id, provider, intent_ref, amount_minor, currency, attempts "
+				  "FROM unapplied_payments WHERE status = 'refund_due' AND next_at <= ?1 "
+				  "ORDER BY next_at, id LIMIT ?2",
+	[SF_STMT_UNAPPLIED_SET] = "UPDATE unapplied_payments SET status = ?2, attempts = COALESCE(?3, attempts), "
+				  "next_at = ?4, refund_ref = COALESCE(?5, refund_ref), last_error = ?6, updated_at = ?7 "
+				  "WHERE id = ?1 AND status <> 'refunded'",
+	[SF_STMT_UNAPPLIED_BY_INTENT] = "SELECT id, order_id, status FROM unapplied_payments "
+					"WHERE provider = ?1 AND intent_ref = ?2",
+	[SF_STMT_UNAPPLIED_OF_ORDER] = "SELECT provider, amount_minor, currency, reason, status, created_at, "
+				       "refund_ref, last_error FROM unapplied_payments WHERE order_id = ?1 ORDER BY id",
 
 };
 

@@ -327,6 +327,15 @@ enum sf_stmt {
 	SF_STMT_WEBHOOK_DELIVERY_RETRY,   /* (id, attempts, next_at, error, status) */
 	SF_STMT_STOCK_TAKE_LEFT,          /* (qty, variant_id) when stock >= qty -> stock left */
 	SF_STMT_STOCK_RETURN_LEFT,        /* (qty, variant_id) -> stock now */
+	SF_STMT_UNAPPLIED_INSERT,         /* (order_id, provider, ref, intent|NULL, amount, currency, reason, now);
+	                                     0 rows: recorded before */
+	SF_STMT_UNAPPLIED_DUE,            /* (now, limit) -> id, order_id, provider, intent_ref|NULL, amount,
+	                                     currency, attempts; refund_due only, oldest first */
+	SF_STMT_UNAPPLIED_SET,            /* (id, status, attempts|NULL, next_at, refund_ref|NULL, error|NULL,
+	                                     now) unless refunded */
+	SF_STMT_UNAPPLIED_BY_INTENT,      /* (provider, intent_ref) -> id, order_id, status */
+	SF_STMT_UNAPPLIED_OF_ORDER,       /* (order_id) -> provider, amount, currency, reason, status,
+	                                     created_at, refund_ref|NULL, last_error|NULL; oldest first */
 
 	SF_STMT__COUNT
 };

@@ -14,8 +14,11 @@
 
 #include "audit/audit.h"
 #include "core/log.h"
+#include "core/ticker.h"
 #include "core/util.h"
 #include "db/db.h"
+#include "shop/commerce.h"
+#include "shop/money.h"
 #include "shop/webhook.h"
 
 #define SECRET_FILE_MAX 4096
@@ -29,6 +32,9 @@ struct sf_payments {
 	unsigned char *whsec;    /* guarded */
 	size_t whsec_len;
 	char *api_base, *ca_file, *public_base, *self_url;
+	struct sf_ticker *refunder; /* sf_pay_refunder_start, or NULL */
+	struct sf_db *refund_db;
+	const struct sf_keyring *refund_kr;
 };
 
 const char *sf_pay_provider_name(enum sf_pay_provider pr)
@@ -135,6 +141,7 @@ void sf_payments_free(struct sf_payments *p)
 {
 	if (!p)
 		return;
+	sf_ticker_stop(p->refunder);
 	if (p->sandbox)
 		sodium_free(p->sandbox);
 	if (p->stripe_key)
@@ -348,9 +355,9 @@ static enum sf_err refund_delta(struct sf_db_conn *c, const struct sf_keyring *k
 	return SF_OK;
 }
 
-static enum sf_err audit_event(struct sf_db_conn *c, const struct sf_keyring *kr, const char *provider,
-			       const struct sf_pay_notice *n, const char *action, const char *outcome,
-			       const char *why, int64_t order_id)
+static enum sf_err audit_as(struct sf_db_conn *c, const struct sf_keyring *kr, const char *actor_type,
+			   const char *actor_id, const char *provider, const struct sf_pay_notice *n, const char *action,
+			   const char *outcome, const char *why, int64_t order_id)
 {
 	char oid[24];
 	snprintf(oid, sizeof oid, "%" PRId64, order_id);
@@ -360,8 +367,8 @@ static enum sf_err audit_event(struct sf_db_conn *c, const struct sf_keyring *kr
 	if (!detail)
 		return SF_ERR_NOMEM;
 	struct sf_audit_event ev = {
-		.actor_type = "provider",
-		.actor_id = provider,
+		.actor_type = actor_type,
+		.actor_id = actor_id,
 		.ip = n ? n->ip : NULL,
 		.action = action,
 		.object_type = order_id > 0 ? "order" : NULL,
@@ -373,6 +380,13 @@ static enum sf_err audit_event(struct sf_db_conn *c, const struct sf_keyring *kr
 	enum sf_err err = sf_audit_append(c, kr, &ev);
 	free(detail);
 	return err;
+}
+
+static enum sf_err audit_event(struct sf_db_conn *c, const struct sf_keyring *kr, const char *provider,
+			       const struct sf_pay_notice *n, const char *action, const char *outcome,
+			       const char *why, int64_t order_id)
+{
+	return audit_as(c, kr, "provider", provider, provider, n, action, outcome, why, order_id);
 }
 
 static void read_session_order(struct sf_db_cursor *cur, void *ctx)
@@ -413,12 +427,77 @@ static enum sf_err check_session(struct sf_db_conn *c, struct sf_pay_event *ev)
 	return SF_OK;
 }
 
+/* A settlement the order cannot take (see payment.h): recorded to be
+ * refunded, audited; the order is left as it is. */
+static enum sf_err keep_unapplied(struct sf_db_conn *c, struct apply_ctx *x, enum sf_err why)
+{
+	struct sf_pay_event *ev = x->ev;
+	int64_t changed = 0;
+	struct sf_db_param p[] = {SF_DB_INT(ev->order_id),
+				  SF_DB_TEXT(ev->provider),
+				  SF_DB_TEXT(ev->ref),
+				  ev->intent ? SF_DB_TEXT(ev->intent) : SF_DB_NULL,
+				  SF_DB_INT(ev->amount),
+				  SF_DB_TEXT(ev->currency),
+				  SF_DB_TEXT(sf_err_code(why)),
+				  SF_DB_INT(sf_shop_now())};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_UNAPPLIED_INSERT, p, 8, &changed);
+	if (st < 0)
+		return sf_db_err(st);
+	ev->unapplied = 1;
+	if (changed == 0) /* the same settlement under another event id: kept once */
+		return SF_OK;
+	return audit_event(c, x->kr, ev->provider, x->n, "payment.unapplied", "denied", sf_err_code(why),
+			   ev->order_id);
+}
+
+struct unapplied_row {
+	int64_t id, order_id;
+	int refunded;
+};
+
+static void read_unapplied(struct sf_db_cursor *cur, void *ctx)
+{
+	struct unapplied_row *u = ctx;
+	u->id = sf_db_col_int(cur, 0);
+	u->order_id = sf_db_col_int(cur, 1);
+	u->refunded = !strcmp(sf_db_col_text(cur, 2, NULL), "refunded");
+}
+
+/* A provider's refund of a payment intent that an unapplied payment holds:
+ * that payment is refunded (*found = 1); the order is not touched. */
+static enum sf_err unapplied_refunded(struct sf_db_conn *c, struct apply_ctx *x, int *found)
+{
+	struct sf_pay_event *ev = x->ev;
+	struct unapplied_row u = {0};
+	struct sf_db_param p[] = {SF_DB_TEXT(ev->provider), SF_DB_TEXT(ev->by_intent)};
+	enum sf_db_status st = sf_db_query_one(c, SF_STMT_UNAPPLIED_BY_INTENT, p, 2, read_unapplied, &u);
+	*found = st == SF_DB_OK;
+	if (st == SF_DB_NO_ROWS)
+		return SF_OK;
+	if (st < 0)
+		return sf_db_err(st);
+	ev->order_id = u.order_id;
+	ev->unapplied = 1;
+	if (u.refunded)
+		return SF_OK;
+	int64_t now = sf_shop_now();
+	struct sf_db_param q[] = {SF_DB_INT(u.id), SF_DB_TEXT("refunded"), SF_DB_NULL,   SF_DB_INT(now),
+				  SF_DB_TEXT(ev->ref), SF_DB_NULL,	      SF_DB_INT(now)};
+	st = sf_db_exec(c, SF_STMT_UNAPPLIED_SET, q, 7, NULL);
+	if (st < 0)
+		return sf_db_err(st);
+	return audit_event(c, x->kr, ev->provider, x->n, "payment.unapplied_refunded", "success",
+			   ev->reason ? ev->reason : "refunded", u.order_id);
+}
+
 static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 {
 	struct apply_ctx *x = vctx;
 	struct sf_pay_event *ev = x->ev;
 	int64_t changed = 0;
 	x->replayed = 0;
+	ev->unapplied = 0;
 	x->err = check_session(c, ev);
 	if (x->err)
 		return sf_db_status_from_err(x->err);
@@ -437,6 +516,8 @@ static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 	if (!strcmp(ev->kind, "settled")) {
 		x->err = sf_order_payment_settled(c, x->kr, ev->order_id, ev->provider, ev->ref, ev->amount,
 						  ev->currency, &actor);
+		if (x->err == SF_ERR_ORDER_STATE || x->err == SF_ERR_ORDER_EXPIRED || x->err == SF_ERR_AMOUNT_MISMATCH)
+			x->err = keep_unapplied(c, x, x->err);
 	} else if (!strcmp(ev->kind, "failed")) {
 		x->err = sf_order_payment_failed(c, x->kr, ev->order_id, ev->provider, ev->ref, ev->reason, &actor);
 		/* An earlier attempt's failure arriving after another attempt paid
@@ -448,8 +529,11 @@ static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 					     sf_err_code(SF_ERR_ORDER_STATE), ev->order_id);
 	} else if (!strcmp(ev->kind, "refund_total")) {
 		int64_t delta = 0;
-		x->err = refund_delta(c, x->kr, ev->order_id, ev->amount, &delta);
-		if (!x->err)
+		int found = 0;
+		x->err = ev->by_intent ? unapplied_refunded(c, x, &found) : SF_OK;
+		if (!x->err && !found)
+			x->err = refund_delta(c, x->kr, ev->order_id, ev->amount, &delta);
+		if (!x->err && !found)
 			x->err = delta > 0 ? sf_order_refund(c, x->kr, ev->order_id, ev->provider, ev->ref, delta,
 							     ev->reason, &actor)
 					   : SF_ERR_AMOUNT_MISMATCH;
@@ -467,7 +551,14 @@ enum sf_err sf_pay_apply(struct sf_db *db, const struct sf_keyring *kr, struct s
 	*replayed = x.replayed;
 	if (x.err)
 		return x.err;
-	return st < 0 ? sf_db_err(st) : SF_OK;
+	if (st < 0)
+		return sf_db_err(st);
+	if (ev->unapplied && !x.replayed && !strcmp(ev->kind, "settled"))
+		sf_log(SF_LOG_WARN, "payment.unapplied",
+		       "a %s payment of %" PRId64 " %s for order %" PRId64
+		       " came when the order could not take it: recorded, to be refunded",
+		       ev->provider, ev->amount, ev->currency, ev->order_id);
+	return SF_OK;
 }
 
 struct reject_ctx {
@@ -494,4 +585,180 @@ void sf_pay_audit_reject(struct sf_db *db, const struct sf_keyring *kr, const ch
 		sf_log(SF_LOG_ERROR, "payment.audit_failed", "cannot audit a rejected %s notification", provider);
 	sf_log(SF_LOG_WARN, "payment.webhook_rejected", "%s notification refused: %s request_id=%s", provider,
 	       sf_err_code(why), n && n->request_id ? n->request_id : "-");
+}
+
+/* ==== Refunds of unapplied payments ==== */
+
+#define REFUND_BATCH 32
+#define REFUND_BACKOFF_S 60
+#define REFUND_BACKOFF_MAX_S 21600
+
+struct due_payment {
+	int64_t id, order_id, amount, attempts;
+	char provider[16], currency[4];
+	char intent[SF_PAY_SESSION_MAX + 1]; /* "" when none */
+};
+
+struct refund_due_ctx {
+	int64_t now;
+	int n;
+	struct due_payment rows[REFUND_BATCH];
+};
+
+static enum sf_db_status refund_due_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct refund_due_ctx *x = vctx;
+	struct sf_db_cursor *cur = NULL;
+	struct sf_db_param p[] = {SF_DB_INT(x->now), SF_DB_INT(REFUND_BATCH)};
+	x->n = 0;
+	enum sf_db_status st = sf_db_query(c, SF_STMT_UNAPPLIED_DUE, p, 2, &cur);
+	if (st != SF_DB_OK)
+		return st;
+	while (x->n < REFUND_BATCH && (st = sf_db_next(cur)) == SF_DB_OK) {
+		struct due_payment *d = &x->rows[x->n++];
+		d->id = sf_db_col_int(cur, 0);
+		d->order_id = sf_db_col_int(cur, 1);
+		snprintf(d->provider, sizeof d->provider, "%s", sf_db_col_text(cur, 2, NULL));
+		snprintf(d->intent, sizeof d->intent, "%s", sf_db_col_is_null(cur, 3) ? "" : sf_db_col_text(cur, 3, NULL));
+		d->amount = sf_db_col_int(cur, 4);
+		snprintf(d->currency, sizeof d->currency, "%s", sf_db_col_text(cur, 5, NULL));
+		d->attempts = sf_db_col_int(cur, 6);
+	}
+	sf_db_cursor_close(cur);
+	return st < 0 ? st : SF_DB_OK;
+}
+
+struct refund_outcome {
+	const struct sf_keyring *kr;
+	const struct due_payment *d;
+	const char *refund; /* the provider's refund, or NULL: failed */
+	const char *why;    /* when failed */
+	int64_t now;
+	int final;          /* failed for good */
+	int changed;
+};
+
+static enum sf_db_status refund_outcome_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct refund_outcome *x = vctx;
+	const struct due_payment *d = x->d;
+	int64_t attempts = d->attempts + 1, changed = 0;
+	int64_t wait = REFUND_BACKOFF_S << (attempts - 1 < 10 ? attempts - 1 : 10);
+	const char *status = x->refund ? "refunded" : x->final ? "refund_failed" : "refund_due";
+	struct sf_db_param p[] = {SF_DB_INT(d->id),
+				  SF_DB_TEXT(status),
+				  SF_DB_INT(attempts),
+				  SF_DB_INT(x->now + (wait < REFUND_BACKOFF_MAX_S ? wait : REFUND_BACKOFF_MAX_S)),
+				  x->refund ? SF_DB_TEXT(x->refund) : SF_DB_NULL,
+				  x->refund ? SF_DB_NULL : SF_DB_TEXT(x->why),
+				  SF_DB_INT(x->now)};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_UNAPPLIED_SET, p, 7, &changed);
+	x->changed = changed == 1;
+	if (st < 0 || !x->changed || (!x->refund && !x->final))
+		return st < 0 ? st : SF_DB_OK;
+	enum sf_err err = audit_as(c, x->kr, "system", "refunder", d->provider, NULL,
+				   x->refund ? "payment.unapplied_refunded" : "payment.unapplied_refund_failed",
+				   x->refund ? "success" : "failure", x->refund ? "refunded" : x->why, d->order_id);
+	return err ? sf_db_status_from_err(err) : SF_DB_OK;
+}
+
+enum sf_err sf_pay_refund_due(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int *refunded)
+{
+	struct refund_due_ctx *x = calloc(1, sizeof *x);
+	int done = 0;
+	if (refunded)
+		*refunded = 0;
+	if (!x)
+		return SF_ERR_NOMEM;
+	x->now = sf_shop_now();
+	enum sf_db_status st = sf_db_txn_read(db, refund_due_txn, x, 5);
+	for (int i = 0; st >= 0 && i < x->n; i++) {
+		const struct due_payment *d = &x->rows[i];
+		char refund[SF_PAY_SESSION_MAX + 1] = "", why[160] = "";
+		int final = 0;
+		if (!strcmp(d->provider, "sandbox")) {
+			snprintf(refund, sizeof refund, "sandbox-refund-%" PRId64, d->id); /* no money moved */
+		} else if (strcmp(d->provider, "stripe") != 0) {
+			snprintf(why, sizeof why, "no refunds through provider %.32s", d->provider);
+			final = 1;
+		} else if (!d->intent[0]) {
+			snprintf(why, sizeof why, "no payment intent to refund: refund it in the Stripe dashboard");
+			final = 1;
+		} else if (sf_pay_stripe_refund(p, d->id, d->order_id, d->intent, d->amount, refund, sizeof refund, why,
+						sizeof why) != SF_OK) {
+			refund[0] = '\0';
+			final = d->attempts + 1 >= SF_PAY_REFUND_TRIES;
+		}
+		struct refund_outcome o = {.kr = kr, .d = d, .refund = refund[0] ? refund : NULL, .why = why,
+					   .now = sf_shop_now(), .final = final};
+		st = sf_db_txn(db, refund_outcome_txn, &o, 8);
+		if (st < 0 || !o.changed)
+			continue;
+		if (o.refund) {
+			done++;
+			sf_log(SF_LOG_INFO, "payment.unapplied_refunded",
+			       "unapplied %s payment %" PRId64 " of order %" PRId64 " refunded (%s)", d->provider, d->id,
+			       d->order_id, refund);
+		} else {
+			sf_log(final ? SF_LOG_ERROR : SF_LOG_WARN, "payment.unapplied_refund_failed",
+			       "refunding unapplied %s payment %" PRId64 " of order %" PRId64 " failed%s: %s", d->provider,
+			       d->id, d->order_id, final ? " for good: refund it by hand" : ", will retry", why);
+		}
+	}
+	free(x);
+	if (refunded)
+		*refunded = done;
+	return st < 0 ? sf_db_err(st) : SF_OK;
+}
+
+static void refund_job(void *arg)
+{
+	struct sf_payments *p = arg;
+	if (sf_pay_refund_due(p, p->refund_db, p->refund_kr, NULL) != SF_OK)
+		sf_log(SF_LOG_WARN, "payment.refunder", "reading the refunds due failed");
+}
+
+enum sf_err sf_pay_refunder_start(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int interval_s)
+{
+	p->refund_db = db;
+	p->refund_kr = kr;
+	return sf_ticker_start(refund_job, p, interval_s, &p->refunder);
+}
+
+void sf_pay_refunder_kick(struct sf_payments *p)
+{
+	if (p)
+		sf_ticker_kick(p->refunder);
+}
+
+enum sf_err sf_pay_unapplied_of(struct sf_db_conn *c, int64_t order_id, json_t **out)
+{
+	struct sf_db_cursor *cur = NULL;
+	struct sf_db_param p = SF_DB_INT(order_id);
+	int oom = 0;
+	*out = NULL;
+	enum sf_db_status st = sf_db_query(c, SF_STMT_UNAPPLIED_OF_ORDER, &p, 1, &cur);
+	if (st != SF_DB_OK)
+		return sf_db_err(st);
+	json_t *arr = json_array();
+	while ((st = sf_db_next(cur)) == SF_DB_OK) {
+		json_t *o = json_object();
+		sf_json_put(&oom, o, "provider", json_string(sf_db_col_text(cur, 0, NULL)));
+		sf_json_put(&oom, o, "amount", sf_money_json(sf_db_col_int(cur, 1), sf_db_col_text(cur, 2, NULL)));
+		sf_json_put(&oom, o, "reason", json_string(sf_db_col_text(cur, 3, NULL)));
+		sf_json_put(&oom, o, "status", json_string(sf_db_col_text(cur, 4, NULL)));
+		sf_json_put(&oom, o, "created_at", json_integer(sf_db_col_int(cur, 5)));
+		if (!sf_db_col_is_null(cur, 6))
+			sf_json_put(&oom, o, "refund_ref", json_string(sf_db_col_text(cur, 6, NULL)));
+		if (!sf_db_col_is_null(cur, 7))
+			sf_json_put(&oom, o, "error", json_string(sf_db_col_text(cur, 7, NULL)));
+		sf_json_push(&oom, arr, o);
+	}
+	sf_db_cursor_close(cur);
+	if (st < 0 || oom || !arr) {
+		json_decref(arr);
+		return st < 0 ? sf_db_err(st) : SF_ERR_NOMEM;
+	}
+	*out = arr;
+	return SF_OK;
 }

@@ -190,6 +190,8 @@ struct sf_pay_event {
 	const char *intent;    /* with session: recorded on it (Stripe's payment intent),
 				* if the session is still open */
 	const char *by_intent; /* instead of order_id: the order of the session holding it */
+	int unapplied;         /* out: a settlement the order could not take, kept to be
+				* refunded; or a refund of such a payment */
 };
 
 /* Apply one verified event in one transaction: the session checks above
@@ -203,6 +205,44 @@ enum sf_err sf_pay_apply(struct sf_db *db, const struct sf_keyring *kr, struct s
 /* Audit a rejected notification (own transaction; best effort). */
 void sf_pay_audit_reject(struct sf_db *db, const struct sf_keyring *kr, const char *provider,
 			 const struct sf_pay_notice *n, enum sf_err why, int64_t order_id);
+/*
+ * ==== Payments that came too late ====
+ * A verified settlement that its order can no longer take — the order was
+ * cancelled or its reservation had ended (a webhook delayed past the
+ * grace, our endpoint down), another attempt had already paid it (the
+ * shopper paid in two tabs), or the amount or currency is not the order's —
+ * is not refused: the provider has the shopper's money, and refusing would
+ * only make it send the event again for days.  sf_pay_apply keeps the
+ * event, leaves the order as it is, records the payment in
+ * unapplied_payments (status refund_due, reason: the error code), audits
+ * "payment.unapplied" and sets ev->unapplied; the notification is
+ * answered 200.  The refunder gives the money back through the provider:
+ * Stripe: POST /v1/refunds for the payment intent, with one idempotency
+ * key per payment; the sandbox moves no money, so its payments are
+ * recorded refunded at once.  A failed attempt is retried with backoff
+ * (1 minute doubling, at most 6 hours); after SF_PAY_REFUND_TRIES the
+ * payment stays refund_failed for staff, logged as an error.  Stripe's
+ * charge.refunded for such a payment intent marks it refunded and never
+ * touches the order.  Each outcome is audited ("payment.unapplied_refunded",
+ * "payment.unapplied_refund_failed").
+ */
+#define SF_PAY_REFUND_TRIES 10
+/* Refund the payments due now (at most 32 per call); *refunded (may be
+ * NULL) counts those refunded.  SF_OK or a database error. */
+enum sf_err sf_pay_refund_due(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr,
+			      int *refunded) SF_WARN_UNUSED;
+/* A thread running sf_pay_refund_due every interval_s seconds and when
+ * kicked (sf_pay_webhook_* kick it after an unapplied settlement); stopped
+ * by sf_payments_free.  SF_OK, SF_ERR_NOMEM or SF_ERR_INTERNAL. */
+enum sf_err sf_pay_refunder_start(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr,
+				  int interval_s) SF_WARN_UNUSED;
+/* Run the refunder now (NULL, or no refunder: nothing). */
+void sf_pay_refunder_kick(struct sf_payments *p);
+/* The unapplied payments of an order, oldest first, for staff: [{provider,
+ * amount (sf_money_json), reason, status, created_at, refund_ref?, error?}].
+ * SF_OK and *out (the caller frees), or an error. */
+enum sf_err sf_pay_unapplied_of(struct sf_db_conn *c, int64_t order_id, json_t **out) SF_WARN_UNUSED;
+
 /* Is s a well-formed provider reference (1..SF_PAY_SESSION_MAX of
  * [A-Za-z0-9_-])? */
 int sf_pay_ref_ok(const char *s);
@@ -212,6 +252,12 @@ int sf_pay_ref_ok(const char *s);
  * sf_pay_stripe_expires_at; set before the call is made). */
 enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_order *o, char **url, char **ref,
 				  int64_t *expires_at) SF_WARN_UNUSED;
+/* Stripe's refund of unapplied payment id (order_id's) for its payment
+ * intent: SF_OK and the refund's id in refund ("already-refunded" when
+ * Stripe says the charge was), or an error with a short reason in why
+ * (no secret, no personal data). */
+enum sf_err sf_pay_stripe_refund(struct sf_payments *p, int64_t id, int64_t order_id, const char *intent,
+				 int64_t amount, char *refund, size_t refund_len, char *why, size_t why_len) SF_WARN_UNUSED;
 /* Pure: the expires_at of a Checkout Session created at now for an order
  * reserved until reserved_until: reserved_until, but at least
  * now + SF_PAY_STRIPE_SESSION_MIN_S + SF_PAY_STRIPE_SKEW_S and at most

@@ -199,6 +199,8 @@ enum sf_err sf_pay_webhook_sandbox(struct sf_payments *p, struct sf_db *db, cons
 					 .reason = ok ? NULL : "declined on the sandbox page",
 					 .session = session};
 		err = sf_pay_apply(db, kr, &e, n, replayed);
+		if (!err && e.unapplied)
+			sf_pay_refunder_kick(p);
 	}
 	if (err && err != SF_ERR_NOMEM)
 		sf_pay_audit_reject(db, kr, "sandbox", n, err, order_id);

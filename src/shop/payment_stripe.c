@@ -12,6 +12,8 @@
  * the order's reservation, and a shopper could pay an order that the
  * reaper had cancelled).  The answer's "id" and "url" are kept; the
  * shopper is redirected to "url".
+ * Refunds of unapplied payments (payment.h): POST {api_base}/v1/refunds
+ * with payment_intent, amount and an Idempotency-Key per payment.
  *
  * Inbound: Stripe-Signature "t=<ts>,v1=<hex>[,v1=…]" = HMAC-SHA256 over
  * "<ts>.<payload>" with the endpoint secret (whsec_…), 300 s tolerance.
@@ -91,23 +93,78 @@ int64_t sf_pay_stripe_expires_at(int64_t now, int64_t reserved_until)
 	return reserved_until < lo ? lo : reserved_until > hi ? hi : reserved_until;
 }
 
+/*
+ * One call to Stripe's API: POST {api_base}{path} with the form, the
+ * secret key as a Bearer token (built in guarded memory, wiped) and the
+ * idempotency key.  *status: the HTTP status (0: no answer); *js: the
+ * answer's JSON (NULL if none or not JSON; the caller frees).  SF_OK when
+ * an answer came, whatever its status; SF_ERR_PAYMENT_PROVIDER (logged,
+ * with what) when none did.
+ */
+static enum sf_err stripe_post(const struct sf_pay_secrets *s, CURL *h, const char *path, const struct sf_buf *form,
+			       const char *idem_key, const char *what, long *status, json_t **js)
+{
+	struct sf_buf ans;
+	struct curl_slist *hdrs = NULL;
+	char endpoint[600], idem[160];
+	enum sf_err err = SF_OK;
+	*status = 0;
+	*js = NULL;
+	size_t alen = strlen(s->stripe_key) + 32;
+	char *auth = sodium_malloc(alen);
+	if (!auth)
+		return SF_ERR_NOMEM;
+	snprintf(auth, alen, "Authorization: Bearer %s", s->stripe_key);
+	hdrs = curl_slist_append(hdrs, auth);
+	sodium_free(auth);
+	snprintf(idem, sizeof idem, "Idempotency-Key: %s", idem_key);
+	snprintf(endpoint, sizeof endpoint, "%s%s", s->api_base, path);
+	hdrs = curl_slist_append(hdrs, idem);
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/x-www-form-urlencoded");
+	hdrs = curl_slist_append(hdrs, "Stripe-Version: 2024-06-20");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	sf_buf_init(&ans, ANSWER_MAX);
+	curl_easy_setopt(h, CURLOPT_URL, endpoint);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, form->bf_data ? form->bf_data : "");
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)form->bf_len);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, API_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
+	if (s->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+	CURLcode rc = curl_easy_perform(h);
+	if (rc != CURLE_OK) {
+		sf_log(SF_LOG_ERROR, "payment.stripe_error", "%s failed: %s", what, curl_easy_strerror(rc));
+		err = SF_ERR_PAYMENT_PROVIDER;
+	} else {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+		*js = json_loadb(ans.bf_data ? ans.bf_data : "", ans.bf_len, 0, NULL);
+	}
+	for (struct curl_slist *x = hdrs; x; x = x->next) /* a copy of the key: wipe it */
+		sodium_memzero(x->data, strlen(x->data));
+	curl_slist_free_all(hdrs);
+	sf_buf_free(&ans);
+	return err;
+}
+
 enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_order *o, char **url, char **ref,
 				  int64_t *expires_at)
 {
 	struct sf_pay_secrets s;
 	sf_pay_secrets(p, &s);
-	struct sf_buf form, ans;
-	struct curl_slist *hdrs = NULL;
+	struct sf_buf form;
 	json_t *js = NULL;
-	char oid[24], amount[24], expiry[24], cur[4], ok_url[600], cancel_url[600], name[64], endpoint[600], idem[80];
+	char oid[24], amount[24], expiry[24], cur[4], ok_url[600], cancel_url[600], name[64], idem[80], what[96];
 	enum sf_err err = SF_OK;
 	*url = *ref = NULL;
 	*expires_at = sf_pay_stripe_expires_at(sf_shop_now(), o->reserved_until);
-	sf_buf_init(&form, 16384);
-	sf_buf_init(&ans, ANSWER_MAX);
 	CURL *h = curl_easy_init();
 	if (!h || !s.stripe_key)
 		return h ? (curl_easy_cleanup(h), SF_ERR_UNAVAILABLE) : SF_ERR_NOMEM;
+	sf_buf_init(&form, 16384);
 	for (int i = 0; i < 3; i++)
 		cur[i] = (char)tolower((unsigned char)o->currency[i]);
 	cur[3] = '\0';
@@ -117,11 +174,10 @@ enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_ord
 	snprintf(ok_url, sizeof ok_url, "%s/orders/%s/return?session_id={CHECKOUT_SESSION_ID}", s.public_base, oid);
 	snprintf(cancel_url, sizeof cancel_url, "%s/orders/%s", s.public_base, oid);
 	snprintf(name, sizeof name, "Order %s", oid);
-	snprintf(endpoint, sizeof endpoint, "%s/v1/checkout/sessions", s.api_base);
 	char rnd[17];
 	sf_rand_base32(rnd, 16);
 	rnd[16] = '\0';
-	snprintf(idem, sizeof idem, "Idempotency-Key: storefort-order-%s-%s", oid, rnd);
+	snprintf(idem, sizeof idem, "storefort-order-%s-%s", oid, rnd);
 	const char *const kv[][2] = {
 		{"mode", "payment"},
 		{"success_url", ok_url},
@@ -139,43 +195,16 @@ enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_ord
 		err = field(h, &form, kv[i][0], kv[i][1]);
 	if (err)
 		goto out;
-	/* The Authorization header is built in guarded memory and wiped. */
-	size_t alen = strlen(s.stripe_key) + 32;
-	char *auth = sodium_malloc(alen);
-	if (!auth) {
-		err = SF_ERR_NOMEM;
-		goto out;
-	}
-	snprintf(auth, alen, "Authorization: Bearer %s", s.stripe_key);
-	hdrs = curl_slist_append(hdrs, auth);
-	sodium_free(auth);
-	hdrs = curl_slist_append(hdrs, idem);
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/x-www-form-urlencoded");
-	hdrs = curl_slist_append(hdrs, "Stripe-Version: 2024-06-20");
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	curl_easy_setopt(h, CURLOPT_URL, endpoint);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, form.bf_data);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)form.bf_len);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, API_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
-	if (s.ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, s.ca_file);
-	CURLcode rc = curl_easy_perform(h);
 	long status = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (rc != CURLE_OK || status != 200) {
-		sf_log(SF_LOG_ERROR, "payment.stripe_error", "creating the checkout session of order %s failed: %s",
-		       oid, rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error status");
-		if (rc == CURLE_OK)
-			sf_log(SF_LOG_ERROR, "payment.stripe_status", "status %ld", status);
+	snprintf(what, sizeof what, "creating the checkout session of order %s", oid);
+	err = stripe_post(&s, h, "/v1/checkout/sessions", &form, idem, what, &status, &js);
+	if (err)
+		goto out;
+	if (status != 200) {
+		sf_log(SF_LOG_ERROR, "payment.stripe_status", "%s: status %ld", what, status);
 		err = SF_ERR_PAYMENT_PROVIDER;
 		goto out;
 	}
-	js = json_loadb(ans.bf_data ? ans.bf_data : "", ans.bf_len, 0, NULL);
 	const char *id = json_string_value(json_object_get(js, "id"));
 	const char *u = json_string_value(json_object_get(js, "url"));
 	if (!sf_pay_ref_ok(id) || !u || strncmp(u, "https://", 8) != 0 || strlen(u) > 2048) {
@@ -193,12 +222,76 @@ enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_ord
 	}
 out:
 	json_decref(js);
-	for (struct curl_slist *x = hdrs; x; x = x->next) /* a copy of the key: wipe it */
-		sodium_memzero(x->data, strlen(x->data));
-	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
 	sf_buf_free(&form);
-	sf_buf_free(&ans);
+	return err;
+}
+
+static int word_ok(const char *s)
+{
+	return s && *s && strlen(s) < 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == strlen(s);
+}
+
+enum sf_err sf_pay_stripe_refund(struct sf_payments *p, int64_t id, int64_t order_id, const char *intent,
+				 int64_t amount, char *refund, size_t refund_len, char *why, size_t why_len)
+{
+	struct sf_pay_secrets s;
+	sf_pay_secrets(p, &s);
+	struct sf_buf form;
+	json_t *js = NULL;
+	char uid[24], oid[24], amt[24], idem[64], what[96];
+	enum sf_err err = SF_OK;
+	refund[0] = why[0] = '\0';
+	if (!s.stripe_key) {
+		snprintf(why, why_len, "stripe is not configured");
+		return SF_ERR_UNAVAILABLE;
+	}
+	CURL *h = curl_easy_init();
+	if (!h)
+		return SF_ERR_NOMEM;
+	sf_buf_init(&form, 4096);
+	snprintf(uid, sizeof uid, "%" PRId64, id);
+	snprintf(oid, sizeof oid, "%" PRId64, order_id);
+	snprintf(amt, sizeof amt, "%" PRId64, amount);
+	/* The same key on every attempt: a retry after a lost answer is the
+	 * same refund, never a second one (Stripe keeps keys 24 hours; after
+	 * that a second refund is refused as charge_already_refunded). */
+	snprintf(idem, sizeof idem, "storefort-unapplied-%s", uid);
+	const char *const kv[][2] = {
+		{"payment_intent", intent},
+		{"amount", amt},
+		{"metadata[order_id]", oid},
+		{"metadata[unapplied_payment]", uid},
+	};
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0] && !err; i++)
+		err = field(h, &form, kv[i][0], kv[i][1]);
+	long status = 0;
+	snprintf(what, sizeof what, "refunding the unapplied payment %s of order %s", uid, oid);
+	if (!err)
+		err = stripe_post(&s, h, "/v1/refunds", &form, idem, what, &status, &js);
+	if (err) {
+		snprintf(why, why_len, "%s", err == SF_ERR_NOMEM ? "out of memory" : "no answer from stripe");
+		goto out;
+	}
+	const char *rid = json_string_value(json_object_get(js, "id"));
+	const char *rst = json_string_value(json_object_get(js, "status"));
+	const char *code = json_string_value(json_object_get(json_object_get(js, "error"), "code"));
+	if (status == 200 && sf_pay_ref_ok(rid) && rst &&
+	    (!strcmp(rst, "succeeded") || !strcmp(rst, "pending") || !strcmp(rst, "requires_action"))) {
+		snprintf(refund, refund_len, "%s", rid);
+	} else if (status == 400 && code && !strcmp(code, "charge_already_refunded")) {
+		snprintf(refund, refund_len, "already-refunded");
+	} else {
+		/* Stripe's codes and statuses are [a-z_]; anything else is not repeated */
+		const char *c = word_ok(code) ? code : "", *r = status == 200 && word_ok(rst) ? rst : "";
+		snprintf(why, why_len, "stripe answered %ld%s%s%s%s", status, *c ? " " : "", c, *r ? ", refund " : "", r);
+		sf_log(SF_LOG_ERROR, "payment.stripe_refund", "%s: %s", what, why);
+		err = SF_ERR_PAYMENT_PROVIDER;
+	}
+out:
+	json_decref(js);
+	curl_easy_cleanup(h);
+	sf_buf_free(&form);
 	return err;
 }
 
@@ -301,6 +394,8 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 		order_id = e.order_id;
 	}
 	/* other event types: acknowledged, nothing to do */
+	if (!err && e.unapplied && !strcmp(e.kind ? e.kind : "", "settled"))
+		sf_pay_refunder_kick(p);
 out:
 	if (err && err != SF_ERR_NOMEM)
 		sf_pay_audit_reject(db, kr, "stripe", n, err, order_id);

@@ -204,7 +204,21 @@ def test_orders(owner, db, oid, port):
     st, hd, html = owner.get('/admin/orders?q=%d' % oid)
     check('order number search goes to the order', st == 302 and hd.get('location', '').endswith('/admin/orders/%d' % oid),
           (st, hd.get('location')))
+    c = sqlite3.connect(db)  # a payment that came too late for the order, kept to be refunded (payment.h)
+    c.execute("INSERT INTO unapplied_payments(order_id, provider, provider_ref, intent_ref, amount_minor, currency, "
+              "reason, status, next_at, last_error, created_at, updated_at) VALUES (?, 'stripe', 'cs_test_late', "
+              "'pi_test_late', 1234, 'EUR', 'order_expired', 'refund_failed', 0, 'stripe answered 402 <b>x</b>', "
+              "1767225600, 1767225600)", (oid,))
+    c.commit()
+    c.close()
     st, hd, html = owner.get('/admin/orders/%d' % oid)
+    check('order page lists the payment not applied, its refund failure escaped',
+          st == 200 and 'Payments not applied' in html and 'order_expired' in html and 'refund_failed' in html and
+          '12.34' in html and '&lt;b&gt;x&lt;/b&gt;' in html and '<b>x</b>' not in html, html[-1500:])
+    c = sqlite3.connect(db)
+    c.execute("DELETE FROM unapplied_payments WHERE provider_ref = 'cs_test_late'")
+    c.commit()
+    c.close()
     check('order page shows the unsealed address (audited as order.read)',
           st == 200 and 'Rue de la Paix' in html and
           db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'order.read' AND object_id = ?",

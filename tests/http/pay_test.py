@@ -530,8 +530,8 @@ def test_catalog(P, db, sku, slug, low_sku):
 
 def start_stripe_api(state):
     """A local HTTP server answering the Stripe API calls storefort makes
-    (POST /v1/checkout/sessions) in Stripe's documented request
-    and response format: the real API cannot be reached from here."""
+    (POST /v1/checkout/sessions, POST /v1/refunds) in Stripe's documented
+    request and response format: the real API cannot be reached from here."""
     class H(http.server.BaseHTTPRequestHandler):
         def log_message(self, *a):
             pass
@@ -542,19 +542,23 @@ def start_stripe_api(state):
             state['calls'].append({'path': self.path, 'auth': self.headers.get('Authorization'),
                                    'ctype': self.headers.get('Content-Type'),
                                    'idem': self.headers.get('Idempotency-Key'), 'form': form})
-            if self.path != '/v1/checkout/sessions' or self.headers.get('Authorization') != 'Bearer ' + state['key']:
-                self.send_response(401)
-                self.send_header('Content-Type', 'application/json')
-                self.end_headers()
-                self.wfile.write(b'{"error":{"type":"invalid_request_error","message":"Invalid API Key"}}')
-                return
             n = len(state['calls'])
-            sid = 'cs_test_%04d' % n
-            ans = {'id': sid, 'object': 'checkout.session', 'url': 'https://checkout.stripe.com/c/pay/%s' % sid,
-                   'client_reference_id': form.get('client_reference_id', [''])[0], 'payment_status': 'unpaid',
-                   'amount_total': int(form.get('line_items[0][price_data][unit_amount]', ['0'])[0])}
+            if self.path not in ('/v1/checkout/sessions', '/v1/refunds') or \
+                    self.headers.get('Authorization') != 'Bearer ' + state['key']:
+                status, ans = 401, {'error': {'type': 'invalid_request_error', 'message': 'Invalid API Key'}}
+            elif self.path == '/v1/refunds':
+                status, ans = 200, {'id': 're_test_%04d' % n, 'object': 'refund', 'status': 'succeeded',
+                                    'amount': int(form.get('amount', ['0'])[0]),
+                                    'payment_intent': form.get('payment_intent', [''])[0]}
+            else:
+                sid = 'cs_test_%04d' % n
+                status, ans = 200, {'id': sid, 'object': 'checkout.session',
+                                    'url': 'https://checkout.stripe.com/c/pay/%s' % sid,
+                                    'client_reference_id': form.get('client_reference_id', [''])[0],
+                                    'payment_status': 'unpaid',
+                                    'amount_total': int(form.get('line_items[0][price_data][unit_amount]', ['0'])[0])}
             data = json.dumps(ans).encode()
-            self.send_response(200)
+            self.send_response(status)
             self.send_header('Content-Type', 'application/json')
             self.send_header('Content-Length', str(len(data)))
             self.end_headers()
@@ -719,6 +723,43 @@ def test_stripe(cli, d, tmp, sku):
         check('with stripe configured the sandbox endpoint is gone: 404', st == 404, st)
         st, hd, _ = s.send('GET', '/sandbox-pay/sbx_' + 'A' * 26)
         check('and so is the sandbox page', st == 404, st)
+        # the shopper pays in two tabs: the second payment is kept and refunded at Stripe, never applied
+        s4, oid4, info = place_order(P, sku)
+        sids = []
+        for _ in range(2):
+            st, js, _ = s4.api('POST', '/api/v1/orders/%d/pay' % oid4, {})
+            sids.append(js.get('redirect_url', '').rsplit('/', 1)[-1])
+        total4 = q(db, 'SELECT total_minor, currency FROM orders WHERE id = ?', (oid4,))[0]
+        for i, (sid4, pi) in enumerate(zip(sids, ('pi_test_tab1', 'pi_test_tab2'))):
+            done = {'id': 'evt_1StripeTwoTabs%d' % i, 'object': 'event', 'type': 'checkout.session.completed',
+                    'data': {'object': {'id': sid4, 'object': 'checkout.session', 'client_reference_id': str(oid4),
+                                        'amount_total': total4[0], 'currency': total4[1].lower(),
+                                        'payment_status': 'paid', 'payment_intent': pi}}}
+            dp = json.dumps(done)
+            st, js = stripe_post(P, dp, stripe_header(dp))
+            check('two tabs, completion %d: 200' % (i + 1), st == 200 and js == {'received': True}, (st, js))
+        check('the order is paid once', order_status(db, oid4) == 'paid' and
+              q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'settled'", (oid4,))[0][0] == 1)
+        refunds = lambda: [c for c in state['calls'] if c['path'] == '/v1/refunds']  # noqa: E731
+        check('the second payment is refunded at Stripe at once: POST /v1/refunds for its payment intent and amount, '
+              'with an idempotency key',
+              wait_for(lambda: q(db, "SELECT status FROM unapplied_payments WHERE order_id = ?", (oid4,)) ==
+                       [('refunded',)]) and len(refunds()) == 1 and
+              refunds()[0]['form'].get('payment_intent') == ['pi_test_tab2'] and
+              refunds()[0]['form'].get('amount') == [str(total4[0])] and
+              (refunds()[0]['idem'] or '').startswith('storefort-unapplied-'),
+              (refunds(), q(db, "SELECT * FROM unapplied_payments")))
+        check('audited: kept, then refunded', audit_count(db, 'payment.unapplied') >= 1 and
+              audit_count(db, 'payment.unapplied_refunded') >= 1)
+        back = {'id': 'evt_1StripeTwoTabsRf', 'type': 'charge.refunded',
+                'data': {'object': {'id': 'ch_test_tab2', 'payment_intent': 'pi_test_tab2',
+                                    'amount_refunded': total4[0], 'currency': total4[1].lower()}}}
+        bp = json.dumps(back)
+        st, js = stripe_post(P, bp, stripe_header(bp))
+        check('Stripe\'s charge.refunded for that payment: 200, the order stays paid, nothing refunded on it',
+              st == 200 and order_status(db, oid4) == 'paid' and
+              q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'refund'", (oid4,))[0][0] == 0,
+              (st, js))
         state['key'] = 'sk_test_rotated'
         s3, oid3, info = place_order(P, sku)
         st, js, _ = s3.api('POST', '/api/v1/orders/%d/pay' % oid3, {})

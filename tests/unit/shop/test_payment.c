@@ -133,7 +133,10 @@ static void *rx_run(void *arg)
 		}
 		r->hits++;
 		char resp[512], js[256] = "";
-		if (r->stripe) /* the documented answer's members that storefort reads, one session per call */
+		if (r->stripe && !strncmp(r->last, "POST /v1/refunds ", 17))
+			snprintf(js, sizeof js, "{\"id\":\"re_unit_%d\",\"object\":\"refund\",\"status\":\"%s\"}",
+				 r->hits, r->status == 200 ? "succeeded" : "failed");
+		else if (r->stripe) /* the documented answer's members that storefort reads, one session per call */
 			snprintf(js, sizeof js,
 				 "{\"id\":\"cs_test_unit_%d\",\"object\":\"checkout.session\","
 				 "\"url\":\"https://checkout.stripe.com/c/pay/cs_test_unit_%d\"}",
@@ -425,21 +428,13 @@ static int64_t sessions_of(struct shop_fx *f, int64_t oid)
 }
 
 /* The completion webhook of Stripe session ref for order oid, applied. */
+static enum sf_err stripe_paid(struct shop_fx *f, int64_t oid, const char *ref, const char *pi, const char *event_id,
+			       int *unapplied);
+
 static enum sf_err stripe_settle(struct shop_fx *f, int64_t oid, const char *ref, const char *event_id)
 {
-	char sql[128];
-	snprintf(sql, sizeof sql, "SELECT total_minor FROM orders WHERE id = %lld", (long long)oid);
-	struct sf_pay_event e = {.provider = "stripe",
-				 .event_id = event_id,
-				 .type = "checkout.session.completed",
-				 .kind = "settled",
-				 .order_id = oid,
-				 .ref = ref,
-				 .amount = cfx_int(f, sql),
-				 .currency = "EUR",
-				 .session = ref};
-	int replayed = 0;
-	return sf_pay_apply(f->db, f->kr, &e, NULL, &replayed);
+	int unapplied = 0;
+	return stripe_paid(f, oid, ref, NULL, event_id, &unapplied);
 }
 
 /* A Stripe provider talking to r (started, answering like Stripe) and a
@@ -514,12 +509,189 @@ static void test_stripe_session_holds_order(void **state)
 	const int64_t r2 = reserved_until(f, late);
 	assert_true(r2 >= sent_expires_at(&r) + SF_PAY_SETTLE_GRACE_S);
 	sf_shop_clock_offset(r2 - (int64_t)time(NULL));
-	assert_int_equal(stripe_settle(f, late, ref, "evt_unit_stripe_too_late"), SF_ERR_ORDER_EXPIRED);
+	/* (the money is kept to be refunded: test_unapplied_stripe) */
+	assert_int_equal(stripe_settle(f, late, ref, "evt_unit_stripe_too_late"), SF_OK);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM unapplied_payments WHERE reason = 'order_expired'"), 1);
+	assert_true(order_is(f, late, "pending_payment"));
 	assert_int_equal(sf_order_expire_due(f->db, f->kr, &n), SF_OK);
 	assert_int_equal(n, 1);
 	assert_true(order_is(f, late, "cancelled"));
 	assert_int_equal(cfx_stock(f, "TEE-S"), stock + 1);
 	sf_shop_clock_offset(0);
+	rx_stop(&r);
+	sf_payments_free(p);
+}
+
+struct unapplied_q {
+	int64_t oid;
+	json_t *list;
+	enum sf_err err;
+};
+
+static enum sf_db_status unapplied_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct unapplied_q *q = vctx;
+	q->err = sf_pay_unapplied_of(c, q->oid, &q->list);
+	return SF_DB_OK;
+}
+
+/* A Stripe completion (payment intent pi, or NULL) of session ref for order oid. */
+static enum sf_err stripe_paid(struct shop_fx *f, int64_t oid, const char *ref, const char *pi, const char *event_id,
+			       int *unapplied)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT total_minor FROM orders WHERE id = %lld", (long long)oid);
+	struct sf_pay_event e = {.provider = "stripe",
+				 .event_id = event_id,
+				 .type = "checkout.session.completed",
+				 .kind = "settled",
+				 .order_id = oid,
+				 .ref = ref,
+				 .amount = cfx_int(f, sql),
+				 .currency = "EUR",
+				 .session = ref,
+				 .intent = pi};
+	int replayed = 0;
+	enum sf_err err = sf_pay_apply(f->db, f->kr, &e, NULL, &replayed);
+	*unapplied = e.unapplied;
+	return err;
+}
+
+/* Payments that came too late are kept and refunded, never lost and never
+ * applied: the shopper who paid in two tabs, and the completion that
+ * arrives after the order was cancelled.  Stripe gets one refund request
+ * per payment, with the same idempotency key on every attempt; its
+ * charge.refunded for such a payment intent touches no order. */
+static void test_unapplied_stripe(void **state)
+{
+	struct shop_fx *f = *state;
+	struct rx r = {.stripe = 1};
+	struct sf_cart_owner o;
+	int64_t oid = 0, gone = 0;
+	struct sf_payments *p = stripe_order(f, &r, &o, "pay-unit-unapplied-1", &oid);
+	struct sf_order_viewer mine = {.owner = &o};
+	char *url = NULL, a[64], b[64];
+	int unapplied = 0, refunded = -1;
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK);
+	snprintf(a, sizeof a, "%s", strrchr(url, '/') + 1);
+	free(url);
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK); /* a second tab */
+	snprintf(b, sizeof b, "%s", strrchr(url, '/') + 1);
+	free(url);
+	assert_int_equal(stripe_paid(f, oid, a, "pi_unit_a", "evt_unit_un_1", &unapplied), SF_OK);
+	assert_int_equal(unapplied, 0);
+	assert_true(order_is(f, oid, "paid"));
+	/* the second tab's payment: kept, the order paid once */
+	assert_int_equal(stripe_paid(f, oid, b, "pi_unit_b", "evt_unit_un_2", &unapplied), SF_OK);
+	assert_int_equal(unapplied, 1);
+	assert_true(order_is(f, oid, "paid"));
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_payments WHERE kind = 'settled'"), 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM unapplied_payments WHERE intent_ref = 'pi_unit_b' AND "
+				    "reason = 'invalid_order_state' AND status = 'refund_due'"),
+			 1);
+	/* the same settlement under another event id is kept once */
+	assert_int_equal(stripe_paid(f, oid, b, "pi_unit_b", "evt_unit_un_3", &unapplied), SF_OK);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM unapplied_payments"), 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.unapplied'"), 1);
+
+	/* Stripe fails: retried later with backoff, the key unchanged */
+	r.status = 500;
+	int hits = r.hits;
+	assert_int_equal(sf_pay_refund_due(p, f->db, f->kr, &refunded), SF_OK);
+	assert_int_equal(refunded, 0);
+	assert_int_equal(r.hits, hits + 1);
+	assert_non_null(strstr(r.last, "POST /v1/refunds "));
+	assert_non_null(strcasestr(r.last, "Idempotency-Key: storefort-unapplied-"));
+	assert_non_null(strstr(r.last, "payment_intent=pi_unit_b"));
+	char key1[96];
+	sscanf(strcasestr(r.last, "Idempotency-Key: ") + 17, "%95[a-z0-9-]", key1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM unapplied_payments WHERE status = 'refund_due' AND "
+				    "attempts = 1 AND last_error LIKE 'stripe answered 500%'"),
+			 1);
+	assert_true(cfx_int(f, "SELECT next_at FROM unapplied_payments") > (int64_t)time(NULL) + 30);
+	assert_int_equal(sf_pay_refund_due(p, f->db, f->kr, &refunded), SF_OK); /* not due yet */
+	assert_int_equal(r.hits, hits + 1);
+	/* due again, and Stripe answers: refunded, with Stripe's refund id */
+	cfx_sql(f, "UPDATE unapplied_payments SET next_at = 0");
+	r.status = 200;
+	assert_int_equal(sf_pay_refund_due(p, f->db, f->kr, &refunded), SF_OK);
+	assert_int_equal(refunded, 1);
+	char key2[96];
+	sscanf(strcasestr(r.last, "Idempotency-Key: ") + 17, "%95[a-z0-9-]", key2);
+	assert_string_equal(key1, key2);
+	char amount[64];
+	snprintf(amount, sizeof amount, "amount=%lld",
+		 (long long)cfx_int(f, "SELECT amount_minor FROM unapplied_payments"));
+	assert_non_null(strstr(r.last, amount));
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM unapplied_payments WHERE status = 'refunded' AND "
+				    "refund_ref LIKE 're_unit_%' AND attempts = 2 AND last_error IS NULL"),
+			 1);
+	assert_int_equal(
+		cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.unapplied_refunded'"), 1);
+	/* Stripe's charge.refunded for that payment intent: the order keeps its payment */
+	struct sf_pay_event rf = {.provider = "stripe",
+				  .event_id = "evt_unit_un_4",
+				  .type = "charge.refunded",
+				  .kind = "refund_total",
+				  .ref = "ch_unit_b-100",
+				  .amount = 100,
+				  .currency = "EUR",
+				  .reason = "refunded at Stripe",
+				  .by_intent = "pi_unit_b"};
+	int replayed = 0;
+	assert_int_equal(sf_pay_apply(f->db, f->kr, &rf, NULL, &replayed), SF_OK);
+	assert_int_equal(rf.unapplied, 1);
+	assert_true(order_is(f, oid, "paid"));
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_payments WHERE kind = 'refund'"), 0);
+	/* what staff see */
+	struct unapplied_q uq = {.oid = oid};
+	assert_true(sf_db_txn_read(f->db, unapplied_txn, &uq, 3) >= 0);
+	assert_int_equal(uq.err, SF_OK);
+	json_t *list = uq.list;
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "status")), "refunded");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "reason")),
+			    "invalid_order_state");
+	json_decref(list);
+
+	/* a completion after the order was cancelled, and a provider that keeps failing */
+	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-unapplied-2", &gone), SF_OK);
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, gone, &mine, &url), SF_OK);
+	snprintf(a, sizeof a, "%s", strrchr(url, '/') + 1);
+	free(url);
+	order_set(f, gone, "reserved_until", 1);
+	int n = 0;
+	assert_int_equal(sf_order_expire_due(f->db, f->kr, &n), SF_OK);
+	assert_true(order_is(f, gone, "cancelled"));
+	const int64_t stock = cfx_stock(f, "TEE-S");
+	assert_int_equal(stripe_paid(f, gone, a, "pi_unit_c", "evt_unit_un_5", &unapplied), SF_OK);
+	assert_int_equal(unapplied, 1);
+	assert_true(order_is(f, gone, "cancelled"));
+	assert_int_equal(cfx_stock(f, "TEE-S"), stock);
+	r.status = 402;
+	for (int i = 0; i < SF_PAY_REFUND_TRIES; i++) {
+		cfx_sql(f, "UPDATE unapplied_payments SET next_at = 0");
+		assert_int_equal(sf_pay_refund_due(p, f->db, f->kr, &refunded), SF_OK);
+		assert_int_equal(refunded, 0);
+	}
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM unapplied_payments WHERE intent_ref = 'pi_unit_c' AND "
+				    "status = 'refund_failed' AND reason = 'invalid_order_state'"),
+			 1);
+	assert_int_equal(
+		cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.unapplied_refund_failed'"), 1);
+	hits = r.hits;
+	cfx_sql(f, "UPDATE unapplied_payments SET next_at = 0");
+	assert_int_equal(sf_pay_refund_due(p, f->db, f->kr, &refunded), SF_OK); /* given up: staff's now */
+	assert_int_equal(r.hits, hits);
+	/* refunded by staff in Stripe's dashboard: its charge.refunded closes it */
+	rf.event_id = "evt_unit_un_6";
+	rf.by_intent = "pi_unit_c";
+	rf.ref = "ch_unit_c-100";
+	assert_int_equal(sf_pay_apply(f->db, f->kr, &rf, NULL, &replayed), SF_OK);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM unapplied_payments WHERE intent_ref = 'pi_unit_c' AND "
+				    "status = 'refunded' AND refund_ref = 'ch_unit_c-100'"),
+			 1);
+	assert_true(order_is(f, gone, "cancelled"));
 	rx_stop(&r);
 	sf_payments_free(p);
 }
@@ -696,17 +868,41 @@ static void test_rejections_change_nothing(void **state)
 				  .event_id = "evt_u1"};
 	int replayed = 0;
 	int64_t audits = cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.webhook_rejected'");
-	/* signed, but the amount is not the order's */
-	assert_int_equal(sf_pay_webhook_sandbox(p, f->db, f->kr, &n, &replayed), SF_ERR_AMOUNT_MISMATCH);
 	n.signature = "v1=00";
 	assert_int_equal(sf_pay_webhook_sandbox(p, f->db, f->kr, &n, &replayed), SF_ERR_SIGNATURE);
 	n.signature = hdr;
 	n.event_id = "evt_other";
 	assert_int_equal(sf_pay_webhook_sandbox(p, f->db, f->kr, &n, &replayed), SF_ERR_SIGNATURE);
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_events"), 0);
-	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders WHERE status = 'paid'"), 0);
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.webhook_rejected'"),
-			 audits + 3);
+			 audits + 2);
+	/* signed, but the amount is not the order's: the order is left as it
+	 * is (still payable), the money kept to be refunded */
+	n.event_id = "evt_u1";
+	assert_int_equal(sf_pay_webhook_sandbox(p, f->db, f->kr, &n, &replayed), SF_OK);
+	assert_int_equal(replayed, 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders WHERE status = 'paid'"), 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_payments"), 0);
+	assert_true(order_is(f, oid, "pending_payment"));
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM unapplied_payments WHERE reason = 'amount_mismatch' "
+				    "AND amount_minor = 1 AND status = 'refund_due'"),
+			 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.unapplied'"), 1);
+	/* the sandbox moves no money: its refund is recorded at once, once */
+	int refunded = -1;
+	assert_int_equal(sf_pay_refund_due(p, f->db, f->kr, &refunded), SF_OK);
+	assert_int_equal(refunded, 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM unapplied_payments WHERE status = 'refunded' AND "
+				    "refund_ref LIKE 'sandbox-refund-%'"),
+			 1);
+	assert_int_equal(sf_pay_refund_due(p, f->db, f->kr, &refunded), SF_OK);
+	assert_int_equal(refunded, 0);
+	assert_int_equal(
+		cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.unapplied_refunded'"), 1);
+	/* the same event again: a replay, nothing more kept */
+	assert_int_equal(sf_pay_webhook_sandbox(p, f->db, f->kr, &n, &replayed), SF_OK);
+	assert_int_equal(replayed, 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM unapplied_payments"), 1);
 	free(url);
 	sf_payments_free(p);
 }
@@ -843,6 +1039,7 @@ int main(void)
 						commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_checks_session, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rejections_change_nothing, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_unapplied_stripe, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions_and_events, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_version_only_on_flips, commerce_fx_setup,
 						commerce_fx_teardown),
