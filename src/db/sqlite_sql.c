@@ -448,7 +448,7 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 	[SF_STMT_UNAPPLIED_INSERT] = "INSERT INTO unapplied_payments(order_id, provider, provider_ref, intent_ref, "
 				     "amount_minor, currency, reason, next_at, created_at, updated_at) "
 				     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8) ON CONFLICT DO NOTHING",
-	[SF_STMT_UNAPPLIED_DUE] = "SELECT id, order_id, provider, intent_ref, amount_minor, currency, attempts "
+	[SF_STMT_UNAPPLIED_DUE] = "SELECT id, order_id, provider, intent_ref, amount_minor, attempts "
 				  "FROM unapplied_payments WHERE status = 'refund_due' AND next_at <= ?1 "
 				  "ORDER BY next_at, id LIMIT ?2",
 	[SF_STMT_UNAPPLIED_SET] = "UPDATE unapplied_payments SET status = ?2, attempts = COALESCE(?3, attempts), "

@@ -330,7 +330,7 @@ enum sf_stmt {
 	SF_STMT_UNAPPLIED_INSERT,         /* (order_id, provider, ref, intent|NULL, amount, currency, reason, now);
 	                                     0 rows: recorded before */
 	SF_STMT_UNAPPLIED_DUE,            /* (now, limit) -> id, order_id, provider, intent_ref|NULL, amount,
-	                                     currency, attempts; refund_due only, oldest first */
+	                                     attempts; refund_due only, oldest first */
 	SF_STMT_UNAPPLIED_SET,            /* (id, status, attempts|NULL, next_at, refund_ref|NULL, error|NULL,
 	                                     now) unless refunded */
 	SF_STMT_UNAPPLIED_BY_INTENT,      /* (provider, intent_ref) -> id, order_id, status */

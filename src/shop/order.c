@@ -4,7 +4,6 @@
  */
 #include "shop/order.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>

@@ -595,7 +595,7 @@ void sf_pay_audit_reject(struct sf_db *db, const struct sf_keyring *kr, const ch
 
 struct due_payment {
 	int64_t id, order_id, amount, attempts;
-	char provider[16], currency[4];
+	char provider[16];
 	char intent[SF_PAY_SESSION_MAX + 1]; /* "" when none */
 };
 
@@ -621,8 +621,7 @@ static enum sf_db_status refund_due_txn(struct sf_db_conn *c, void *vctx)
 		snprintf(d->provider, sizeof d->provider, "%s", sf_db_col_text(cur, 2, NULL));
 		snprintf(d->intent, sizeof d->intent, "%s", sf_db_col_is_null(cur, 3) ? "" : sf_db_col_text(cur, 3, NULL));
 		d->amount = sf_db_col_int(cur, 4);
-		snprintf(d->currency, sizeof d->currency, "%s", sf_db_col_text(cur, 5, NULL));
-		d->attempts = sf_db_col_int(cur, 6);
+		d->attempts = sf_db_col_int(cur, 5);
 	}
 	sf_db_cursor_close(cur);
 	return st < 0 ? st : SF_DB_OK;
@@ -686,8 +685,7 @@ enum sf_err sf_pay_refund_due(struct sf_payments *p, struct sf_db *db, const str
 			final = 1;
 		} else if (sf_pay_stripe_refund(p, d->id, d->order_id, d->intent, d->amount, refund, sizeof refund, why,
 						sizeof why) != SF_OK) {
-			refund[0] = '\0';
-			final = d->attempts + 1 >= SF_PAY_REFUND_TRIES;
+			final = d->attempts + 1 >= SF_PAY_REFUND_TRIES; /* refund stays "" */
 		}
 		struct refund_outcome o = {.kr = kr, .d = d, .refund = refund[0] ? refund : NULL, .why = why,
 					   .now = sf_shop_now(), .final = final};
@@ -731,7 +729,7 @@ void sf_pay_refunder_kick(struct sf_payments *p)
 		sf_ticker_kick(p->refunder);
 }
 
-enum sf_err sf_pay_unapplied_of(struct sf_db_conn *c, int64_t order_id, json_t **out)
+static enum sf_err unapplied_of(struct sf_db_conn *c, int64_t order_id, json_t **out)
 {
 	struct sf_db_cursor *cur = NULL;
 	struct sf_db_param p = SF_DB_INT(order_id);
@@ -761,4 +759,25 @@ enum sf_err sf_pay_unapplied_of(struct sf_db_conn *c, int64_t order_id, json_t *
 	}
 	*out = arr;
 	return SF_OK;
+}
+
+struct unapplied_list {
+	int64_t order_id;
+	json_t *out;
+	enum sf_err err;
+};
+
+static enum sf_db_status unapplied_list_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct unapplied_list *x = vctx;
+	x->err = unapplied_of(c, x->order_id, &x->out);
+	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
+}
+
+enum sf_err sf_pay_unapplied_list(struct sf_db *db, int64_t order_id, json_t **out)
+{
+	struct unapplied_list x = {.order_id = order_id};
+	enum sf_db_status st = sf_db_txn_read(db, unapplied_list_txn, &x, 5);
+	*out = x.out;
+	return x.err ? x.err : st < 0 ? sf_db_err(st) : SF_OK;
 }

@@ -232,16 +232,17 @@ void sf_pay_audit_reject(struct sf_db *db, const struct sf_keyring *kr, const ch
 enum sf_err sf_pay_refund_due(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr,
 			      int *refunded) SF_WARN_UNUSED;
 /* A thread running sf_pay_refund_due every interval_s seconds and when
- * kicked (sf_pay_webhook_* kick it after an unapplied settlement); stopped
+ * kicked (sf_pay_webhook_* kick it after an event that set ev->unapplied); stopped
  * by sf_payments_free.  SF_OK, SF_ERR_NOMEM or SF_ERR_INTERNAL. */
 enum sf_err sf_pay_refunder_start(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr,
 				  int interval_s) SF_WARN_UNUSED;
 /* Run the refunder now (NULL, or no refunder: nothing). */
 void sf_pay_refunder_kick(struct sf_payments *p);
-/* The unapplied payments of an order, oldest first, for staff: [{provider,
- * amount (sf_money_json), reason, status, created_at, refund_ref?, error?}].
- * SF_OK and *out (the caller frees), or an error. */
-enum sf_err sf_pay_unapplied_of(struct sf_db_conn *c, int64_t order_id, json_t **out) SF_WARN_UNUSED;
+/* The unapplied payments of an order, oldest first, for staff (one read
+ * transaction): [{provider, amount (sf_money_json), reason, status,
+ * created_at, refund_ref?, error?}].  SF_OK and *out (the caller frees), or
+ * an error. */
+enum sf_err sf_pay_unapplied_list(struct sf_db *db, int64_t order_id, json_t **out) SF_WARN_UNUSED;
 
 /* Is s a well-formed provider reference (1..SF_PAY_SESSION_MAX of
  * [A-Za-z0-9_-])? */

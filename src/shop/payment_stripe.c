@@ -394,7 +394,7 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 		order_id = e.order_id;
 	}
 	/* other event types: acknowledged, nothing to do */
-	if (!err && e.unapplied && !strcmp(e.kind ? e.kind : "", "settled"))
+	if (!err && e.unapplied)
 		sf_pay_refunder_kick(p);
 out:
 	if (err && err != SF_ERR_NOMEM)

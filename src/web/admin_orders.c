@@ -96,19 +96,6 @@ static void viewer_of(struct sf_req *req, struct sf_order_viewer *v, char id[24]
 	sf_admin_actor(req, &v->actor, id);
 }
 
-struct unapplied_read {
-	int64_t id;
-	json_t *list;
-	enum sf_err err;
-};
-
-static enum sf_db_status unapplied_txn(struct sf_db_conn *c, void *vctx)
-{
-	struct unapplied_read *x = vctx;
-	x->err = sf_pay_unapplied_of(c, x->id, &x->list);
-	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
-}
-
 /* The order page, with err shown on it when a form failed. */
 static enum sf_err order_page(struct sf_req *req, struct sf_resp *resp, int64_t id, enum sf_err why,
 			      const char *why_text)
@@ -149,15 +136,15 @@ static enum sf_err order_page(struct sf_req *req, struct sf_resp *resp, int64_t 
 	json_object_set_new(ctx, "refund_key", json_string(key));
 	sf_admin_times(json_object_get(o, "history"), "at");
 	/* payments that came when the order could not take them (payment.h) */
-	struct unapplied_read u = {.id = id};
-	enum sf_db_status st = sf_db_txn_read(app->db, unapplied_txn, &u, 5);
-	if (st < 0 || u.err) {
+	json_t *unapplied = NULL;
+	err = sf_pay_unapplied_list(app->db, id, &unapplied);
+	if (err) {
 		json_decref(ctx);
-		return u.err ? u.err : sf_db_err(st);
+		return err;
 	}
-	sf_admin_times(u.list, "created_at");
-	json_object_set_new(ctx, "has_unapplied", json_boolean(json_array_size(u.list) > 0));
-	json_object_set_new(ctx, "unapplied", u.list);
+	sf_admin_times(unapplied, "created_at");
+	json_object_set_new(ctx, "has_unapplied", json_boolean(json_array_size(unapplied) > 0));
+	json_object_set_new(ctx, "unapplied", unapplied);
 	sf_admin_error(ctx, why, why_text);
 	return sf_admin_render(req, resp, why ? sf_err_status(why) : 200, "admin_order", ctx);
 }

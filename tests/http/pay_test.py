@@ -576,6 +576,12 @@ def stripe_header(payload, secret=WHSEC, ts=None):
     return p.stdout.decode().strip()
 
 
+def stripe_send(P, event):
+    """Post the event to the Stripe webhook, signed by the stripe package."""
+    payload = json.dumps(event)
+    return stripe_post(P, payload, stripe_header(payload))
+
+
 def stripe_post(P, payload, header):
     return post_webhook(P, '/api/v1/payments/stripe/webhook', payload.encode(),
                         {'Stripe-Signature': header} if header is not None else {})
@@ -654,8 +660,7 @@ def test_stripe(cli, d, tmp, sku):
         before_other = order_status(db, oid - 1)
         other = dict(ev, id='evt_1StripeOtherOrd1')
         other['data'] = {'object': dict(ev['data']['object'], client_reference_id=str(oid - 1))}
-        op = json.dumps(other)
-        st, js = stripe_post(P, op, stripe_header(op))
+        st, js = stripe_send(P, other)
         check('stripe: a session completed for another order than its own: 404, nothing written',
               st == 404 and order_status(db, oid) == 'pending_payment' and order_status(db, oid - 1) == before_other and
               q(db, "SELECT status, intent_ref FROM payment_sessions WHERE provider = 'stripe' AND provider_ref = ?",
@@ -674,8 +679,7 @@ def test_stripe(cli, d, tmp, sku):
         refund = {'id': 'evt_1StripeRefund01', 'type': 'charge.refunded',
                   'data': {'object': {'id': 'ch_test_0001', 'payment_intent': 'pi_test_0001',
                                       'amount_refunded': total[0], 'currency': total[1].lower()}}}
-        rp = json.dumps(refund)
-        st, js = stripe_post(P, rp, stripe_header(rp))
+        st, js = stripe_send(P, refund)
         check('charge.refunded: the order is refunded', st == 200 and order_status(db, oid) == 'refunded',
               (st, js, order_status(db, oid)))
         check('the completion recorded its payment intent on the session',
@@ -684,16 +688,14 @@ def test_stripe(cli, d, tmp, sku):
         ghost = {'id': 'evt_1StripeRefund02', 'type': 'charge.refunded',
                  'data': {'object': {'id': 'ch_test_0009', 'payment_intent': 'pi_test_unknown',
                                      'amount_refunded': 100, 'currency': total[1].lower()}}}
-        gp = json.dumps(ghost)
-        st, js = stripe_post(P, gp, stripe_header(gp))
+        st, js = stripe_send(P, ghost)
         check('charge.refunded for a payment intent no session holds: 404, nothing written',
               st == 404 and q(db, "SELECT count(*) FROM payment_events WHERE event_id = ?", (ghost['id'],))[0][0] == 0,
               (st, js))
         late = {'id': 'evt_1StripeLateFail1', 'type': 'payment_intent.payment_failed',
                 'data': {'object': {'id': 'pi_test_0000', 'metadata': {'order_id': str(oid)},
                                     'last_payment_error': {'message': 'Your card was declined.'}}}}
-        lp = json.dumps(late)
-        st, js = stripe_post(P, lp, stripe_header(lp))
+        st, js = stripe_send(P, late)
         check('an earlier attempt\'s failure arriving after the order was paid (Stripe does not order its events): '
               '200, acknowledged once, the order and its payments unchanged',
               st == 200 and order_status(db, oid) == 'refunded' and
@@ -704,20 +706,18 @@ def test_stripe(cli, d, tmp, sku):
         fail = {'id': 'evt_1StripeFail0001', 'type': 'payment_intent.payment_failed',
                 'data': {'object': {'id': 'pi_test_0002', 'metadata': {'order_id': str(oid2)},
                                     'last_payment_error': {'message': 'Your card was declined.'}}}}
-        fp = json.dumps(fail)
-        st, js = stripe_post(P, fp, stripe_header(fp))
+        st, js = stripe_send(P, fail)
         check('payment_intent.payment_failed: recorded, order stays pending',
               st == 200 and order_status(db, oid2) == 'pending_payment' and
               q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'failed'", (oid2,))[0][0] == 1,
               (st, js))
         unknown = dict(ev, id='evt_1StripeUnknown1')
         unknown['data'] = {'object': dict(ev['data']['object'], id='cs_test_none', client_reference_id=str(oid2))}
-        up = json.dumps(unknown)
-        st, js = stripe_post(P, up, stripe_header(up))
+        st, js = stripe_send(P, unknown)
         check('stripe: an unknown session: 404, order unchanged', st == 404 and order_status(db, oid2) ==
               'pending_payment', (st, js))
-        other = json.dumps({'id': 'evt_1StripeOther001', 'type': 'customer.created', 'data': {'object': {'id': 'cus_1'}}})
-        st, js = stripe_post(P, other, stripe_header(other))
+        st, js = stripe_send(P, {'id': 'evt_1StripeOther001', 'type': 'customer.created',
+                                 'data': {'object': {'id': 'cus_1'}}})
         check('stripe: other event types are acknowledged', st == 200, (st, js))
         st, js = post_webhook(P, '/api/v1/payments/sandbox/webhook', b'{}', sign_sandbox(b'{}', event_id='e'))
         check('with stripe configured the sandbox endpoint is gone: 404', st == 404, st)
@@ -735,8 +735,7 @@ def test_stripe(cli, d, tmp, sku):
                     'data': {'object': {'id': sid4, 'object': 'checkout.session', 'client_reference_id': str(oid4),
                                         'amount_total': total4[0], 'currency': total4[1].lower(),
                                         'payment_status': 'paid', 'payment_intent': pi}}}
-            dp = json.dumps(done)
-            st, js = stripe_post(P, dp, stripe_header(dp))
+            st, js = stripe_send(P, done)
             check('two tabs, completion %d: 200' % (i + 1), st == 200 and js == {'received': True}, (st, js))
         check('the order is paid once', order_status(db, oid4) == 'paid' and
               q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'settled'", (oid4,))[0][0] == 1)
@@ -754,8 +753,7 @@ def test_stripe(cli, d, tmp, sku):
         back = {'id': 'evt_1StripeTwoTabsRf', 'type': 'charge.refunded',
                 'data': {'object': {'id': 'ch_test_tab2', 'payment_intent': 'pi_test_tab2',
                                     'amount_refunded': total4[0], 'currency': total4[1].lower()}}}
-        bp = json.dumps(back)
-        st, js = stripe_post(P, bp, stripe_header(bp))
+        st, js = stripe_send(P, back)
         check('Stripe\'s charge.refunded for that payment: 200, the order stays paid, nothing refunded on it',
               st == 200 and order_status(db, oid4) == 'paid' and
               q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'refund'", (oid4,))[0][0] == 0,
