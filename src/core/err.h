@@ -127,7 +127,9 @@
 	X(SF_ERR_WEBHOOK_URL, 844, 400, "webhook_url_invalid",                             \
 	  "The webhook URL must be an absolute http(s) URL.")                              \
 	X(SF_ERR_WEBHOOK_EVENT, 845, 400, "webhook_event_unknown",                         \
-	  "An event name is not one storefort emits.")
+	  "An event name is not one storefort emits.")                                     \
+	X(SF_ERR_REFUND_PROVIDER, 846, 409, "refund_not_possible",                         \
+	  "This payment cannot be refunded through its provider: refund it there and record the refund.")
 
 enum sf_err {
 #define SF_ERR_ENUM(name, value, status, code, desc) name = value,

@@ -458,6 +458,27 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 					"WHERE provider = ?1 AND intent_ref = ?2",
 	[SF_STMT_UNAPPLIED_OF_ORDER] = "SELECT provider, amount_minor, currency, reason, status, created_at, "
 				       "refund_ref, last_error FROM unapplied_payments WHERE order_id = ?1 ORDER BY id",
+	[SF_STMT_ORDER_REFUND_FACTS] = "SELECT o.status, o.currency, o.paid_minor, o.refunded_minor, "
+				       "(SELECT coalesce(sum(amount_minor), 0) FROM order_refunds r "
+				       "WHERE r.order_id = o.id AND r.status = 'refund_due'), o.payment_provider, "
+				       "(SELECT s.intent_ref FROM payment_sessions s WHERE s.provider = o.payment_provider "
+				       "AND s.provider_ref = o.payment_ref) FROM orders o WHERE o.id = ?1",
+	[SF_STMT_ORDER_REFUND_INSERT] = "INSERT INTO order_refunds(order_id, request_key, provider, intent_ref, "
+					"amount_minor, currency, reason, actor_type, actor_id, next_at, created_at, "
+					"updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) "
+					"ON CONFLICT DO NOTHING",
+	[SF_STMT_ORDER_REFUND_BY_KEY] = "SELECT id, order_id FROM order_refunds WHERE request_key = ?1",
+	[SF_STMT_ORDER_REFUND_DUE] = "SELECT id, order_id, provider, intent_ref, amount_minor, attempts, reason, actor_type, actor_id "
+				     "FROM order_refunds WHERE status = 'refund_due' AND next_at <= ?1 "
+				     "ORDER BY next_at, id LIMIT ?2",
+	[SF_STMT_ORDER_REFUND_GET] = "SELECT id, order_id, provider, intent_ref, amount_minor, attempts, reason, actor_type, actor_id "
+				     "FROM order_refunds WHERE id = ?1 AND status = 'refund_due'",
+	[SF_STMT_ORDER_REFUND_SET] = "UPDATE order_refunds SET status = ?2, attempts = COALESCE(?3, attempts), "
+				     "next_at = ?4, refund_ref = COALESCE(?5, refund_ref), last_error = ?6, "
+				     "updated_at = ?7 WHERE id = ?1 AND status <> 'refunded'",
+	[SF_STMT_ORDER_REFUND_OF_ORDER] = "SELECT provider, amount_minor, currency, reason, status, created_at, "
+					  "refund_ref, last_error, actor_id FROM order_refunds WHERE order_id = ?1 "
+					  "ORDER BY id",
 
 };
 

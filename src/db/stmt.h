@@ -336,6 +336,21 @@ enum sf_stmt {
 	SF_STMT_UNAPPLIED_BY_INTENT,      /* (provider, intent_ref) -> id, order_id, status */
 	SF_STMT_UNAPPLIED_OF_ORDER,       /* (order_id) -> provider, amount, currency, reason, status,
 	                                     created_at, refund_ref|NULL, last_error|NULL; oldest first */
+	SF_STMT_ORDER_REFUND_FACTS,       /* (order_id) -> status, currency, paid, refunded, amount of its
+	                                     refunds still due, payment_provider|NULL, intent_ref|NULL */
+	SF_STMT_ORDER_REFUND_INSERT,      /* (order_id, request_key, provider, intent|NULL, amount, currency,
+	                                     reason|NULL, actor_type, actor_id, next_at, now); 0 rows: that
+	                                     key was used before */
+	SF_STMT_ORDER_REFUND_BY_KEY,      /* (request_key) -> id, order_id */
+	SF_STMT_ORDER_REFUND_DUE,         /* (now, limit) -> id, order_id, provider, intent_ref|NULL, amount,
+	                                     attempts, reason|NULL, actor_type, actor_id; refund_due only,
+	                                     oldest first */
+	SF_STMT_ORDER_REFUND_GET,         /* (id) -> the same columns, refund_due only */
+	SF_STMT_ORDER_REFUND_SET,         /* (id, status, attempts|NULL, next_at, refund_ref|NULL, error|NULL,
+	                                     now) unless refunded */
+	SF_STMT_ORDER_REFUND_OF_ORDER,    /* (order_id) -> provider, amount, currency, reason|NULL, status,
+	                                     created_at, refund_ref|NULL, last_error|NULL, actor_id; oldest
+	                                     first */
 
 	SF_STMT__COUNT
 };

@@ -213,6 +213,11 @@ static int text_ok(const char *s, size_t max, int required)
 	return (n > 0 || !required) && n <= max && sf_utf8_valid(s, n, 1) && !sf_log_has_card(s, n);
 }
 
+int sf_order_reason_ok(const char *reason)
+{
+	return text_ok(reason, SF_ORDER_REASON_MAX, 0);
+}
+
 /* Unseal the order's e-mail into a heap string (NULL when absent). */
 static enum sf_err order_email(const struct sf_keyring *kr, const struct order_row *o, char **out)
 {

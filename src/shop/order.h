@@ -61,6 +61,9 @@ const char *sf_order_status_name(enum sf_order_status s);
 int sf_order_status_parse(const char *name, enum sf_order_status *out);
 /* 1 when from -> to is in the table above, else 0. */
 int sf_order_transition_allowed(enum sf_order_status from, enum sf_order_status to);
+/* 1 when reason (may be NULL) is one the functions below accept: at most
+ * SF_ORDER_REASON_MAX bytes of printable UTF-8 holding no card number. */
+int sf_order_reason_ok(const char *reason);
 
 /* Record that order_id went from (a status name, NULL at creation) to to:
  * an order_events row and an audit event (action, e.g. "order.create";

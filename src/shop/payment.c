@@ -340,21 +340,6 @@ struct apply_ctx {
 	enum sf_err err;
 };
 
-/* The refund still to apply when the provider reports a cumulative total. */
-static enum sf_err refund_delta(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id, int64_t total,
-				int64_t *delta)
-{
-	json_t *ord = NULL;
-	struct sf_order_viewer v = {.privileged = 1, .actor = provider_actor("stripe")};
-	enum sf_err err = sf_order_get(c, kr, order_id, &v, 0, &ord);
-	if (err)
-		return err;
-	json_t *r = json_object_get(json_object_get(json_object_get(ord, "totals"), "refunded"), "amount");
-	*delta = total - (json_is_integer(r) ? json_integer_value(r) : 0);
-	json_decref(ord);
-	return SF_OK;
-}
-
 static enum sf_err audit_as(struct sf_db_conn *c, const struct sf_keyring *kr, const char *actor_type,
 			   const char *actor_id, const char *provider, const struct sf_pay_notice *n, const char *action,
 			   const char *outcome, const char *why, int64_t order_id)
@@ -387,6 +372,43 @@ static enum sf_err audit_event(struct sf_db_conn *c, const struct sf_keyring *kr
 			       const char *why, int64_t order_id)
 {
 	return audit_as(c, kr, "provider", provider, provider, n, action, outcome, why, order_id);
+}
+
+/* What an order's refunds are checked against (SF_STMT_ORDER_REFUND_FACTS). */
+struct refund_facts {
+	char status[24], currency[8], provider[16];
+	char intent[SF_PAY_SESSION_MAX + 1]; /* "" when none */
+	int64_t paid, refunded, due;
+};
+
+static void read_facts(struct sf_db_cursor *cur, void *ctx)
+{
+	struct refund_facts *f = ctx;
+	snprintf(f->status, sizeof f->status, "%s", sf_db_col_text(cur, 0, NULL));
+	snprintf(f->currency, sizeof f->currency, "%s", sf_db_col_text(cur, 1, NULL));
+	f->paid = sf_db_col_int(cur, 2);
+	f->refunded = sf_db_col_int(cur, 3);
+	f->due = sf_db_col_int(cur, 4);
+	snprintf(f->provider, sizeof f->provider, "%s", sf_db_col_is_null(cur, 5) ? "" : sf_db_col_text(cur, 5, NULL));
+	snprintf(f->intent, sizeof f->intent, "%s", sf_db_col_is_null(cur, 6) ? "" : sf_db_col_text(cur, 6, NULL));
+}
+
+static enum sf_err refund_facts(struct sf_db_conn *c, int64_t order_id, struct refund_facts *f)
+{
+	struct sf_db_param p = SF_DB_INT(order_id);
+	memset(f, 0, sizeof *f);
+	enum sf_db_status st = sf_db_query_one(c, SF_STMT_ORDER_REFUND_FACTS, &p, 1, read_facts, f);
+	return st == SF_DB_NO_ROWS ? SF_ERR_NOT_FOUND : st < 0 ? sf_db_err(st) : SF_OK;
+}
+
+/* The refund still to apply when the provider reports a cumulative total:
+ * staff's refunds still due count as recorded (payment.h). */
+static enum sf_err refund_delta(struct sf_db_conn *c, int64_t order_id, int64_t total, int64_t *delta)
+{
+	struct refund_facts f;
+	enum sf_err err = refund_facts(c, order_id, &f);
+	*delta = err ? 0 : total - f.refunded - f.due;
+	return err;
 }
 
 static void read_session_order(struct sf_db_cursor *cur, void *ctx)
@@ -532,11 +554,14 @@ static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 		int found = 0;
 		x->err = ev->by_intent ? unapplied_refunded(c, x, &found) : SF_OK;
 		if (!x->err && !found)
-			x->err = refund_delta(c, x->kr, ev->order_id, ev->amount, &delta);
+			x->err = refund_delta(c, ev->order_id, ev->amount, &delta);
+		/* nothing new: recorded already (staff's refund, or a refund
+		 * recorded by hand); acknowledged so that it is not sent again */
 		if (!x->err && !found)
 			x->err = delta > 0 ? sf_order_refund(c, x->kr, ev->order_id, ev->provider, ev->ref, delta,
 							     ev->reason, &actor)
-					   : SF_ERR_AMOUNT_MISMATCH;
+					   : audit_event(c, x->kr, ev->provider, x->n, "payment.webhook_ignored", "denied",
+							 "refund already recorded", ev->order_id);
 	} else {
 		x->err = SF_ERR_INVALID;
 	}
@@ -587,17 +612,43 @@ void sf_pay_audit_reject(struct sf_db *db, const struct sf_keyring *kr, const ch
 	       sf_err_code(why), n && n->request_id ? n->request_id : "-");
 }
 
-/* ==== Refunds of unapplied payments ==== */
+/* ==== Refunds through the provider: unapplied payments, staff refunds ==== */
 
 #define REFUND_BATCH 32
 #define REFUND_BACKOFF_S 60
 #define REFUND_BACKOFF_MAX_S 21600
 
 struct due_payment {
+	int staff; /* an order_refunds row (payment.h, "Refunds given by staff"), else unapplied_payments */
 	int64_t id, order_id, amount, attempts;
 	char provider[16];
 	char intent[SF_PAY_SESSION_MAX + 1]; /* "" when none */
+	char reason[SF_ORDER_REASON_MAX + 1]; /* staff: "" when none */
+	char actor_type[16], actor_id[64];    /* staff: who asked */
 };
+
+/* The columns of SF_STMT_UNAPPLIED_DUE, or of SF_STMT_ORDER_REFUND_DUE/GET
+ * (staff). */
+static void read_due(struct sf_db_cursor *cur, struct due_payment *d, int staff)
+{
+	d->staff = staff;
+	d->id = sf_db_col_int(cur, 0);
+	d->order_id = sf_db_col_int(cur, 1);
+	snprintf(d->provider, sizeof d->provider, "%s", sf_db_col_text(cur, 2, NULL));
+	snprintf(d->intent, sizeof d->intent, "%s", sf_db_col_is_null(cur, 3) ? "" : sf_db_col_text(cur, 3, NULL));
+	d->amount = sf_db_col_int(cur, 4);
+	d->attempts = sf_db_col_int(cur, 5);
+	if (!staff)
+		return;
+	snprintf(d->reason, sizeof d->reason, "%s", sf_db_col_is_null(cur, 6) ? "" : sf_db_col_text(cur, 6, NULL));
+	snprintf(d->actor_type, sizeof d->actor_type, "%s", sf_db_col_text(cur, 7, NULL));
+	snprintf(d->actor_id, sizeof d->actor_id, "%s", sf_db_col_text(cur, 8, NULL));
+}
+
+static void read_staff_due(struct sf_db_cursor *cur, void *ctx)
+{
+	read_due(cur, ctx, 1);
+}
 
 struct refund_due_ctx {
 	int64_t now;
@@ -605,26 +656,60 @@ struct refund_due_ctx {
 	struct due_payment rows[REFUND_BATCH];
 };
 
+static enum sf_db_status due_of(struct sf_db_conn *c, struct refund_due_ctx *x, enum sf_stmt stmt, int staff)
+{
+	struct sf_db_cursor *cur = NULL;
+	struct sf_db_param p[] = {SF_DB_INT(x->now), SF_DB_INT(REFUND_BATCH - x->n)};
+	enum sf_db_status st = sf_db_query(c, stmt, p, 2, &cur);
+	if (st != SF_DB_OK)
+		return st;
+	while (x->n < REFUND_BATCH && (st = sf_db_next(cur)) == SF_DB_OK)
+		read_due(cur, &x->rows[x->n++], staff);
+	sf_db_cursor_close(cur);
+	return st < 0 ? st : SF_DB_OK;
+}
+
 static enum sf_db_status refund_due_txn(struct sf_db_conn *c, void *vctx)
 {
 	struct refund_due_ctx *x = vctx;
-	struct sf_db_cursor *cur = NULL;
-	struct sf_db_param p[] = {SF_DB_INT(x->now), SF_DB_INT(REFUND_BATCH)};
 	x->n = 0;
-	enum sf_db_status st = sf_db_query(c, SF_STMT_UNAPPLIED_DUE, p, 2, &cur);
-	if (st != SF_DB_OK)
-		return st;
-	while (x->n < REFUND_BATCH && (st = sf_db_next(cur)) == SF_DB_OK) {
-		struct due_payment *d = &x->rows[x->n++];
-		d->id = sf_db_col_int(cur, 0);
-		d->order_id = sf_db_col_int(cur, 1);
-		snprintf(d->provider, sizeof d->provider, "%s", sf_db_col_text(cur, 2, NULL));
-		snprintf(d->intent, sizeof d->intent, "%s", sf_db_col_is_null(cur, 3) ? "" : sf_db_col_text(cur, 3, NULL));
-		d->amount = sf_db_col_int(cur, 4);
-		d->attempts = sf_db_col_int(cur, 5);
+	enum sf_db_status st = due_of(c, x, SF_STMT_UNAPPLIED_DUE, 0);
+	if (st >= 0 && x->n < REFUND_BATCH)
+		st = due_of(c, x, SF_STMT_ORDER_REFUND_DUE, 1);
+	return st;
+}
+
+/* Ask d's provider for its refund: the provider's refund id in refund, or
+ * why not and *final when trying again cannot help. */
+static void provider_refund(struct sf_payments *p, const struct due_payment *d, char *refund, size_t refund_len,
+			    char *why, size_t why_len, int *final)
+{
+	*final = 0;
+	refund[0] = why[0] = '\0';
+	if (!strcmp(d->provider, "sandbox")) {
+		/* no money moved */
+		snprintf(refund, refund_len, "sandbox-refund-%s%" PRId64, d->staff ? "staff-" : "", d->id);
+	} else if (strcmp(d->provider, "stripe") != 0) {
+		snprintf(why, why_len, "no refunds through provider %.32s", d->provider);
+		*final = 1;
+	} else if (!d->intent[0]) {
+		snprintf(why, why_len, "no payment intent to refund: refund it in the Stripe dashboard");
+		*final = 1;
+	} else if (!p) {
+		snprintf(why, why_len, "stripe is not configured");
+	} else if (sf_pay_stripe_refund(p, d->staff ? "refund" : "unapplied", d->id, d->order_id, d->intent, d->amount,
+					refund, refund_len, why, why_len) != SF_OK) {
+		refund[0] = '\0';
+	} else if (d->staff && !strcmp(refund, "already-refunded")) {
+		/* Staff's refund did not move this money: the charge.refunded of
+		 * whatever did records it on the order. */
+		refund[0] = '\0';
+		snprintf(why, why_len, "stripe answered 400 charge_already_refunded: the charge was refunded in full "
+				       "some other way");
+		*final = 1;
 	}
-	sf_db_cursor_close(cur);
-	return st < 0 ? st : SF_DB_OK;
+	if (!refund[0] && !*final)
+		*final = d->attempts + 1 >= SF_PAY_REFUND_TRIES;
 }
 
 struct refund_outcome {
@@ -635,7 +720,31 @@ struct refund_outcome {
 	int64_t now;
 	int final;          /* failed for good */
 	int changed;
+	char note[96];      /* staff: refunded, but not applied to the order */
 };
+
+/* Staff's refund, returned by the provider: the order is refunded, unless
+ * it changed meanwhile (x->note says why). */
+static enum sf_err apply_staff_refund(struct sf_db_conn *c, struct refund_outcome *x)
+{
+	const struct due_payment *d = x->d;
+	struct due_payment now;
+	struct sf_db_param p = SF_DB_INT(d->id);
+	enum sf_db_status st = sf_db_query_one(c, SF_STMT_ORDER_REFUND_GET, &p, 1, read_staff_due, &now);
+	if (st == SF_DB_NO_ROWS) /* recorded by another attempt */
+		return SF_OK;
+	if (st < 0)
+		return sf_db_err(st);
+	x->changed = 1;
+	const struct sf_shop_actor a = {.type = d->actor_type, .id = d->actor_id};
+	enum sf_err err = sf_order_refund(c, x->kr, d->order_id, d->provider, x->refund, d->amount,
+					  d->reason[0] ? d->reason : NULL, &a);
+	if (err != SF_ERR_ORDER_STATE && err != SF_ERR_AMOUNT_MISMATCH)
+		return err;
+	snprintf(x->note, sizeof x->note, "refunded at the provider, not applied to the order: %s", sf_err_code(err));
+	return audit_as(c, x->kr, "system", "refunder", d->provider, NULL, "order.refund_not_applied", "failure",
+			x->note, d->order_id);
+}
 
 static enum sf_db_status refund_outcome_txn(struct sf_db_conn *c, void *vctx)
 {
@@ -644,21 +753,65 @@ static enum sf_db_status refund_outcome_txn(struct sf_db_conn *c, void *vctx)
 	int64_t attempts = d->attempts + 1, changed = 0;
 	int64_t wait = REFUND_BACKOFF_S << (attempts - 1 < 10 ? attempts - 1 : 10);
 	const char *status = x->refund ? "refunded" : x->final ? "refund_failed" : "refund_due";
+	enum sf_err err = SF_OK;
+	x->changed = 0;
+	x->note[0] = '\0';
+	if (d->staff && x->refund) {
+		err = apply_staff_refund(c, x);
+		if (err || !x->changed)
+			return err ? sf_db_status_from_err(err) : SF_DB_OK;
+	}
+	const char *error = x->refund ? (x->note[0] ? x->note : NULL) : x->why;
 	struct sf_db_param p[] = {SF_DB_INT(d->id),
 				  SF_DB_TEXT(status),
 				  SF_DB_INT(attempts),
 				  SF_DB_INT(x->now + (wait < REFUND_BACKOFF_MAX_S ? wait : REFUND_BACKOFF_MAX_S)),
 				  x->refund ? SF_DB_TEXT(x->refund) : SF_DB_NULL,
-				  x->refund ? SF_DB_NULL : SF_DB_TEXT(x->why),
+				  error ? SF_DB_TEXT(error) : SF_DB_NULL,
 				  SF_DB_INT(x->now)};
-	enum sf_db_status st = sf_db_exec(c, SF_STMT_UNAPPLIED_SET, p, 7, &changed);
+	enum sf_db_status st =
+		sf_db_exec(c, d->staff ? SF_STMT_ORDER_REFUND_SET : SF_STMT_UNAPPLIED_SET, p, 7, &changed);
 	x->changed = changed == 1;
-	if (st < 0 || !x->changed || (!x->refund && !x->final))
-		return st < 0 ? st : SF_DB_OK;
-	enum sf_err err = audit_as(c, x->kr, "system", "refunder", d->provider, NULL,
-				   x->refund ? "payment.unapplied_refunded" : "payment.unapplied_refund_failed",
-				   x->refund ? "success" : "failure", x->refund ? "refunded" : x->why, d->order_id);
+	if (st < 0 || !x->changed || (!x->refund && !x->final) || (d->staff && x->refund))
+		return st < 0 ? st : SF_DB_OK; /* staff's refund: sf_order_refund audited it */
+	const char *action = d->staff ? "order.refund_failed"
+			     : x->refund ? "payment.unapplied_refunded"
+					 : "payment.unapplied_refund_failed";
+	err = audit_as(c, x->kr, "system", "refunder", d->provider, NULL, action, x->refund ? "success" : "failure",
+		       x->refund ? "refunded" : x->why, d->order_id);
 	return err ? sf_db_status_from_err(err) : SF_DB_OK;
+}
+
+/* d's refund asked of its provider and the answer recorded: 1 refunded,
+ * 0 not (yet, or by this call), or a negative database status. */
+static int refund_one(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr,
+		      const struct due_payment *d)
+{
+	char refund[SF_PAY_SESSION_MAX + 1], why[160];
+	int final = 0;
+	provider_refund(p, d, refund, sizeof refund, why, sizeof why, &final);
+	struct refund_outcome o = {.kr = kr, .d = d, .refund = refund[0] ? refund : NULL, .why = why,
+				   .now = sf_shop_now(), .final = final};
+	enum sf_db_status st = sf_db_txn(db, refund_outcome_txn, &o, 8);
+	if (st < 0)
+		return st;
+	if (!o.changed)
+		return 0;
+	char what[64];
+	if (d->staff)
+		snprintf(what, sizeof what, "staff refund %" PRId64, d->id);
+	else
+		snprintf(what, sizeof what, "unapplied %s payment %" PRId64, d->provider, d->id);
+	if (o.refund)
+		sf_log(o.note[0] ? SF_LOG_ERROR : SF_LOG_INFO, d->staff ? "order.refund_sent" : "payment.unapplied_refunded",
+		       "%s of order %" PRId64 " refunded (%s)%s%s", what, d->order_id, refund, o.note[0] ? "; " : "",
+		       o.note);
+	else
+		sf_log(final ? SF_LOG_ERROR : SF_LOG_WARN,
+		       d->staff ? "order.refund_failed" : "payment.unapplied_refund_failed",
+		       "refunding %s of order %" PRId64 " failed%s: %s", what, d->order_id,
+		       final ? " for good: refund it by hand" : ", will retry", why);
+	return o.refund != NULL;
 }
 
 enum sf_err sf_pay_refund_due(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int *refunded)
@@ -670,38 +823,10 @@ enum sf_err sf_pay_refund_due(struct sf_payments *p, struct sf_db *db, const str
 	if (!x)
 		return SF_ERR_NOMEM;
 	x->now = sf_shop_now();
-	enum sf_db_status st = sf_db_txn_read(db, refund_due_txn, x, 5);
+	int st = sf_db_txn_read(db, refund_due_txn, x, 5);
 	for (int i = 0; st >= 0 && i < x->n; i++) {
-		const struct due_payment *d = &x->rows[i];
-		char refund[SF_PAY_SESSION_MAX + 1] = "", why[160] = "";
-		int final = 0;
-		if (!strcmp(d->provider, "sandbox")) {
-			snprintf(refund, sizeof refund, "sandbox-refund-%" PRId64, d->id); /* no money moved */
-		} else if (strcmp(d->provider, "stripe") != 0) {
-			snprintf(why, sizeof why, "no refunds through provider %.32s", d->provider);
-			final = 1;
-		} else if (!d->intent[0]) {
-			snprintf(why, sizeof why, "no payment intent to refund: refund it in the Stripe dashboard");
-			final = 1;
-		} else if (sf_pay_stripe_refund(p, d->id, d->order_id, d->intent, d->amount, refund, sizeof refund, why,
-						sizeof why) != SF_OK) {
-			final = d->attempts + 1 >= SF_PAY_REFUND_TRIES; /* refund stays "" */
-		}
-		struct refund_outcome o = {.kr = kr, .d = d, .refund = refund[0] ? refund : NULL, .why = why,
-					   .now = sf_shop_now(), .final = final};
-		st = sf_db_txn(db, refund_outcome_txn, &o, 8);
-		if (st < 0 || !o.changed)
-			continue;
-		if (o.refund) {
-			done++;
-			sf_log(SF_LOG_INFO, "payment.unapplied_refunded",
-			       "unapplied %s payment %" PRId64 " of order %" PRId64 " refunded (%s)", d->provider, d->id,
-			       d->order_id, refund);
-		} else {
-			sf_log(final ? SF_LOG_ERROR : SF_LOG_WARN, "payment.unapplied_refund_failed",
-			       "refunding unapplied %s payment %" PRId64 " of order %" PRId64 " failed%s: %s", d->provider,
-			       d->id, d->order_id, final ? " for good: refund it by hand" : ", will retry", why);
-		}
+		st = refund_one(p, db, kr, &x->rows[i]);
+		done += st > 0;
 	}
 	free(x);
 	if (refunded)
@@ -729,13 +854,141 @@ void sf_pay_refunder_kick(struct sf_payments *p)
 		sf_ticker_kick(p->refunder);
 }
 
-static enum sf_err unapplied_of(struct sf_db_conn *c, int64_t order_id, json_t **out)
+/* ==== Refunds given by staff (payment.h) ==== */
+
+struct key_row {
+	int64_t id, order_id;
+};
+
+static void read_key_row(struct sf_db_cursor *cur, void *ctx)
+{
+	struct key_row *k = ctx;
+	k->id = sf_db_col_int(cur, 0);
+	k->order_id = sf_db_col_int(cur, 1);
+}
+
+static enum sf_db_status by_key(struct sf_db_conn *c, const char *key, struct key_row *k)
+{
+	struct sf_db_param p = SF_DB_TEXT(key);
+	return sf_db_query_one(c, SF_STMT_ORDER_REFUND_BY_KEY, &p, 1, read_key_row, k);
+}
+
+static enum sf_err audit_request(struct sf_db_conn *c, const struct sf_keyring *kr, const struct sf_shop_actor *a,
+				 const struct refund_facts *f, int64_t order_id, int64_t amount)
+{
+	char oid[24];
+	snprintf(oid, sizeof oid, "%" PRId64, order_id);
+	json_t *d = json_pack("{s:s,s:I,s:s}", "provider", f->provider, "amount", (json_int_t)amount, "currency",
+			      f->currency);
+	char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
+	if (!detail)
+		return SF_ERR_NOMEM;
+	struct sf_audit_event ev = {
+		.actor_type = a->type,
+		.actor_id = a->id,
+		.ip = a->ip,
+		.action = "order.refund_requested",
+		.object_type = "order",
+		.object_id = oid,
+		.outcome = "success",
+		.request_id = a->request_id,
+		.detail = detail,
+	};
+	enum sf_err err = sf_audit_append(c, kr, &ev);
+	free(detail);
+	return err;
+}
+
+enum sf_err sf_pay_refund_request(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
+				  const char *request_key, int64_t amount, const char *reason,
+				  const struct sf_shop_actor *actor, int64_t *id)
+{
+	struct key_row k = {0};
+	struct refund_facts f;
+	int64_t changed = 0;
+	*id = 0;
+	if (!request_key || !sf_pay_ref_ok(request_key) || !sf_order_reason_ok(reason) || !actor || !actor->type ||
+	    !actor->id)
+		return SF_ERR_INVALID;
+	enum sf_db_status st = by_key(c, request_key, &k);
+	if (st == SF_DB_OK) { /* the same form again: the same refund */
+		*id = k.id;
+		return k.order_id == order_id ? SF_OK : SF_ERR_INVALID;
+	}
+	if (st != SF_DB_NO_ROWS)
+		return sf_db_err(st);
+	enum sf_err err = refund_facts(c, order_id, &f);
+	if (err)
+		return err;
+	enum sf_order_status s;
+	if (sf_order_status_parse(f.status, &s) || !sf_order_transition_allowed(s, SF_ORDER_PARTIALLY_REFUNDED))
+		return SF_ERR_ORDER_STATE;
+	if (amount < 1 || amount > f.paid - f.refunded - f.due)
+		return SF_ERR_AMOUNT_MISMATCH;
+	if (strcmp(f.provider, "sandbox") != 0 && (strcmp(f.provider, "stripe") != 0 || !f.intent[0]))
+		return SF_ERR_REFUND_PROVIDER;
+	int64_t now = sf_shop_now();
+	/* the refunder takes it only if the attempt right after this
+	 * transaction (sf_pay_refund_send) does not settle it */
+	struct sf_db_param p[] = {SF_DB_INT(order_id),
+				  SF_DB_TEXT(request_key),
+				  SF_DB_TEXT(f.provider),
+				  f.intent[0] ? SF_DB_TEXT(f.intent) : SF_DB_NULL,
+				  SF_DB_INT(amount),
+				  SF_DB_TEXT(f.currency),
+				  reason ? SF_DB_TEXT(reason) : SF_DB_NULL,
+				  SF_DB_TEXT(actor->type),
+				  SF_DB_TEXT(actor->id),
+				  SF_DB_INT(now + REFUND_BACKOFF_S),
+				  SF_DB_INT(now)};
+	st = sf_db_exec(c, SF_STMT_ORDER_REFUND_INSERT, p, 11, &changed);
+	if (st >= 0)
+		st = by_key(c, request_key, &k);
+	if (st < 0 || st == SF_DB_NO_ROWS || changed != 1)
+		return st < 0 ? sf_db_err(st) : SF_ERR_DB_CONFLICT;
+	*id = k.id;
+	return audit_request(c, kr, actor, &f, order_id, amount);
+}
+
+struct send_ctx {
+	int64_t id;
+	int found;
+	struct due_payment d;
+};
+
+static enum sf_db_status send_get_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct send_ctx *x = vctx;
+	struct sf_db_param p = SF_DB_INT(x->id);
+	enum sf_db_status st = sf_db_query_one(c, SF_STMT_ORDER_REFUND_GET, &p, 1, read_staff_due, &x->d);
+	x->found = st == SF_DB_OK;
+	return st == SF_DB_NO_ROWS ? SF_DB_OK : st;
+}
+
+enum sf_err sf_pay_refund_send(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int64_t id)
+{
+	struct send_ctx *x = calloc(1, sizeof *x);
+	if (!x)
+		return SF_ERR_NOMEM;
+	x->id = id;
+	int st = sf_db_txn_read(db, send_get_txn, x, 5);
+	if (st >= 0 && x->found)
+		st = refund_one(p, db, kr, &x->d);
+	free(x);
+	return st < 0 ? sf_db_err(st) : SF_OK;
+}
+
+/* An order's rows of unapplied_payments (staff = 0) or order_refunds, as
+ * payment.h lists them. */
+static enum sf_err refunds_of(struct sf_db_conn *c, int64_t order_id, int staff, json_t **out)
 {
 	struct sf_db_cursor *cur = NULL;
 	struct sf_db_param p = SF_DB_INT(order_id);
 	int oom = 0;
 	*out = NULL;
-	enum sf_db_status st = sf_db_query(c, SF_STMT_UNAPPLIED_OF_ORDER, &p, 1, &cur);
+	enum sf_db_status st =
+		sf_db_query(c, staff ? SF_STMT_ORDER_REFUND_OF_ORDER : SF_STMT_UNAPPLIED_OF_ORDER, &p, 1, &cur);
 	if (st != SF_DB_OK)
 		return sf_db_err(st);
 	json_t *arr = json_array();
@@ -743,13 +996,16 @@ static enum sf_err unapplied_of(struct sf_db_conn *c, int64_t order_id, json_t *
 		json_t *o = json_object();
 		sf_json_put(&oom, o, "provider", json_string(sf_db_col_text(cur, 0, NULL)));
 		sf_json_put(&oom, o, "amount", sf_money_json(sf_db_col_int(cur, 1), sf_db_col_text(cur, 2, NULL)));
-		sf_json_put(&oom, o, "reason", json_string(sf_db_col_text(cur, 3, NULL)));
+		if (!sf_db_col_is_null(cur, 3))
+			sf_json_put(&oom, o, "reason", json_string(sf_db_col_text(cur, 3, NULL)));
 		sf_json_put(&oom, o, "status", json_string(sf_db_col_text(cur, 4, NULL)));
 		sf_json_put(&oom, o, "created_at", json_integer(sf_db_col_int(cur, 5)));
 		if (!sf_db_col_is_null(cur, 6))
 			sf_json_put(&oom, o, "refund_ref", json_string(sf_db_col_text(cur, 6, NULL)));
 		if (!sf_db_col_is_null(cur, 7))
 			sf_json_put(&oom, o, "error", json_string(sf_db_col_text(cur, 7, NULL)));
+		if (staff)
+			sf_json_put(&oom, o, "by", json_string(sf_db_col_text(cur, 8, NULL)));
 		sf_json_push(&oom, arr, o);
 	}
 	sf_db_cursor_close(cur);
@@ -761,23 +1017,35 @@ static enum sf_err unapplied_of(struct sf_db_conn *c, int64_t order_id, json_t *
 	return SF_OK;
 }
 
-struct unapplied_list {
+struct refunds_list {
 	int64_t order_id;
-	json_t *out;
+	json_t *unapplied, *refunds;
 	enum sf_err err;
 };
 
-static enum sf_db_status unapplied_list_txn(struct sf_db_conn *c, void *vctx)
+static enum sf_db_status refunds_list_txn(struct sf_db_conn *c, void *vctx)
 {
-	struct unapplied_list *x = vctx;
-	x->err = unapplied_of(c, x->order_id, &x->out);
+	struct refunds_list *x = vctx;
+	json_decref(x->unapplied);
+	json_decref(x->refunds);
+	x->refunds = NULL;
+	x->err = refunds_of(c, x->order_id, 0, &x->unapplied);
+	if (!x->err)
+		x->err = refunds_of(c, x->order_id, 1, &x->refunds);
 	return x->err ? sf_db_status_from_err(x->err) : SF_DB_OK;
 }
 
-enum sf_err sf_pay_unapplied_list(struct sf_db *db, int64_t order_id, json_t **out)
+enum sf_err sf_pay_order_refunds(struct sf_db *db, int64_t order_id, json_t **unapplied, json_t **refunds)
 {
-	struct unapplied_list x = {.order_id = order_id};
-	enum sf_db_status st = sf_db_txn_read(db, unapplied_list_txn, &x, 5);
-	*out = x.out;
-	return x.err ? x.err : st < 0 ? sf_db_err(st) : SF_OK;
+	struct refunds_list x = {.order_id = order_id};
+	enum sf_db_status st = sf_db_txn_read(db, refunds_list_txn, &x, 5);
+	enum sf_err err = x.err ? x.err : st < 0 ? sf_db_err(st) : SF_OK;
+	if (err) {
+		json_decref(x.unapplied);
+		json_decref(x.refunds);
+		x.unapplied = x.refunds = NULL;
+	}
+	*unapplied = x.unapplied;
+	*refunds = x.refunds;
+	return err;
 }

@@ -238,11 +238,43 @@ enum sf_err sf_pay_refunder_start(struct sf_payments *p, struct sf_db *db, const
 				  int interval_s) SF_WARN_UNUSED;
 /* Run the refunder now (NULL, or no refunder: nothing). */
 void sf_pay_refunder_kick(struct sf_payments *p);
-/* The unapplied payments of an order, oldest first, for staff (one read
- * transaction): [{provider, amount (sf_money_json), reason, status,
- * created_at, refund_ref?, error?}].  SF_OK and *out (the caller frees), or
- * an error. */
-enum sf_err sf_pay_unapplied_list(struct sf_db *db, int64_t order_id, json_t **out) SF_WARN_UNUSED;
+/*
+ * ==== Refunds given by staff ====
+ * Staff's refund of an order goes to the provider that took its payment;
+ * the order is refunded (sf_order_refund: state, history, audit, webhook,
+ * the shopper's refund mail) only when the provider has returned the
+ * money, in the transaction that records its answer.
+ * sf_pay_refund_request, in the caller's write transaction, checks the
+ * order (a state that can be refunded, amount <= paid - refunded - the
+ * refunds still due) and its payment (sandbox, or Stripe with a payment
+ * intent; any other: SF_ERR_REFUND_PROVIDER, for staff to refund at the
+ * provider and record it), writes an order_refunds row (refund_due) and
+ * audits "order.refund_requested".  request_key makes a form sent twice
+ * one refund: the same key gives the same row (*id), changing nothing.
+ * sf_pay_refund_send tries that row at once, outside any transaction;
+ * what fails is retried by the refunder like an unapplied payment (Stripe
+ * idempotency key storefort-refund-<id>).  A refund the provider refuses
+ * for good (or Stripe's charge_already_refunded: the money went back some
+ * other way, whose charge.refunded records it) stays refund_failed, order
+ * unchanged, audited "order.refund_failed".  Stripe's charge.refunded
+ * reports the charge's refunded total: the refunds still due count as
+ * recorded, so the refund staff asked for is never counted twice.
+ */
+enum sf_err sf_pay_refund_request(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
+				  const char *request_key, int64_t amount, const char *reason,
+				  const struct sf_shop_actor *actor, int64_t *id) SF_WARN_UNUSED;
+/* Send refund id now if it is still due (p may be NULL: Stripe refunds
+ * then fail and are retried).  SF_OK (whatever the provider answered: the
+ * row says) or a database error. */
+enum sf_err sf_pay_refund_send(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr,
+			       int64_t id) SF_WARN_UNUSED;
+/* An order's unapplied payments and staff refunds, oldest first, for
+ * staff (one read transaction): *unapplied = [{provider, amount
+ * (sf_money_json), reason, status, created_at, refund_ref?, error?}],
+ * *refunds = [{provider, amount, reason?, status, created_at, refund_ref?,
+ * error?, by}].  SF_OK and both (the caller frees), or an error. */
+enum sf_err sf_pay_order_refunds(struct sf_db *db, int64_t order_id, json_t **unapplied,
+				 json_t **refunds) SF_WARN_UNUSED;
 
 /* Is s a well-formed provider reference (1..SF_PAY_SESSION_MAX of
  * [A-Za-z0-9_-])? */
@@ -253,11 +285,13 @@ int sf_pay_ref_ok(const char *s);
  * sf_pay_stripe_expires_at; set before the call is made). */
 enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_order *o, char **url, char **ref,
 				  int64_t *expires_at) SF_WARN_UNUSED;
-/* Stripe's refund of unapplied payment id (order_id's) for its payment
- * intent: SF_OK and the refund's id in refund ("already-refunded" when
- * Stripe says the charge was), or an error with a short reason in why
- * (no secret, no personal data). */
-enum sf_err sf_pay_stripe_refund(struct sf_payments *p, int64_t id, int64_t order_id, const char *intent,
+/* Stripe's refund of amount of order_id's payment intent, for row id of
+ * kind "unapplied" (unapplied_payments) or "refund" (order_refunds), with
+ * the idempotency key storefort-<kind>-<id> on every attempt: SF_OK and
+ * the refund's id in refund ("already-refunded" when Stripe says the
+ * charge was), or an error with a short reason in why (no secret, no
+ * personal data). */
+enum sf_err sf_pay_stripe_refund(struct sf_payments *p, const char *kind, int64_t id, int64_t order_id, const char *intent,
 				 int64_t amount, char *refund, size_t refund_len, char *why, size_t why_len) SF_WARN_UNUSED;
 /* Pure: the expires_at of a Checkout Session created at now for an order
  * reserved until reserved_until: reserved_until, but at least

@@ -12,8 +12,8 @@
  * the order's reservation, and a shopper could pay an order that the
  * reaper had cancelled).  The answer's "id" and "url" are kept; the
  * shopper is redirected to "url".
- * Refunds of unapplied payments (payment.h): POST {api_base}/v1/refunds
- * with payment_intent, amount and an Idempotency-Key per payment.
+ * Refunds of unapplied payments and of staff refunds (payment.h): POST {api_base}/v1/refunds
+ * with payment_intent, amount and an Idempotency-Key per refund.
  *
  * Inbound: Stripe-Signature "t=<ts>,v1=<hex>[,v1=…]" = HMAC-SHA256 over
  * "<ts>.<payload>" with the endpoint secret (whsec_…), 300 s tolerance.
@@ -232,14 +232,16 @@ static int word_ok(const char *s)
 	return s && *s && strlen(s) < 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == strlen(s);
 }
 
-enum sf_err sf_pay_stripe_refund(struct sf_payments *p, int64_t id, int64_t order_id, const char *intent,
-				 int64_t amount, char *refund, size_t refund_len, char *why, size_t why_len)
+enum sf_err sf_pay_stripe_refund(struct sf_payments *p, const char *kind, int64_t id, int64_t order_id,
+				 const char *intent, int64_t amount, char *refund, size_t refund_len, char *why,
+				 size_t why_len)
 {
 	struct sf_pay_secrets s;
 	sf_pay_secrets(p, &s);
 	struct sf_buf form;
 	json_t *js = NULL;
-	char uid[24], oid[24], amt[24], idem[64], what[96];
+	char uid[24], oid[24], amt[24], idem[64], what[96], meta[40];
+	const int staff = !strcmp(kind, "refund");
 	enum sf_err err = SF_OK;
 	refund[0] = why[0] = '\0';
 	if (!s.stripe_key) {
@@ -256,17 +258,19 @@ enum sf_err sf_pay_stripe_refund(struct sf_payments *p, int64_t id, int64_t orde
 	/* The same key on every attempt: a retry after a lost answer is the
 	 * same refund, never a second one (Stripe keeps keys 24 hours; after
 	 * that a second refund is refused as charge_already_refunded). */
-	snprintf(idem, sizeof idem, "storefort-unapplied-%s", uid);
+	snprintf(idem, sizeof idem, "storefort-%s-%s", staff ? "refund" : "unapplied", uid);
+	snprintf(meta, sizeof meta, "metadata[%s]", staff ? "order_refund" : "unapplied_payment");
 	const char *const kv[][2] = {
 		{"payment_intent", intent},
 		{"amount", amt},
 		{"metadata[order_id]", oid},
-		{"metadata[unapplied_payment]", uid},
+		{meta, uid},
 	};
 	for (size_t i = 0; i < sizeof kv / sizeof kv[0] && !err; i++)
 		err = field(h, &form, kv[i][0], kv[i][1]);
 	long status = 0;
-	snprintf(what, sizeof what, "refunding the unapplied payment %s of order %s", uid, oid);
+	snprintf(what, sizeof what, "refunding %s %s of order %s", staff ? "staff refund" : "the unapplied payment",
+		 uid, oid);
 	if (!err)
 		err = stripe_post(&s, h, "/v1/refunds", &form, idem, what, &status, &js);
 	if (err) {

@@ -11,6 +11,7 @@
 #include "audit/search.h"
 #include "auth/form.h"
 #include "core/app.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "db/db.h"
 #include "shop/backoffice.h"
@@ -135,16 +136,20 @@ static enum sf_err order_page(struct sf_req *req, struct sf_resp *resp, int64_t 
 	json_object_set_new(ctx, "can_ship", json_boolean(sf_order_transition_allowed(s, SF_ORDER_SHIPPED)));
 	json_object_set_new(ctx, "refund_key", json_string(key));
 	sf_admin_times(json_object_get(o, "history"), "at");
-	/* payments that came when the order could not take them (payment.h) */
-	json_t *unapplied = NULL;
-	err = sf_pay_unapplied_list(app->db, id, &unapplied);
+	/* staff's refunds through the provider, and payments that came when
+	 * the order could not take them (payment.h) */
+	json_t *unapplied = NULL, *refunds = NULL;
+	err = sf_pay_order_refunds(app->db, id, &unapplied, &refunds);
 	if (err) {
 		json_decref(ctx);
 		return err;
 	}
 	sf_admin_times(unapplied, "created_at");
+	sf_admin_times(refunds, "created_at");
 	json_object_set_new(ctx, "has_unapplied", json_boolean(json_array_size(unapplied) > 0));
 	json_object_set_new(ctx, "unapplied", unapplied);
+	json_object_set_new(ctx, "has_refunds", json_boolean(json_array_size(refunds) > 0));
+	json_object_set_new(ctx, "refunds", refunds);
 	sf_admin_error(ctx, why, why_text);
 	return sf_admin_render(req, resp, why ? sf_err_status(why) : 200, "admin_order", ctx);
 }
@@ -165,8 +170,10 @@ struct order_op {
 	struct sf_app *app;
 	int64_t id;
 	enum sf_order_status to;
-	const char *reason, *a, *b; /* refund: a = provider ref; ship: a = carrier, b = tracking */
+	const char *reason, *a, *b; /* refund: a = form key; ship: a = carrier, b = tracking */
 	int64_t amount;
+	int record_only;   /* refund: made outside storefort, recorded only */
+	int64_t refund_id; /* refund: the order_refunds row to send */
 	struct sf_shop_actor actor;
 	enum sf_err err;
 };
@@ -180,7 +187,10 @@ static enum sf_db_status op_txn(struct sf_db_conn *c, void *ctx)
 		err = sf_order_transition(c, op->app->keys, op->id, op->to, &op->actor, op->reason);
 		break;
 	case OP_REFUND:
-		err = sf_order_refund(c, op->app->keys, op->id, "manual", op->a, op->amount, op->reason, &op->actor);
+		err = op->record_only ? sf_order_refund(c, op->app->keys, op->id, "manual", op->a, op->amount,
+							op->reason, &op->actor)
+				      : sf_pay_refund_request(c, op->app->keys, op->id, op->a, op->amount, op->reason,
+							      &op->actor, &op->refund_id);
 		break;
 	default:
 		err = sf_order_ship(c, op->app->keys, op->id, op->a, op->b, &op->actor);
@@ -200,6 +210,12 @@ static enum sf_err op_run(struct sf_req *req, struct sf_resp *resp, struct order
 	enum sf_err err = op->err ? op->err : st < 0 ? sf_db_err(st) : SF_OK;
 	if (err == SF_ERR_INVALID)
 		err = SF_ERR_BAD_PARAM;
+	/* the provider asked at once; what fails is the refunder's to retry,
+	 * and the order page shows where it stands */
+	if (!err && op->refund_id &&
+	    sf_pay_refund_send(op->app->payments, op->app->db, op->app->keys, op->refund_id) != SF_OK)
+		sf_log(SF_LOG_WARN, "order.refund_send", "recording the provider's answer for refund %" PRId64
+		       " failed: the refunder will retry", op->refund_id);
 	if (!err) {
 		char loc[64];
 		snprintf(loc, sizeof loc, "/admin/orders/%" PRId64, op->id);
@@ -256,6 +272,10 @@ enum sf_err sf_web_admin_order_refund(struct sf_req *req, struct sf_resp *resp)
 	/* one refund per rendered form: a resubmitted form is the same refund */
 	snprintf(ref, sizeof ref, "bo-%s", key);
 	op.a = ref;
+	const char *only = sf_form_get(req, "record_only");
+	if (only && *only && strcmp(only, "1") != 0)
+		return order_page(req, resp, op.id, SF_ERR_BAD_PARAM, "Tick the box or leave it empty.");
+	op.record_only = only && *only;
 	return op_run(req, resp, &op, "The reason must be at most 500 characters of text.");
 }
 

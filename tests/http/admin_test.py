@@ -265,13 +265,54 @@ def test_refund_ship(owner, db, oid2):
     check('refund with a forged form key: 400', st == 400, st)
     owner.get('/admin/orders/%d' % oid2)
     key = hidden(owner.last, 'refund_key')
+    # a payment no provider of storefort's took cannot be refunded through one
+    st, hd, html = owner.post('/admin/orders/%d/refund' % oid2, {'amount': '1.00', 'refund_key': key})
+    check('refund of a payment no provider can refund: 409 with the reason, nothing written',
+          st == 409 and 'refund_not_possible' in html and
+          db_count(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid2,)) == 0 and
+          db_count(db, 'SELECT count(*) FROM order_refunds') == 0, (st, html[:300]))
     st, hd, html = owner.post('/admin/orders/%d/refund' % oid2, {'amount': '1.00', 'refund_key': key,
-                                                                 'reason': 'scratched'})
+                                                                 'record_only': 'yes'})
+    check('record_only other than 1: 400, nothing refunded', st == 400 and
+          db_count(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid2,)) == 0, st)
+    st, hd, html = owner.post('/admin/orders/%d/refund' % oid2, {'amount': '1.00', 'refund_key': key,
+                                                                 'reason': 'scratched', 'record_only': '1'})
     st2, hd2, html2 = owner.post('/admin/orders/%d/refund' % oid2, {'amount': '1.00', 'refund_key': key,
-                                                                    'reason': 'scratched'})
-    check('partial refund via sf_order_refund; the same form sent twice refunds once',
+                                                                    'reason': 'scratched', 'record_only': '1'})
+    check('a refund made elsewhere, recorded only; the same form sent twice records it once',
           st == 303 and st2 == 303 and db_count(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid2,)) == 100
-          and db_count(db, 'SELECT status FROM orders WHERE id = ?', (oid2,)) == 'partially_refunded', (st, st2))
+          and db_count(db, 'SELECT status FROM orders WHERE id = ?', (oid2,)) == 'partially_refunded' and
+          db_count(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'refund' AND "
+                       "provider = 'manual'", (oid2,)) == 1, (st, st2))
+    # paid through the sandbox: the refund goes to the provider, then to the order
+    c = sqlite3.connect(db)
+    c.execute("UPDATE orders SET payment_provider = 'sandbox' WHERE id = ?", (oid2,))
+    c.commit()
+    c.close()
+    mails = db_count(db, 'SELECT count(*) FROM mail_outbox')
+    owner.get('/admin/orders/%d' % oid2)
+    key = hidden(owner.last, 'refund_key')
+    st, hd, html = owner.post('/admin/orders/%d/refund' % oid2, {'amount': '%d.00' % (total // 100),
+                                                                 'refund_key': key})
+    check('refund of more than is left: 409, nothing asked of the provider',
+          st == 409 and db_count(db, 'SELECT count(*) FROM order_refunds') == 0, st)
+    st, hd, html = owner.post('/admin/orders/%d/refund' % oid2, {'amount': '1.50', 'refund_key': key,
+                                                                 'reason': 'R&D late'})
+    st2, hd2, html2 = owner.post('/admin/orders/%d/refund' % oid2, {'amount': '1.50', 'refund_key': key,
+                                                                    'reason': 'R&D late'})
+    check('a refund through the sandbox: the provider asked once, the order refunded once, the shopper mailed',
+          st == 303 and st2 == 303 and db_count(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid2,)) == 250
+          and db_count(db, "SELECT count(*) FROM order_refunds WHERE order_id = ? AND status = 'refunded' AND "
+                           "amount_minor = 150 AND refund_ref LIKE 'sandbox-refund-staff-%'", (oid2,)) == 1
+          and db_count(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'refund' AND "
+                           "provider = 'sandbox'", (oid2,)) == 1
+          and db_count(db, 'SELECT count(*) FROM mail_outbox') == mails + 1
+          and db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'order.refund_requested'") == 1,
+          (st, st2))
+    st, hd, html = owner.get('/admin/orders/%d' % oid2)
+    check('the order page lists the refund, who gave it and its state, the reason escaped',
+          st == 200 and 'id="refunds"' in html and 'sandbox-refund-staff-' in html and
+          'R&amp;D late' in html and 'R&D late' not in html, html[:300])
     st, hd, html = owner.post('/admin/orders/%d/ship' % oid2, {'carrier': 'DHL', 'tracking': 'JD0001'})
     check('ship before fulfilled: 409', st == 409, st)
     c = sqlite3.connect(db)

@@ -631,9 +631,11 @@ static void test_unapplied_stripe(void **state)
 	assert_true(order_is(f, oid, "paid"));
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_payments WHERE kind = 'refund'"), 0);
 	/* what staff see */
-	json_t *list = NULL;
-	assert_int_equal(sf_pay_unapplied_list(f->db, oid, &list), SF_OK);
+	json_t *list = NULL, *staff = NULL;
+	assert_int_equal(sf_pay_order_refunds(f->db, oid, &list, &staff), SF_OK);
 	assert_int_equal(json_array_size(list), 1);
+	assert_int_equal(json_array_size(staff), 0);
+	json_decref(staff);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "status")), "refunded");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "reason")),
 			    "invalid_order_state");
@@ -677,6 +679,199 @@ static void test_unapplied_stripe(void **state)
 				    "status = 'refunded' AND refund_ref = 'ch_unit_c-100'"),
 			 1);
 	assert_true(order_is(f, gone, "cancelled"));
+	rx_stop(&r);
+	sf_payments_free(p);
+}
+
+/* Staff's refund asked in a write transaction, as the back office does. */
+struct staff_req {
+	const struct sf_keyring *kr;
+	int64_t oid, amount, id;
+	const char *key, *reason;
+	enum sf_err err;
+};
+
+static enum sf_db_status staff_req_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct staff_req *x = vctx;
+	const struct sf_shop_actor staff = {.type = "staff", .id = "7"};
+	x->err = sf_pay_refund_request(c, x->kr, x->oid, x->key, x->amount, x->reason, &staff, &x->id);
+	return sf_db_status_from_err(x->err);
+}
+
+static enum sf_err staff_refund(struct shop_fx *f, int64_t oid, const char *key, int64_t amount, const char *reason,
+				int64_t *id)
+{
+	struct staff_req x = {.kr = f->kr, .oid = oid, .amount = amount, .key = key, .reason = reason};
+	enum sf_db_status st = sf_db_txn(f->db, staff_req_txn, &x, 5);
+	*id = x.id;
+	return x.err ? x.err : st < 0 ? sf_db_err(st) : SF_OK;
+}
+
+static int64_t order_int(struct shop_fx *f, const char *col, int64_t oid)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT %s FROM orders WHERE id = %lld", col, (long long)oid);
+	return cfx_int(f, sql);
+}
+
+/* A Stripe refund of amount of order oid (by charge.refunded, cumulative
+ * total) under event_id. */
+static enum sf_err stripe_refunded(struct shop_fx *f, const char *pi, int64_t total, const char *event_id)
+{
+	char ref[64];
+	snprintf(ref, sizeof ref, "ch_unit-%lld", (long long)total);
+	struct sf_pay_event e = {.provider = "stripe", .event_id = event_id, .type = "charge.refunded",
+				 .kind = "refund_total", .ref = ref, .amount = total, .currency = "EUR",
+				 .reason = "refunded at Stripe", .by_intent = pi};
+	int replayed = 0;
+	return sf_pay_apply(f->db, f->kr, &e, NULL, &replayed);
+}
+
+/* Staff's refund goes to Stripe, and the order is refunded only when
+ * Stripe has returned the money: one refund per form, the same
+ * idempotency key on every attempt, never more than was paid (refunds
+ * still due count), and Stripe's charge.refunded for it never counts it a
+ * second time. */
+static void test_staff_refund_stripe(void **state)
+{
+	struct shop_fx *f = *state;
+	struct rx r = {.stripe = 1};
+	struct sf_cart_owner o;
+	int64_t oid = 0, other = 0, id = 0, id2 = 0;
+	struct sf_payments *p = stripe_order(f, &r, &o, "pay-unit-staff-1", &oid);
+	struct sf_order_viewer mine = {.owner = &o};
+	char *url = NULL, a[64], key1[96], key2[96], sql[256];
+	int unapplied = 0, refunded = 0;
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK);
+	snprintf(a, sizeof a, "%s", strrchr(url, '/') + 1);
+	free(url);
+	assert_int_equal(stripe_paid(f, oid, a, "pi_unit_s", "evt_unit_sr_1", &unapplied), SF_OK);
+	assert_true(order_is(f, oid, "paid"));
+	const int64_t total = order_int(f, "total_minor", oid);
+	assert_true(total > 400);
+	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-staff-2", &other), SF_OK); /* not paid */
+
+	/* hostile or impossible requests write nothing */
+	assert_int_equal(staff_refund(f, oid, "bo-unit-0", 0, NULL, &id), SF_ERR_AMOUNT_MISMATCH);
+	assert_int_equal(staff_refund(f, oid, "bo-unit-0", -5, NULL, &id), SF_ERR_AMOUNT_MISMATCH);
+	assert_int_equal(staff_refund(f, oid, "bo-unit-0", total + 1, NULL, &id), SF_ERR_AMOUNT_MISMATCH);
+	assert_int_equal(staff_refund(f, oid, "bo unit'0", 100, NULL, &id), SF_ERR_INVALID);
+	assert_int_equal(staff_refund(f, oid, "", 100, NULL, &id), SF_ERR_INVALID);
+	assert_int_equal(staff_refund(f, oid, "bo-unit-0", 100, "card 4111 1111 1111 1111", &id), SF_ERR_INVALID);
+	assert_int_equal(staff_refund(f, 999999, "bo-unit-0", 100, NULL, &id), SF_ERR_NOT_FOUND);
+	assert_int_equal(staff_refund(f, other, "bo-unit-0", 100, NULL, &id), SF_ERR_ORDER_STATE);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_refunds"), 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'order.refund_requested'"), 0);
+
+	/* asked while Stripe fails: kept due, the order untouched */
+	r.status = 500;
+	int hits = r.hits;
+	assert_int_equal(staff_refund(f, oid, "bo-unit-1", 300, "scratched", &id), SF_OK);
+	assert_true(id > 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'order.refund_requested' AND "
+				    "actor_id = '7'"),
+			 1);
+	assert_int_equal(sf_pay_refund_send(p, f->db, f->kr, id), SF_OK);
+	assert_int_equal(r.hits, hits + 1);
+	assert_non_null(strstr(r.last, "POST /v1/refunds "));
+	assert_non_null(strstr(r.last, "payment_intent=pi_unit_s"));
+	assert_non_null(strstr(r.last, "amount=300&"));
+	snprintf(sql, sizeof sql, "Idempotency-Key: storefort-refund-%lld\r\n", (long long)id);
+	assert_non_null(strcasestr(r.last, sql));
+	sscanf(strcasestr(r.last, "Idempotency-Key: ") + 17, "%95[a-z0-9-]", key1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_refunds WHERE status = 'refund_due' AND attempts = 1 "
+				    "AND last_error LIKE 'stripe answered 500%' AND intent_ref = 'pi_unit_s'"),
+			 1);
+	assert_true(order_is(f, oid, "paid"));
+	assert_int_equal(order_int(f, "refunded_minor", oid), 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_payments WHERE kind = 'refund'"), 0);
+	/* the same form again is the same refund */
+	assert_int_equal(staff_refund(f, oid, "bo-unit-1", 300, "scratched", &id2), SF_OK);
+	assert_int_equal(id2, id);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_refunds"), 1);
+	/* a refund still due counts against what may be refunded */
+	assert_int_equal(staff_refund(f, oid, "bo-unit-2", total - 300 + 1, NULL, &id2), SF_ERR_AMOUNT_MISMATCH);
+	/* Stripe did refund, and its charge.refunded comes before the answer
+	 * is recorded: acknowledged, not counted twice */
+	assert_int_equal(stripe_refunded(f, "pi_unit_s", 300, "evt_unit_sr_2"), SF_OK);
+	assert_int_equal(order_int(f, "refunded_minor", oid), 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.webhook_ignored'"), 1);
+
+	/* the refunder retries with the same key: refunded, the order with it */
+	cfx_sql(f, "UPDATE order_refunds SET next_at = 0");
+	r.status = 200;
+	assert_int_equal(sf_pay_refund_due(p, f->db, f->kr, &refunded), SF_OK);
+	assert_int_equal(refunded, 1);
+	sscanf(strcasestr(r.last, "Idempotency-Key: ") + 17, "%95[a-z0-9-]", key2);
+	assert_string_equal(key1, key2);
+	assert_true(order_is(f, oid, "partially_refunded"));
+	assert_int_equal(order_int(f, "refunded_minor", oid), 300);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_refunds WHERE status = 'refunded' AND "
+				    "refund_ref LIKE 're_unit_%' AND last_error IS NULL"),
+			 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM order_payments WHERE kind = 'refund' AND provider = 'stripe' "
+				    "AND amount_minor = 300 AND provider_ref LIKE 're_unit_%'"),
+			 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'order.refund' AND "
+				    "actor_type = 'staff' AND actor_id = '7'"),
+			 1);
+	/* sent again (a second click's attempt): nothing more */
+	hits = r.hits;
+	assert_int_equal(sf_pay_refund_send(p, f->db, f->kr, id), SF_OK);
+	assert_int_equal(r.hits, hits);
+	/* Stripe's charge.refunded after it: nothing new */
+	assert_int_equal(stripe_refunded(f, "pi_unit_s", 300, "evt_unit_sr_3"), SF_OK);
+	assert_int_equal(order_int(f, "refunded_minor", oid), 300);
+	/* a refund made in Stripe's dashboard meanwhile is still counted */
+	assert_int_equal(stripe_refunded(f, "pi_unit_s", 400, "evt_unit_sr_4"), SF_OK);
+	assert_int_equal(order_int(f, "refunded_minor", oid), 400);
+	/* the rest: the order refunded */
+	assert_int_equal(staff_refund(f, oid, "bo-unit-3", total - 400, NULL, &id2), SF_OK);
+	assert_int_equal(sf_pay_refund_send(p, f->db, f->kr, id2), SF_OK);
+	assert_true(order_is(f, oid, "refunded"));
+	assert_int_equal(order_int(f, "refunded_minor", oid), total);
+	assert_int_equal(staff_refund(f, oid, "bo-unit-4", 1, NULL, &id2), SF_ERR_ORDER_STATE);
+
+	/* Stripe refusing for good: refund_failed after the tries, the order as it was */
+	struct sf_order_viewer mine2 = {.owner = &o};
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, other, &mine2, &url), SF_OK);
+	snprintf(a, sizeof a, "%s", strrchr(url, '/') + 1);
+	free(url);
+	assert_int_equal(stripe_paid(f, other, a, "pi_unit_t", "evt_unit_sr_5", &unapplied), SF_OK);
+	r.status = 402;
+	assert_int_equal(staff_refund(f, other, "bo-unit-5", 100, NULL, &id), SF_OK);
+	assert_int_equal(sf_pay_refund_send(p, f->db, f->kr, id), SF_OK);
+	for (int i = 1; i < SF_PAY_REFUND_TRIES; i++) {
+		cfx_sql(f, "UPDATE order_refunds SET next_at = 0");
+		assert_int_equal(sf_pay_refund_due(p, f->db, f->kr, &refunded), SF_OK);
+		assert_int_equal(refunded, 0);
+	}
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM order_refunds WHERE id = %lld AND status = 'refund_failed' AND "
+				  "attempts = %d", (long long)id, SF_PAY_REFUND_TRIES);
+	assert_int_equal(cfx_int(f, sql), 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'order.refund_failed'"), 1);
+	assert_true(order_is(f, other, "paid"));
+	assert_int_equal(order_int(f, "refunded_minor", other), 0);
+	/* what staff see */
+	json_t *list = NULL, *staff = NULL;
+	assert_int_equal(sf_pay_order_refunds(f->db, other, &list, &staff), SF_OK);
+	assert_int_equal(json_array_size(list), 0);
+	assert_int_equal(json_array_size(staff), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(staff, 0), "status")), "refund_failed");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(staff, 0), "by")), "7");
+	json_decref(list);
+	json_decref(staff);
+	/* a payment without a payment intent cannot be refunded through Stripe */
+	int64_t third = 0;
+	assert_int_equal(cfx_buy(f, &o, "BOOK", 1, "pay-unit-staff-3", &third), SF_OK);
+	r.status = 200;
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, third, &mine2, &url), SF_OK);
+	snprintf(a, sizeof a, "%s", strrchr(url, '/') + 1);
+	free(url);
+	assert_int_equal(stripe_paid(f, third, a, NULL, "evt_unit_sr_6", &unapplied), SF_OK);
+	assert_true(order_is(f, third, "paid"));
+	assert_int_equal(staff_refund(f, third, "bo-unit-6", 100, NULL, &id), SF_ERR_REFUND_PROVIDER);
 	rx_stop(&r);
 	sf_payments_free(p);
 }
@@ -1025,6 +1220,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_checks_session, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rejections_change_nothing, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_unapplied_stripe, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_staff_refund_stripe, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions_and_events, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_version_only_on_flips, commerce_fx_setup,
 						commerce_fx_teardown),
