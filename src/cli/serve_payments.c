@@ -74,8 +74,9 @@ enum sf_err sf_serve_payments_start(const struct sf_config *cfg, struct sf_db *d
 	err = sf_webhook_sender_start(db, kr, &wo, snd);
 	if (err)
 		snprintf(errbuf, errlen, "cannot start the webhook sender thread");
-	/* Payments that came too late are refunded: at once when one comes,
-	 * and every minute for retries. */
+	/* Refunds to send — payments that came too late, and staff's refunds
+	 * that a first attempt did not settle: at once when kicked, and every
+	 * minute for retries. */
 	if (!err && (err = sf_pay_refunder_start(*pay, db, kr, 60)) != SF_OK) {
 		snprintf(errbuf, errlen, "cannot start the refund thread");
 		sf_webhook_sender_stop(*snd);
