@@ -401,14 +401,21 @@ static enum sf_err refund_facts(struct sf_db_conn *c, int64_t order_id, struct r
 	return st == SF_DB_NO_ROWS ? SF_ERR_NOT_FOUND : st < 0 ? sf_db_err(st) : SF_OK;
 }
 
-/* The refund still to apply when the provider reports a cumulative total:
- * staff's refunds still due count as recorded (payment.h). */
-static enum sf_err refund_delta(struct sf_db_conn *c, int64_t order_id, int64_t total, int64_t *delta)
+/* The refund still to apply when the provider reports a cumulative total
+ * in currency: staff's refunds still due count as recorded (payment.h).
+ * A total in another currency than the order's: SF_ERR_AMOUNT_MISMATCH. */
+static enum sf_err refund_delta(struct sf_db_conn *c, int64_t order_id, int64_t total, const char *currency,
+				int64_t *delta)
 {
 	struct refund_facts f;
 	enum sf_err err = refund_facts(c, order_id, &f);
-	*delta = err ? 0 : total - f.refunded - f.due;
-	return err;
+	*delta = 0;
+	if (err)
+		return err;
+	if (!currency || strcmp(currency, f.currency) != 0)
+		return SF_ERR_AMOUNT_MISMATCH;
+	*delta = total - f.refunded - f.due;
+	return SF_OK;
 }
 
 static void read_session_order(struct sf_db_cursor *cur, void *ctx)
@@ -554,7 +561,7 @@ static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 		int found = 0;
 		x->err = ev->by_intent ? unapplied_refunded(c, x, &found) : SF_OK;
 		if (!x->err && !found)
-			x->err = refund_delta(c, ev->order_id, ev->amount, &delta);
+			x->err = refund_delta(c, ev->order_id, ev->amount, ev->currency, &delta);
 		/* nothing new: recorded already (staff's refund, or a refund
 		 * recorded by hand); acknowledged so that it is not sent again */
 		if (!x->err && !found)
@@ -724,7 +731,7 @@ struct refund_outcome {
 };
 
 /* Staff's refund, returned by the provider: the order is refunded, unless
- * it changed meanwhile (x->note says why). */
+ * it refuses (x->note says why: the money went back all the same). */
 static enum sf_err apply_staff_refund(struct sf_db_conn *c, struct refund_outcome *x)
 {
 	const struct due_payment *d = x->d;
@@ -739,7 +746,10 @@ static enum sf_err apply_staff_refund(struct sf_db_conn *c, struct refund_outcom
 	const struct sf_shop_actor a = {.type = d->actor_type, .id = d->actor_id};
 	enum sf_err err = sf_order_refund(c, x->kr, d->order_id, d->provider, x->refund, d->amount,
 					  d->reason[0] ? d->reason : NULL, &a);
-	if (err != SF_ERR_ORDER_STATE && err != SF_ERR_AMOUNT_MISMATCH)
+	/* the order refused it (it changed meanwhile: refunded some other
+	 * way); a database error is rolled back and tried again */
+	unsigned status = err ? sf_err_status(err) : 0;
+	if (!err || status < 400 || status > 499 || err == SF_ERR_DB_CONSTRAINT)
 		return err;
 	snprintf(x->note, sizeof x->note, "refunded at the provider, not applied to the order: %s", sf_err_code(err));
 	return audit_as(c, x->kr, "system", "refunder", d->provider, NULL, "order.refund_not_applied", "failure",

@@ -679,6 +679,13 @@ def test_stripe(cli, d, tmp, sku):
         refund = {'id': 'evt_1StripeRefund01', 'type': 'charge.refunded',
                   'data': {'object': {'id': 'ch_test_0001', 'payment_intent': 'pi_test_0001',
                                       'amount_refunded': total[0], 'currency': total[1].lower()}}}
+        other = 'usd' if total[1].lower() != 'usd' else 'eur'
+        st, js = stripe_send(P, {'id': 'evt_1StripeRefund00', 'type': 'charge.refunded',
+                                 'data': {'object': dict(refund['data']['object'], currency=other)}})
+        check('charge.refunded in another currency than the order\'s: 409, nothing refunded',
+              st == 409 and order_status(db, oid) == 'paid' and
+              q(db, "SELECT count(*) FROM payment_events WHERE event_id = 'evt_1StripeRefund00'")[0][0] == 0,
+              (st, js, order_status(db, oid)))
         st, js = stripe_send(P, refund)
         check('charge.refunded: the order is refunded', st == 200 and order_status(db, oid) == 'refunded',
               (st, js, order_status(db, oid)))
