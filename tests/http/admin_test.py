@@ -296,6 +296,12 @@ def test_refund_ship(owner, db, oid2):
                                                                  'refund_key': key})
     check('refund of more than is left: 409, nothing asked of the provider',
           st == 409 and db_count(db, 'SELECT count(*) FROM order_refunds') == 0, st)
+    for reason, name in [('x' * 501, 'an over-long reason'), ('card 4111 1111 1111 1111', 'a card number')]:
+        st, hd, html = owner.post('/admin/orders/%d/refund' % oid2, {'amount': '1.50', 'refund_key': key,
+                                                                     'reason': reason})
+        check('refund with %s: 400, nothing asked of the provider' % name,
+              st == 400 and db_count(db, 'SELECT count(*) FROM order_refunds') == 0 and
+              db_count(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid2,)) == 100, st)
     st, hd, html = owner.post('/admin/orders/%d/refund' % oid2, {'amount': '1.50', 'refund_key': key,
                                                                  'reason': 'R&D late'})
     st2, hd2, html2 = owner.post('/admin/orders/%d/refund' % oid2, {'amount': '1.50', 'refund_key': key,
