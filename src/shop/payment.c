@@ -735,9 +735,9 @@ struct refund_outcome {
 static enum sf_err apply_staff_refund(struct sf_db_conn *c, struct refund_outcome *x)
 {
 	const struct due_payment *d = x->d;
-	struct due_payment now;
+	struct due_payment still; /* only whether it is still due matters */
 	struct sf_db_param p = SF_DB_INT(d->id);
-	enum sf_db_status st = sf_db_query_one(c, SF_STMT_ORDER_REFUND_GET, &p, 1, read_staff_due, &now);
+	enum sf_db_status st = sf_db_query_one(c, SF_STMT_ORDER_REFUND_GET, &p, 1, read_staff_due, &still);
 	if (st == SF_DB_NO_ROWS) /* recorded by another attempt */
 		return SF_OK;
 	if (st < 0)
