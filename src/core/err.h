@@ -129,7 +129,9 @@
 	X(SF_ERR_WEBHOOK_EVENT, 845, 400, "webhook_event_unknown",                         \
 	  "An event name is not one storefort emits.")                                     \
 	X(SF_ERR_REFUND_PROVIDER, 846, 409, "refund_not_possible",                         \
-	  "This payment cannot be refunded through its provider: refund it there and record the refund.")
+	  "This payment cannot be refunded through its provider: refund it there and record the refund.")       \
+	X(SF_ERR_AMOUNT_TOO_SMALL, 847, 409, "amount_too_small",                           \
+	  "The order's total is below the smallest amount the payment provider accepts.")
 
 enum sf_err {
 #define SF_ERR_ENUM(name, value, status, code, desc) name = value,

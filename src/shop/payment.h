@@ -116,8 +116,10 @@ const char *sf_pay_self_url(const struct sf_payments *p);
  * reference "free-{id}") and *url is its page, "/orders/{id}".
  * SF_OK; SF_ERR_NOT_FOUND (no such order for v), SF_ERR_ORDER_STATE (not
  * pending), SF_ERR_ORDER_EXPIRED, SF_ERR_UNAVAILABLE (provider not ready),
- * SF_ERR_PAYMENT_PROVIDER (Stripe unreachable or refused; logged without
- * secrets), SF_ERR_NOMEM, or a database error. */
+ * SF_ERR_AMOUNT_TOO_SMALL (below Stripe's minimum charge for the
+ * currency: Stripe's amount_too_small), SF_ERR_PAYMENT_PROVIDER (Stripe
+ * unreachable or refused; logged without secrets), SF_ERR_NOMEM, or a
+ * database error. */
 enum sf_err sf_pay_start(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int64_t order_id,
 			 const struct sf_order_viewer *v, char **url) SF_WARN_UNUSED;
 /* sf_pay_start for an order its caller has just read, as b, with the

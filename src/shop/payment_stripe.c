@@ -150,6 +150,11 @@ static enum sf_err stripe_post(const struct sf_pay_secrets *s, CURL *h, const ch
 	return err;
 }
 
+static int word_ok(const char *s)
+{
+	return s && *s && strlen(s) < 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == strlen(s);
+}
+
 enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_order *o, char **url, char **ref,
 				  int64_t *expires_at)
 {
@@ -201,8 +206,15 @@ enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_ord
 	if (err)
 		goto out;
 	if (status != 200) {
-		sf_log(SF_LOG_ERROR, "payment.stripe_status", "%s: status %ld", what, status);
-		err = SF_ERR_PAYMENT_PROVIDER;
+		/* Stripe's codes are [a-z_]; anything else is not repeated */
+		const char *code = json_string_value(json_object_get(json_object_get(js, "error"), "code"));
+		code = word_ok(code) ? code : "";
+		/* below Stripe's minimum charge for the currency: the shop's
+		 * prices to fix, not an outage */
+		err = status == 400 && !strcmp(code, "amount_too_small") ? SF_ERR_AMOUNT_TOO_SMALL
+									   : SF_ERR_PAYMENT_PROVIDER;
+		sf_log(err == SF_ERR_AMOUNT_TOO_SMALL ? SF_LOG_WARN : SF_LOG_ERROR, "payment.stripe_status",
+		       "%s: status %ld%s%s", what, status, *code ? " " : "", code);
 		goto out;
 	}
 	const char *id = json_string_value(json_object_get(js, "id"));
@@ -225,11 +237,6 @@ out:
 	curl_easy_cleanup(h);
 	sf_buf_free(&form);
 	return err;
-}
-
-static int word_ok(const char *s)
-{
-	return s && *s && strlen(s) < 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == strlen(s);
 }
 
 enum sf_err sf_pay_stripe_refund(struct sf_payments *p, const char *kind, int64_t id, int64_t order_id,

@@ -91,6 +91,7 @@ struct rx {
 	struct sf_payments *p;
 	int applied;
 	int stripe;             /* answer as Stripe's POST /v1/checkout/sessions */
+	const char *answer;     /* when set: the body of every answer */
 };
 
 static void *rx_run(void *arg)
@@ -133,7 +134,9 @@ static void *rx_run(void *arg)
 		}
 		r->hits++;
 		char resp[512], js[256] = "";
-		if (r->stripe && !strncmp(r->last, "POST /v1/refunds ", 17))
+		if (r->answer)
+			snprintf(js, sizeof js, "%s", r->answer);
+		else if (r->stripe && !strncmp(r->last, "POST /v1/refunds ", 17))
 			snprintf(js, sizeof js, "{\"id\":\"re_unit_%d\",\"object\":\"refund\",\"status\":\"%s\"}",
 				 r->hits, r->status == 200 ? "succeeded" : "failed");
 		else if (r->stripe) /* the documented answer's members that storefort reads, one session per call */
@@ -889,6 +892,42 @@ static void test_staff_refund_stripe(void **state)
 	sf_payments_free(p);
 }
 
+/* Stripe refuses a session below its minimum charge for the currency
+ * (its documented error amount_too_small): the shopper gets that reason,
+ * not "provider unreachable"; nothing is recorded and the order stays
+ * payable.  Other refusals stay payment_provider_error. */
+static void test_stripe_amount_too_small(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	struct rx r = {.stripe = 1};
+	int64_t oid = 0;
+	struct sf_payments *p = stripe_order(f, &r, &o, "pay-unit-small-1", &oid);
+	struct sf_order_viewer mine = {.owner = &o};
+	char *url = NULL;
+	r.status = 400;
+	r.answer = "{\"error\":{\"code\":\"amount_too_small\",\"message\":\"Amount must be at least 0.50 eur\","
+		   "\"param\":\"line_items[0][price_data][unit_amount]\",\"type\":\"invalid_request_error\"}}";
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_ERR_AMOUNT_TOO_SMALL);
+	assert_null(url);
+	assert_int_equal(r.hits, 1);
+	assert_int_equal(sessions_of(f, oid), 0);
+	assert_true(order_is(f, oid, "pending_payment"));
+	r.answer = "{\"error\":{\"code\":\"parameter_invalid_integer\",\"type\":\"invalid_request_error\"}}";
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_ERR_PAYMENT_PROVIDER);
+	r.answer = "{\"error\":{\"code\":\"amount_too_small\"}}";
+	r.status = 500; /* only a 400 says the amount is the cause */
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_ERR_PAYMENT_PROVIDER);
+	r.answer = NULL;
+	r.status = 200;
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK);
+	assert_non_null(url);
+	free(url);
+	assert_int_equal(sessions_of(f, oid), 1);
+	rx_stop(&r);
+	sf_payments_free(p);
+}
+
 /* An order with nothing to pay is paid at once, with no provider session
  * (Stripe refuses a zero amount), and only once. */
 static void test_nothing_to_pay(void **state)
@@ -1234,6 +1273,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rejections_change_nothing, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_unapplied_stripe, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_staff_refund_stripe, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stripe_amount_too_small, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions_and_events, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_version_only_on_flips, commerce_fx_setup,
 						commerce_fx_teardown),
