@@ -415,6 +415,10 @@ enum sf_err sf_web_shop_order_page(struct sf_req *req, struct sf_resp *resp, int
 	char title[48];
 	snprintf(title, sizeof title, "Order %" PRId64, id);
 	json_t *ctx = ctx_new(req, resp, title);
+	/* what was paid and given back, once something was */
+	const json_t *refunded = json_object_get(json_object_get(json_object_get(order, "totals"), "refunded"), "amount");
+	if (ctx)
+		json_object_set_new(ctx, "has_refund", json_boolean(json_integer_value(refunded) > 0));
 	if (ctx)
 		json_object_set_new(ctx, "order", order);
 	else

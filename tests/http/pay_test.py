@@ -689,6 +689,11 @@ def test_stripe(cli, d, tmp, sku):
         st, js = stripe_send(P, refund)
         check('charge.refunded: the order is refunded', st == 200 and order_status(db, oid) == 'refunded',
               (st, js, order_status(db, oid)))
+        st, hd, body = s.send('GET', '/orders/%d' % oid)
+        page = body.decode(errors='replace')
+        check('the shopper\'s order page shows what was paid and refunded',
+              st == 200 and 'id="refunds"' in page and 'Refunded' in page and
+              page.count('%d.%02d' % (total[0] // 100, total[0] % 100)) >= 3, (st, page[-1500:]))
         check('the completion recorded its payment intent on the session',
               q(db, "SELECT status, intent_ref FROM payment_sessions WHERE provider = 'stripe' AND provider_ref = ?",
                 (sid,)) == [('completed', 'pi_test_0001')])
