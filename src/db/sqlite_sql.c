@@ -298,6 +298,13 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 	[SF_STMT_REPORT_TOP_PRODUCTS] = "SELECT l.sku, max(l.name), sum(l.quantity), sum(l.gross_minor - l.discount_minor) AS rev FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.created_at >= ?1 AND o.created_at < ?2 AND o.currency = ?3 AND o.status NOT IN ('pending_payment', 'cancelled') GROUP BY l.sku ORDER BY rev DESC, l.sku LIMIT ?4",
 	[SF_STMT_REPORT_LAST_CURRENCY] = "SELECT currency FROM orders ORDER BY id DESC LIMIT 1",
 	[SF_STMT_BO_ORDERS_TO_SHIP] = "SELECT (SELECT count(*) FROM orders WHERE status = 'paid') + (SELECT count(*) FROM orders WHERE status = 'fulfilled')",
+	[SF_STMT_BO_REFUNDS_OPEN] = "SELECT 'staff refund', order_id, status, amount_minor, currency, last_error, updated_at "
+				    "FROM order_refunds WHERE status IN ('refund_failed', 'refund_due') UNION ALL "
+				    "SELECT 'payment not applied', order_id, status, amount_minor, currency, last_error, updated_at "
+				    "FROM unapplied_payments WHERE status IN ('refund_failed', 'refund_due') "
+				    "ORDER BY 3 DESC, 7 DESC LIMIT ?1",
+	[SF_STMT_BO_REFUNDS_FAILED] = "SELECT (SELECT count(*) FROM order_refunds WHERE status = 'refund_failed') + "
+				      "(SELECT count(*) FROM unapplied_payments WHERE status = 'refund_failed')",
 	[SF_STMT_BO_LOW_STOCK] = "SELECT v.id, v.sku, v.name, p.id, p.name, v.stock FROM variants v JOIN products p ON p.id = v.product_id WHERE v.stock <= ?1 AND p.status = 'active' ORDER BY v.stock, v.id LIMIT ?2",
 	[SF_STMT_BO_ORDER_LIST] = "SELECT o.id, o.status, o.currency, o.total_minor, o.created_at, o.customer_id, (SELECT coalesce(sum(quantity), 0) FROM order_lines l WHERE l.order_id = o.id) FROM orders o WHERE (?1 = 0 OR o.id < ?1) AND (?2 IS NULL OR o.created_at >= ?2) AND (?3 IS NULL OR o.created_at < ?3) ORDER BY o.id DESC LIMIT ?4",
 	[SF_STMT_BO_ORDER_LIST_STATUS] = "SELECT o.id, o.status, o.currency, o.total_minor, o.created_at, o.customer_id, (SELECT coalesce(sum(quantity), 0) FROM order_lines l WHERE l.order_id = o.id) FROM orders o WHERE o.status = ?1 AND (?2 = 0 OR o.id < ?2) AND (?3 IS NULL OR o.created_at >= ?3) AND (?4 IS NULL OR o.created_at < ?4) ORDER BY o.status, o.id DESC LIMIT ?5",

@@ -208,6 +208,10 @@ enum sf_stmt {
 	SF_STMT_REPORT_TOP_PRODUCTS,      /* (from, to, currency, limit) -> sku, name, units, revenue */
 	SF_STMT_REPORT_LAST_CURRENCY,     /* () -> currency of the newest order */
 	SF_STMT_BO_ORDERS_TO_SHIP,        /* () -> count of paid + fulfilled orders */
+	SF_STMT_BO_REFUNDS_OPEN,          /* (limit) -> kind ('staff refund' | 'payment not applied'), order_id, status, amount,
+	                                     currency, last_error|NULL, updated_at: refunds to send that are
+	                                     due or failed, failed first, newest first */
+	SF_STMT_BO_REFUNDS_FAILED,        /* () -> count of refunds to send that failed for good */
 	SF_STMT_BO_LOW_STOCK,             /* (threshold, limit) -> variant id, sku, variant name, product id,
 	                                     product name, stock */
 	SF_STMT_BO_ORDER_LIST,            /* (before_id 0: none, from|NULL, to|NULL, limit) -> id, status,

@@ -226,20 +226,43 @@ enum sf_err sf_bo_low_stock(struct sf_db *db, int64_t threshold, int64_t limit, 
 	return list(db, SF_STMT_BO_LOW_STOCK, p, 2, low_row, 0, NULL, NULL, out);
 }
 
+/* A refund to send that is not done (payment.h): a staff refund or a
+ * payment that came too late. */
+static json_t *refund_row(struct sf_db_cursor *cur)
+{
+	const char *cy = sf_db_col_text(cur, 4, NULL);
+	return json_pack("{s:s,s:I,s:s,s:o,s:s?,s:I}", "kind", sf_db_col_text(cur, 0, NULL), "order_id",
+			 (json_int_t)sf_db_col_int(cur, 1), "status", sf_db_col_text(cur, 2, NULL), "amount_text",
+			 money(sf_db_col_int(cur, 3), cy), "error",
+			 sf_db_col_is_null(cur, 5) ? NULL : sf_db_col_text(cur, 5, NULL), "updated_at",
+			 (json_int_t)sf_db_col_int(cur, 6));
+}
+
 enum sf_err sf_bo_dashboard(struct sf_db *db, int64_t threshold, json_t **out)
 {
-	int64_t to_ship = 0;
+	int64_t to_ship = 0, failed = 0;
 	*out = NULL;
 	enum sf_err err = count_of(db, SF_STMT_BO_ORDERS_TO_SHIP, NULL, 0, &to_ship);
+	if (!err)
+		err = count_of(db, SF_STMT_BO_REFUNDS_FAILED, NULL, 0, &failed);
 	if (err)
 		return err;
-	json_t *low;
+	json_t *low, *refunds;
+	struct sf_db_param lim = SF_DB_INT(10);
+	err = list(db, SF_STMT_BO_REFUNDS_OPEN, &lim, 1, refund_row, 0, NULL, NULL, &refunds);
+	if (err)
+		return err;
 	err = sf_bo_low_stock(db, threshold, 10, &low);
-	if (err)
+	if (err) {
+		json_decref(refunds);
 		return err;
-	*out = json_pack("{s:I,s:O,s:O}", "orders_to_ship", (json_int_t)to_ship, "low_stock",
-			 json_object_get(low, "items"), "has_low_stock", json_object_get(low, "has_items"));
+	}
+	*out = json_pack("{s:I,s:O,s:O,s:I,s:O,s:O}", "orders_to_ship", (json_int_t)to_ship, "low_stock",
+			 json_object_get(low, "items"), "has_low_stock", json_object_get(low, "has_items"),
+			 "refunds_failed", (json_int_t)failed, "refunds_open", json_object_get(refunds, "items"),
+			 "has_refunds_open", json_object_get(refunds, "has_items"));
 	json_decref(low);
+	json_decref(refunds);
 	return *out ? SF_OK : SF_ERR_NOMEM;
 }
 

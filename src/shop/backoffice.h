@@ -29,8 +29,12 @@ struct sf_keyring;
 /* ==== Dashboard ==== */
 
 /* {"orders_to_ship":n,"low_stock":[{"variant_id","sku","variant","product_id",
- * "product","stock"}],"has_low_stock"} — variants of active products with at
- * most threshold units (at most 10 rows).  SF_OK or a database error. */
+ * "product","stock"}],"has_low_stock","refunds_failed":n,"refunds_open":[{"kind"
+ * ("staff refund", or "payment not applied": one that came too late),"order_id",
+ * "status","amount_text","error"?,"updated_at"}],"has_refunds_open"} —
+ * variants of active products with at most threshold units, and refunds to
+ * send that are still due or failed for good (payment.h; failed first; at
+ * most 10 rows each).  SF_OK or a database error. */
 enum sf_err sf_bo_dashboard(struct sf_db *db, int64_t threshold, json_t **out) SF_WARN_UNUSED;
 
 /* Variants of active products with at most threshold units, lowest first,

@@ -215,6 +215,12 @@ def test_orders(owner, db, oid, port):
     check('order page lists the payment not applied, its refund failure escaped',
           st == 200 and 'Payments not applied' in html and 'order_expired' in html and 'refund_failed' in html and
           '12.34' in html and '&lt;b&gt;x&lt;/b&gt;' in html and '<b>x</b>' not in html, html[-1500:])
+    st, hd, dash = owner.get('/admin')
+    card = re.search(r'id="refunds-card">.*?adm-big">(\d+)<', dash, re.S)
+    check('the dashboard counts the failed refund and links its order, the error escaped',
+          st == 200 and card and card.group(1) == '1' and 'adm-alert" id="refunds-card"' in dash and
+          'id="refunds-open"' in dash and '/admin/orders/%d"' % oid in dash and 'payment not applied' in dash and
+          '&lt;b&gt;x&lt;/b&gt;' in dash and '<b>x</b>' not in dash, dash[-2000:])
     c = sqlite3.connect(db)
     c.execute("DELETE FROM unapplied_payments WHERE provider_ref = 'cs_test_late'")
     c.commit()
