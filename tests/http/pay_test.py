@@ -44,6 +44,7 @@ sys.path.insert(0, HERE)
 from accounts_test import Browser, link_token, mails, wait_mail  # noqa: E402
 from app_test import CLI, Server, check  # noqa: E402
 from shop_test import ADDRESS, Shopper, code, count, csp_clean, hidden  # noqa: E402
+from admin_test import Staff, add_staff  # noqa: E402  (a staff member's browser, enrolled with TOTP)
 
 NPM_DIR = os.path.join(os.path.dirname(HERE), 'npm')
 PW = 'correct horse battery staple 42!'
@@ -770,6 +771,31 @@ def test_stripe(cli, d, tmp, sku):
               st == 200 and order_status(db, oid4) == 'paid' and
               q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'refund'", (oid4,))[0][0] == 0,
               (st, js))
+        # staff refund part of the applied payment from the back office: sent to Stripe, then counted
+        owner = Staff(P, 'owner@shop.example')
+        ok, diag = owner.enroll(add_staff(cli, os.path.join(d, 'storefort.ini'), owner.email, 'owner') or '/admin/')
+        check('an owner enrolls (password, TOTP)', ok, diag)
+        owner.get('/admin/orders/%d' % oid4)
+        st, hd, html = owner.post('/admin/orders/%d/refund' % oid4, {'amount': '1.00', 'reason': 'damaged box',
+                                                                     'refund_key': hidden(owner.last, 'refund_key')})
+        call = refunds()[-1] if len(refunds()) == 2 else {}
+        check('a staff refund goes to Stripe once: POST /v1/refunds for the applied payment intent and the amount, '
+              'with its own idempotency key; then the order counts it',
+              st == 303 and call.get('form', {}).get('payment_intent') == ['pi_test_tab1'] and
+              call['form'].get('amount') == ['100'] and (call.get('idem') or '').startswith('storefort-refund-') and
+              order_status(db, oid4) == 'partially_refunded' and
+              q(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid4,))[0][0] == 100 and
+              q(db, "SELECT status, refund_ref FROM order_refunds WHERE order_id = ?", (oid4,)) ==
+              [('refunded', 're_test_%04d' % len(state['calls']))], (st, html[:300], refunds()))
+        for n, (total_rf, want) in enumerate([(100, 100), (150, 150)]):
+            st, js = stripe_send(P, {'id': 'evt_1StripeStaffRf%d' % n, 'type': 'charge.refunded',
+                                     'data': {'object': {'id': 'ch_test_tab1', 'payment_intent': 'pi_test_tab1',
+                                                         'amount_refunded': total_rf,
+                                                         'currency': total4[1].lower()}}})
+            check('Stripe\'s charge.refunded with %d refunded in all: 200, the order\'s refunds %d (staff\'s refund '
+                  'counted once, one made in the dashboard added)' % (total_rf, want),
+                  st == 200 and q(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid4,))[0][0] == want,
+                  (st, js))
         state['key'] = 'sk_test_rotated'
         s3, oid3, info = place_order(P, sku)
         st, js, _ = s3.api('POST', '/api/v1/orders/%d/pay' % oid3, {})
