@@ -147,7 +147,16 @@ static enum sf_err quantity_of(const json_t *body, int64_t min, int64_t max, int
 	return SF_OK;
 }
 
-static enum sf_err cart_answer(struct sf_req *req, struct sf_resp *resp, json_t *cart, unsigned status);
+/* Answer cart (consumed) with status and a CSRF token for the next write. */
+static enum sf_err cart_answer(struct sf_req *req, struct sf_resp *resp, json_t *cart, unsigned status)
+{
+	const char *tok = sf_auth_csrf_token(req, resp);
+	if (!tok || json_object_set_new(cart, "csrf_token", json_string(tok))) {
+		json_decref(cart);
+		return SF_ERR_NOMEM;
+	}
+	return sf_resp_json(req, resp, status, cart);
+}
 
 /* Answer the owner's cart with status (and a CSRF token for the next write). */
 static enum sf_err send_cart(struct sf_req *req, struct sf_resp *resp, const struct sf_cart_owner *o,
@@ -161,17 +170,6 @@ static enum sf_err send_cart(struct sf_req *req, struct sf_resp *resp, const str
 	if (err)
 		return err;
 	return cart_answer(req, resp, cart, status);
-}
-
-/* Answer cart (consumed) with status and a CSRF token for the next write. */
-static enum sf_err cart_answer(struct sf_req *req, struct sf_resp *resp, json_t *cart, unsigned status)
-{
-	const char *tok = sf_auth_csrf_token(req, resp);
-	if (!tok || json_object_set_new(cart, "csrf_token", json_string(tok))) {
-		json_decref(cart);
-		return SF_ERR_NOMEM;
-	}
-	return sf_resp_json(req, resp, status, cart);
 }
 
 static const struct sf_cart_owner nobody; /* an owner without a cart */

@@ -11,9 +11,9 @@
 #include "core/util.h"
 
 struct sf_ticker {
-	void (*job)(void *arg);
+	sf_ticker_job job;
 	void *arg;
-	int interval_s;
+	long interval_ms;
 	int stop, kicked;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -28,11 +28,12 @@ static void *ticker_main(void *vt)
 	while (!t->stop) {
 		t->kicked = 0;
 		pthread_mutex_unlock(&t->mu);
-		t->job(t->arg);
+		int more = t->job(t->arg);
 		pthread_mutex_lock(&t->mu);
+		if (more > 0)
+			continue;
 		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += t->interval_s;
+		sf_time_deadline_mono(&until, t->interval_ms);
 		while (!t->stop && !t->kicked && pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT) {
 		}
 	}
@@ -40,7 +41,7 @@ static void *ticker_main(void *vt)
 	return NULL;
 }
 
-enum sf_err sf_ticker_start(void (*job)(void *arg), void *arg, int interval_s, struct sf_ticker **out)
+enum sf_err sf_ticker_start(sf_ticker_job job, void *arg, long interval_ms, struct sf_ticker **out)
 {
 	*out = NULL;
 	struct sf_ticker *t = calloc(1, sizeof *t);
@@ -48,7 +49,7 @@ enum sf_err sf_ticker_start(void (*job)(void *arg), void *arg, int interval_s, s
 		return SF_ERR_NOMEM;
 	t->job = job;
 	t->arg = arg;
-	t->interval_s = interval_s > 0 ? interval_s : 1;
+	t->interval_ms = interval_ms > 0 ? interval_ms : 1;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -2,10 +2,11 @@
  * ticker.h — a background thread that runs one job every interval, or at
  * once when kicked.
  *
- * For the periodic work of the shop (the order reaper, the refunds of
- * payments that came too late): the job runs at SF_BACKGROUND_NICE, never
- * twice at a time, and a kick during a run makes one more run right after
- * it, so nothing kicked waits for the next interval.
+ * For storefort's background work (the mailer, the webhook sender, the
+ * order reaper, the refunds to send): the job runs at SF_BACKGROUND_NICE,
+ * never twice at a time; a kick during a run makes one more run right
+ * after it, so nothing kicked waits for the next interval, and a job that
+ * says it has more to do (a full batch) runs again at once.
  */
 #ifndef SF_CORE_TICKER_H
 #define SF_CORE_TICKER_H
@@ -14,10 +15,14 @@
 
 struct sf_ticker;
 
-/* Start a thread that calls job(arg) at once, then every interval_s seconds
- * (at least 1) and after each kick, until stopped.  SF_OK and *out, or
- * SF_ERR_NOMEM / SF_ERR_INTERNAL (thread creation). */
-enum sf_err sf_ticker_start(void (*job)(void *arg), void *arg, int interval_s, struct sf_ticker **out) SF_WARN_UNUSED;
+/* The work of one run: > 0 when there is more to do at once. */
+typedef int (*sf_ticker_job)(void *arg);
+
+/* Start a thread that calls job(arg) at once, then every interval_ms
+ * milliseconds (at least 1), after each kick and, while it returns > 0,
+ * again at once, until stopped.  SF_OK and *out, or SF_ERR_NOMEM /
+ * SF_ERR_INTERNAL (thread creation). */
+enum sf_err sf_ticker_start(sf_ticker_job job, void *arg, long interval_ms, struct sf_ticker **out) SF_WARN_UNUSED;
 /* Run the job again as soon as the thread is free.  NULL accepted. */
 void sf_ticker_kick(struct sf_ticker *t);
 /* Wake the thread, wait for a run in progress to end, join, free.  NULL

@@ -142,15 +142,25 @@ void sf_time_iso(char *out, size_t n)
 		sf_strlcpy(out, buf, n);
 }
 
-void sf_time_deadline(struct timespec *ts, long ms)
+static void deadline(clockid_t clock, struct timespec *ts, long ms)
 {
-	clock_gettime(CLOCK_REALTIME, ts);
+	clock_gettime(clock, ts);
 	ts->tv_sec += ms / 1000;
 	ts->tv_nsec += (ms % 1000) * 1000000L;
 	if (ts->tv_nsec >= 1000000000L) {
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+void sf_time_deadline(struct timespec *ts, long ms)
+{
+	deadline(CLOCK_REALTIME, ts, ms);
+}
+
+void sf_time_deadline_mono(struct timespec *ts, long ms)
+{
+	deadline(CLOCK_MONOTONIC, ts, ms);
 }
 
 int64_t sf_time_mono_ms(void)

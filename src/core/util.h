@@ -33,6 +33,8 @@ int64_t sf_time_mono_ms(void);
  * pthread_cond_timedwait takes. */
 struct timespec;
 void sf_time_deadline(struct timespec *ts, long ms);
+/* The same on CLOCK_MONOTONIC, for a condition variable set to that clock. */
+void sf_time_deadline_mono(struct timespec *ts, long ms);
 
 /* Copy src into dst of size n, always NUL-terminated; returns 0 when it fit,
  * -1 when truncated. */

@@ -5,7 +5,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/ticker.h"
 #include "core/util.h"
 #include "crypto/keyring.h"
 #include "db/db.h"
@@ -111,12 +111,7 @@ struct sf_mailer {
 	char *password;      /* guarded memory, or NULL */
 	char ca_file[SF_CFG_PATH_MAX]; /* [mail] ca_file (resolved by the config), or "" */
 	char dir[SF_CFG_PATH_MAX];
-	pthread_t thread;
-	int started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
-	int kicked;
+	struct sf_ticker *ticker; /* sf_mailer_start, or NULL */
 };
 
 /* The envelope address of a From value: what is inside <...>, or all. */
@@ -175,8 +170,6 @@ enum sf_err sf_mailer_new(struct sf_db *db, const struct sf_keyring *kr, const s
 	sf_strlcpy(m->username, cfg->mail_username, sizeof m->username);
 	sf_strlcpy(m->dir, cfg->mail_dir, sizeof m->dir);
 	sf_strlcpy(m->ca_file, cfg->mail_ca_file, sizeof m->ca_file);
-	pthread_mutex_init(&m->mu, NULL);
-	pthread_cond_init(&m->cv, NULL);
 	enum sf_err err = SF_OK;
 	if (strchr(m->from, '\r') || strchr(m->from, '\n') || !from_address(m->from, m->from_addr, sizeof m->from_addr)) {
 		snprintf(errbuf, errlen, "[mail] from: '%s' is not an address (\"Name <user@host>\" or user@host)",
@@ -508,26 +501,11 @@ int sf_mailer_run_once(struct sf_mailer *m, int64_t now)
 	return sent;
 }
 
-static void *run(void *arg)
+/* One run of the sender thread: after a batch it looks again at once
+ * (under load mail arrives faster than one batch per POLL_MS). */
+static int mail_job(void *arg)
 {
-	struct sf_mailer *m = arg;
-	sf_thread_nice(SF_BACKGROUND_NICE);
-	pthread_mutex_lock(&m->mu);
-	while (!m->stop) {
-		m->kicked = 0;
-		pthread_mutex_unlock(&m->mu);
-		int n = sf_mailer_run_once(m, (int64_t)time(NULL));
-		pthread_mutex_lock(&m->mu);
-		/* After a batch, look again at once: under load mail arrives
-		 * faster than one batch per POLL_MS. */
-		if (n > 0 || m->stop || m->kicked)
-			continue;
-		struct timespec ts;
-		sf_time_deadline(&ts, POLL_MS);
-		pthread_cond_timedwait(&m->cv, &m->mu, &ts);
-	}
-	pthread_mutex_unlock(&m->mu);
-	return NULL;
+	return sf_mailer_run_once(arg, (int64_t)time(NULL));
 }
 
 enum sf_err sf_mailer_start(struct sf_db *db, const struct sf_keyring *kr, const struct sf_config *cfg,
@@ -536,13 +514,12 @@ enum sf_err sf_mailer_start(struct sf_db *db, const struct sf_keyring *kr, const
 	enum sf_err err = sf_mailer_new(db, kr, cfg, out, errbuf, errlen);
 	if (err)
 		return err;
-	if (pthread_create(&(*out)->thread, NULL, run, *out) != 0) {
+	if (sf_ticker_start(mail_job, *out, POLL_MS, &(*out)->ticker) != SF_OK) {
 		sf_mailer_stop(*out);
 		*out = NULL;
 		snprintf(errbuf, errlen, "mail: cannot start the sender thread");
 		return SF_ERR_NOMEM;
 	}
-	(*out)->started = 1;
 	if (!cfg->mail_smtp_url[0])
 		sf_log(SF_LOG_INFO, "mail.files", "[mail] smtp_url is empty: mails are written as .eml files to %s",
 		       cfg->mail_dir);
@@ -551,27 +528,15 @@ enum sf_err sf_mailer_start(struct sf_db *db, const struct sf_keyring *kr, const
 
 void sf_mailer_kick(struct sf_mailer *m)
 {
-	if (!m)
-		return;
-	pthread_mutex_lock(&m->mu);
-	m->kicked = 1;
-	pthread_cond_signal(&m->cv);
-	pthread_mutex_unlock(&m->mu);
+	if (m)
+		sf_ticker_kick(m->ticker);
 }
 
 void sf_mailer_stop(struct sf_mailer *m)
 {
 	if (!m)
 		return;
-	if (m->started) {
-		pthread_mutex_lock(&m->mu);
-		m->stop = 1;
-		pthread_cond_signal(&m->cv);
-		pthread_mutex_unlock(&m->mu);
-		pthread_join(m->thread, NULL);
-	}
-	pthread_mutex_destroy(&m->mu);
-	pthread_cond_destroy(&m->cv);
+	sf_ticker_stop(m->ticker);
 	if (m->password)
 		sodium_free(m->password);
 	free(m);

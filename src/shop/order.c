@@ -1066,7 +1066,7 @@ struct sf_order_reaper {
 	struct sf_ticker *ticker;
 };
 
-static void reap(void *arg)
+static int reap(void *arg)
 {
 	struct sf_order_reaper *r = arg;
 	int n = 0;
@@ -1075,6 +1075,7 @@ static void reap(void *arg)
 		sf_log(SF_LOG_WARN, "order.reaper", "expiring reservations failed: %s", sf_err_code(err));
 	else if (n)
 		sf_log(SF_LOG_INFO, "order.reaper", "%d unpaid order(s) expired, stock returned", n);
+	return 0;
 }
 
 enum sf_err sf_order_reaper_start(struct sf_db *db, const struct sf_keyring *kr, int interval_s,
@@ -1086,7 +1087,7 @@ enum sf_err sf_order_reaper_start(struct sf_db *db, const struct sf_keyring *kr,
 		return SF_ERR_NOMEM;
 	r->db = db;
 	r->kr = kr;
-	enum sf_err err = sf_ticker_start(reap, r, interval_s, &r->ticker);
+	enum sf_err err = sf_ticker_start(reap, r, interval_s * 1000L, &r->ticker);
 	if (err) {
 		free(r);
 		return err;

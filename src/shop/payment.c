@@ -340,31 +340,42 @@ struct apply_ctx {
 	enum sf_err err;
 };
 
-static enum sf_err audit_as(struct sf_db_conn *c, const struct sf_keyring *kr, const char *actor_type,
-			   const char *actor_id, const char *provider, const struct sf_pay_notice *n, const char *action,
-			   const char *outcome, const char *why, int64_t order_id)
+/* Audit action on order_id (none when <= 0) by a, with detail (consumed). */
+static enum sf_err audit_by(struct sf_db_conn *c, const struct sf_keyring *kr, const struct sf_shop_actor *a,
+			    const char *action, const char *outcome, int64_t order_id, json_t *detail)
 {
 	char oid[24];
 	snprintf(oid, sizeof oid, "%" PRId64, order_id);
-	json_t *d = json_pack("{s:s,s:s}", "provider", provider, "reason", why);
-	char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
-	json_decref(d);
-	if (!detail)
+	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+	json_decref(detail);
+	if (!text)
 		return SF_ERR_NOMEM;
 	struct sf_audit_event ev = {
-		.actor_type = actor_type,
-		.actor_id = actor_id,
-		.ip = n ? n->ip : NULL,
+		.actor_type = a->type,
+		.actor_id = a->id,
+		.ip = a->ip,
 		.action = action,
 		.object_type = order_id > 0 ? "order" : NULL,
 		.object_id = order_id > 0 ? oid : NULL,
 		.outcome = outcome,
-		.request_id = n ? n->request_id : NULL,
-		.detail = detail,
+		.request_id = a->request_id,
+		.detail = text,
 	};
 	enum sf_err err = sf_audit_append(c, kr, &ev);
-	free(detail);
+	free(text);
 	return err;
+}
+
+static enum sf_err audit_as(struct sf_db_conn *c, const struct sf_keyring *kr, const char *actor_type,
+			   const char *actor_id, const char *provider, const struct sf_pay_notice *n, const char *action,
+			   const char *outcome, const char *why, int64_t order_id)
+{
+	const struct sf_shop_actor a = {.type = actor_type,
+					.id = actor_id,
+					.ip = n ? n->ip : NULL,
+					.request_id = n ? n->request_id : NULL};
+	return audit_by(c, kr, &a, action, outcome, order_id,
+			json_pack("{s:s,s:s}", "provider", provider, "reason", why));
 }
 
 static enum sf_err audit_event(struct sf_db_conn *c, const struct sf_keyring *kr, const char *provider,
@@ -844,18 +855,19 @@ enum sf_err sf_pay_refund_due(struct sf_payments *p, struct sf_db *db, const str
 	return st < 0 ? sf_db_err(st) : SF_OK;
 }
 
-static void refund_job(void *arg)
+static int refund_job(void *arg)
 {
 	struct sf_payments *p = arg;
 	if (sf_pay_refund_due(p, p->refund_db, p->refund_kr, NULL) != SF_OK)
 		sf_log(SF_LOG_WARN, "payment.refunder", "reading the refunds due failed");
+	return 0; /* retries wait for their time (next_at) */
 }
 
 enum sf_err sf_pay_refunder_start(struct sf_payments *p, struct sf_db *db, const struct sf_keyring *kr, int interval_s)
 {
 	p->refund_db = db;
 	p->refund_kr = kr;
-	return sf_ticker_start(refund_job, p, interval_s, &p->refunder);
+	return sf_ticker_start(refund_job, p, interval_s * 1000L, &p->refunder);
 }
 
 void sf_pay_refunder_kick(struct sf_payments *p)
@@ -881,33 +893,6 @@ static enum sf_db_status by_key(struct sf_db_conn *c, const char *key, struct ke
 {
 	struct sf_db_param p = SF_DB_TEXT(key);
 	return sf_db_query_one(c, SF_STMT_ORDER_REFUND_BY_KEY, &p, 1, read_key_row, k);
-}
-
-static enum sf_err audit_request(struct sf_db_conn *c, const struct sf_keyring *kr, const struct sf_shop_actor *a,
-				 const struct refund_facts *f, int64_t order_id, int64_t amount)
-{
-	char oid[24];
-	snprintf(oid, sizeof oid, "%" PRId64, order_id);
-	json_t *d = json_pack("{s:s,s:I,s:s}", "provider", f->provider, "amount", (json_int_t)amount, "currency",
-			      f->currency);
-	char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
-	json_decref(d);
-	if (!detail)
-		return SF_ERR_NOMEM;
-	struct sf_audit_event ev = {
-		.actor_type = a->type,
-		.actor_id = a->id,
-		.ip = a->ip,
-		.action = "order.refund_requested",
-		.object_type = "order",
-		.object_id = oid,
-		.outcome = "success",
-		.request_id = a->request_id,
-		.detail = detail,
-	};
-	enum sf_err err = sf_audit_append(c, kr, &ev);
-	free(detail);
-	return err;
 }
 
 enum sf_err sf_pay_refund_request(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
@@ -958,7 +943,9 @@ enum sf_err sf_pay_refund_request(struct sf_db_conn *c, const struct sf_keyring 
 	if (st < 0 || st == SF_DB_NO_ROWS || changed != 1)
 		return st < 0 ? sf_db_err(st) : SF_ERR_DB_CONFLICT;
 	*id = k.id;
-	return audit_request(c, kr, actor, &f, order_id, amount);
+	return audit_by(c, kr, actor, "order.refund_requested", "success", order_id,
+			json_pack("{s:s,s:I,s:s}", "provider", f.provider, "amount", (json_int_t)amount, "currency",
+				  f.currency));
 }
 
 struct send_ctx {

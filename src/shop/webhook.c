@@ -8,7 +8,6 @@
 
 #include <curl/curl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "audit/audit.h"
 #include "core/log.h"
+#include "core/ticker.h"
 #include "core/util.h"
 #include "crypto/keyring.h"
 #include "db/db.h"
@@ -407,10 +407,7 @@ struct sf_webhook_sender {
 	size_t secret_len;
 	char *ca_file, *resolve;
 	CURLM *multi;
-	pthread_t thread;
-	int running, stop, kicked;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct sf_ticker *ticker; /* sf_webhook_sender_start, or NULL */
 };
 
 struct job {
@@ -721,8 +718,6 @@ enum sf_err sf_webhook_sender_new(struct sf_db *db, const struct sf_keyring *kr,
 	}
 	s->ca_file = o->internal_ca_file ? strdup(o->internal_ca_file) : NULL;
 	s->resolve = o->internal_resolve ? strdup(o->internal_resolve) : NULL;
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
 	if (!s->multi || (o->internal_secret_len && !s->secret) || (o->internal_ca_file && !s->ca_file) ||
 	    (o->internal_resolve && !s->resolve)) {
 		sf_webhook_sender_stop(s);
@@ -732,25 +727,10 @@ enum sf_err sf_webhook_sender_new(struct sf_db *db, const struct sf_keyring *kr,
 	return SF_OK;
 }
 
-static void *run(void *arg)
+/* One run of the sender thread: after a batch it looks again at once. */
+static int send_job(void *arg)
 {
-	struct sf_webhook_sender *s = arg;
-	sf_thread_nice(SF_BACKGROUND_NICE);
-	pthread_mutex_lock(&s->mu);
-	while (!s->stop) {
-		s->kicked = 0;
-		pthread_mutex_unlock(&s->mu);
-		int n = sf_webhook_sender_run_once(s, (int64_t)time(NULL));
-		pthread_mutex_lock(&s->mu);
-		if (n > 0 || s->kicked || s->stop)
-			continue;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-	}
-	pthread_mutex_unlock(&s->mu);
-	return NULL;
+	return sf_webhook_sender_run_once(arg, (int64_t)time(NULL));
 }
 
 enum sf_err sf_webhook_sender_start(struct sf_db *db, const struct sf_keyring *kr,
@@ -759,43 +739,31 @@ enum sf_err sf_webhook_sender_start(struct sf_db *db, const struct sf_keyring *k
 	enum sf_err err = sf_webhook_sender_new(db, kr, o, out);
 	if (err)
 		return err;
-	if (pthread_create(&(*out)->thread, NULL, run, *out) != 0) {
+	err = sf_ticker_start(send_job, *out, 1000, &(*out)->ticker);
+	if (err) {
 		sf_webhook_sender_stop(*out);
 		*out = NULL;
-		return SF_ERR_INTERNAL;
+		return err;
 	}
-	(*out)->running = 1;
 	return SF_OK;
 }
 
 void sf_webhook_kick(struct sf_webhook_sender *s)
 {
-	if (!s)
-		return;
-	pthread_mutex_lock(&s->mu);
-	s->kicked = 1;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	if (s)
+		sf_ticker_kick(s->ticker);
 }
 
 void sf_webhook_sender_stop(struct sf_webhook_sender *s)
 {
 	if (!s)
 		return;
-	if (s->running) {
-		pthread_mutex_lock(&s->mu);
-		s->stop = 1;
-		pthread_cond_signal(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		pthread_join(s->thread, NULL);
-	}
+	sf_ticker_stop(s->ticker);
 	if (s->multi)
 		curl_multi_cleanup(s->multi);
 	if (s->secret)
 		sodium_free(s->secret);
 	free(s->ca_file);
 	free(s->resolve);
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cv);
 	free(s);
 }

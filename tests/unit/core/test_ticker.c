@@ -2,7 +2,8 @@
  * runs its job at once, again when kicked (also when kicked during a run:
  * one more run after it, never two at a time), not before its interval
  * otherwise, at the background nice value; stop waits for a run in
- * progress and returns long before the interval. */
+ * progress and returns long before the interval; a job with more to do
+ * runs again at once. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,7 +24,7 @@
 static atomic_int runs, running, overlap, nice_seen, in_run;
 static atomic_int hold; /* while set, a run waits */
 
-static void job(void *arg)
+static int job(void *arg)
 {
 	(void)arg;
 	if (atomic_fetch_add(&running, 1) != 0)
@@ -36,6 +37,7 @@ static void job(void *arg)
 	atomic_fetch_add(&runs, 1);
 	atomic_store(&in_run, 0);
 	atomic_fetch_sub(&running, 1);
+	return 0;
 }
 
 /* Wait up to 5 s for runs to reach n. */
@@ -67,7 +69,7 @@ static void test_ticker(void **state)
 	errno = 0;
 	int base = getpriority(PRIO_PROCESS, 0);
 	struct sf_ticker *t = NULL;
-	assert_int_equal(sf_ticker_start(job, NULL, 3600, &t), SF_OK);
+	assert_int_equal(sf_ticker_start(job, NULL, 3600 * 1000L, &t), SF_OK);
 	assert_int_equal(wait_runs(1), 1); /* at once */
 	usleep(50 * 1000);
 	assert_int_equal(atomic_load(&runs), 1); /* not again before the hour */
@@ -105,10 +107,34 @@ static void test_ticker(void **state)
 	sf_ticker_stop(NULL);
 }
 
+static atomic_int batches;
+
+/* A job with three full batches waiting, then none. */
+static int batch_job(void *arg)
+{
+	(void)arg;
+	return atomic_fetch_add(&batches, 1) < 3;
+}
+
+/* A job that says it has more to do runs again at once, not after the
+ * interval; once it has none it waits. */
+static void test_ticker_more(void **state)
+{
+	(void)state;
+	struct sf_ticker *t = NULL;
+	assert_int_equal(sf_ticker_start(batch_job, NULL, 3600 * 1000L, &t), SF_OK);
+	for (int i = 0; i < 5000 && atomic_load(&batches) < 4; i++)
+		usleep(1000);
+	usleep(50 * 1000);
+	assert_int_equal(atomic_load(&batches), 4);
+	sf_ticker_stop(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ticker),
+		cmocka_unit_test(test_ticker_more),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -452,6 +452,17 @@ static struct sf_payments *stripe_order(struct shop_fx *f, struct rx *r, struct 
 	return p;
 }
 
+/* Start order oid's Stripe payment as v: the session's reference (the last
+ * part of its URL) in ref. */
+static void stripe_start(struct shop_fx *f, struct sf_payments *p, int64_t oid, const struct sf_order_viewer *v,
+			 char *ref, size_t n)
+{
+	char *url = NULL;
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, v, &url), SF_OK);
+	snprintf(ref, n, "%s", strrchr(url, '/') + 1);
+	free(url);
+}
+
 /* Stripe's session would live 24 h by default, the reservation 30 min: the
  * session is sent with expires_at (in Stripe's window, not before the
  * reservation ends), and the reservation is extended to cover it plus the
@@ -506,9 +517,7 @@ static void test_stripe_session_holds_order(void **state)
 	 * is refused payment and reaped (its stock back) */
 	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-stripe-2", &late), SF_OK);
 	const int64_t stock = cfx_stock(f, "TEE-S");
-	assert_int_equal(sf_pay_start(p, f->db, f->kr, late, &mine, &url), SF_OK);
-	snprintf(ref, sizeof ref, "%s", strrchr(url, '/') + 1);
-	free(url);
+	stripe_start(f, p, late, &mine, ref, sizeof ref);
 	const int64_t r2 = reserved_until(f, late);
 	assert_true(r2 >= sent_expires_at(&r) + SF_PAY_SETTLE_GRACE_S);
 	sf_shop_clock_offset(r2 - (int64_t)time(NULL));
@@ -560,14 +569,10 @@ static void test_unapplied_stripe(void **state)
 	int64_t oid = 0, gone = 0;
 	struct sf_payments *p = stripe_order(f, &r, &o, "pay-unit-unapplied-1", &oid);
 	struct sf_order_viewer mine = {.owner = &o};
-	char *url = NULL, a[64], b[64];
+	char a[64], b[64];
 	int unapplied = 0, refunded = -1;
-	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK);
-	snprintf(a, sizeof a, "%s", strrchr(url, '/') + 1);
-	free(url);
-	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK); /* a second tab */
-	snprintf(b, sizeof b, "%s", strrchr(url, '/') + 1);
-	free(url);
+	stripe_start(f, p, oid, &mine, a, sizeof a);
+	stripe_start(f, p, oid, &mine, b, sizeof b); /* a second tab */
 	assert_int_equal(stripe_paid(f, oid, a, "pi_unit_a", "evt_unit_un_1", &unapplied), SF_OK);
 	assert_int_equal(unapplied, 0);
 	assert_true(order_is(f, oid, "paid"));
@@ -646,9 +651,7 @@ static void test_unapplied_stripe(void **state)
 
 	/* a completion after the order was cancelled, and a provider that keeps failing */
 	assert_int_equal(cfx_buy(f, &o, "TEE-S", 1, "pay-unit-unapplied-2", &gone), SF_OK);
-	assert_int_equal(sf_pay_start(p, f->db, f->kr, gone, &mine, &url), SF_OK);
-	snprintf(a, sizeof a, "%s", strrchr(url, '/') + 1);
-	free(url);
+	stripe_start(f, p, gone, &mine, a, sizeof a);
 	order_set(f, gone, "reserved_until", 1);
 	int n = 0;
 	assert_int_equal(sf_order_expire_due(f->db, f->kr, &n), SF_OK);
@@ -744,11 +747,9 @@ static void test_staff_refund_stripe(void **state)
 	int64_t oid = 0, other = 0, id = 0, id2 = 0;
 	struct sf_payments *p = stripe_order(f, &r, &o, "pay-unit-staff-1", &oid);
 	struct sf_order_viewer mine = {.owner = &o};
-	char *url = NULL, a[64], key1[96], key2[96], sql[256];
+	char a[64], key1[96], key2[96], sql[256];
 	int unapplied = 0, refunded = 0;
-	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK);
-	snprintf(a, sizeof a, "%s", strrchr(url, '/') + 1);
-	free(url);
+	stripe_start(f, p, oid, &mine, a, sizeof a);
 	assert_int_equal(stripe_paid(f, oid, a, "pi_unit_s", "evt_unit_sr_1", &unapplied), SF_OK);
 	assert_true(order_is(f, oid, "paid"));
 	const int64_t total = order_int(f, "total_minor", oid);
@@ -837,10 +838,7 @@ static void test_staff_refund_stripe(void **state)
 	assert_int_equal(staff_refund(f, oid, "bo-unit-4", 1, NULL, &id2), SF_ERR_ORDER_STATE);
 
 	/* Stripe refusing for good: refund_failed after the tries, the order as it was */
-	struct sf_order_viewer mine2 = {.owner = &o};
-	assert_int_equal(sf_pay_start(p, f->db, f->kr, other, &mine2, &url), SF_OK);
-	snprintf(a, sizeof a, "%s", strrchr(url, '/') + 1);
-	free(url);
+	stripe_start(f, p, other, &mine, a, sizeof a);
 	assert_int_equal(stripe_paid(f, other, a, "pi_unit_t", "evt_unit_sr_5", &unapplied), SF_OK);
 	r.status = 402;
 	assert_int_equal(staff_refund(f, other, "bo-unit-5", 100, NULL, &id), SF_OK);
@@ -882,9 +880,7 @@ static void test_staff_refund_stripe(void **state)
 	/* a payment without a payment intent cannot be refunded through Stripe */
 	int64_t third = 0;
 	assert_int_equal(cfx_buy(f, &o, "BOOK", 1, "pay-unit-staff-3", &third), SF_OK);
-	assert_int_equal(sf_pay_start(p, f->db, f->kr, third, &mine2, &url), SF_OK);
-	snprintf(a, sizeof a, "%s", strrchr(url, '/') + 1);
-	free(url);
+	stripe_start(f, p, third, &mine, a, sizeof a);
 	assert_int_equal(stripe_paid(f, third, a, NULL, "evt_unit_sr_6", &unapplied), SF_OK);
 	assert_true(order_is(f, third, "paid"));
 	assert_int_equal(staff_refund(f, third, "bo-unit-6", 100, NULL, &id), SF_ERR_REFUND_PROVIDER);
