@@ -112,6 +112,14 @@ struct sf_mailer {
 	char ca_file[SF_CFG_PATH_MAX]; /* [mail] ca_file (resolved by the config), or "" */
 	char dir[SF_CFG_PATH_MAX];
 	struct sf_ticker *ticker; /* sf_mailer_start, or NULL */
+	/* An outcome that could not be written (a full disk, say): written
+	 * before anything else is sent, so that its mail is not sent again. */
+	struct unrecorded {
+		int64_t id;
+		int attempts, set;
+		enum sf_err err;
+		char why[512];
+	} unrec;
 };
 
 /* The envelope address of a From value: what is inside <...>, or all. */
@@ -394,28 +402,34 @@ static void due_free(struct due_list *l)
 	l->n = 0;
 }
 
-static void record(struct sf_db_conn *c, const struct due *d, enum sf_err err, const char *why, int64_t now)
+/* Write the outcome of mail id's attempt (attempts before it).  0, or -1
+ * (logged). */
+static int record(struct sf_db_conn *c, int64_t id, int attempts, enum sf_err err, const char *why, int64_t now)
 {
 	enum sf_db_status st;
+	int64_t next = now + sf_mail_backoff(attempts + 1);
 	if (!err) {
-		struct sf_db_param p[] = {SF_DB_INT(d->id), SF_DB_INT(now)};
+		struct sf_db_param p[] = {SF_DB_INT(id), SF_DB_INT(now)};
 		st = sf_db_exec(c, SF_STMT_MAIL_SENT, p, 2, NULL);
-	} else if (d->attempts + 1 >= SF_MAIL_MAX_ATTEMPTS) {
-		struct sf_db_param p[] = {SF_DB_INT(d->id), SF_DB_INT(d->attempts + 1), SF_DB_TEXT(why)};
+	} else if (attempts + 1 >= SF_MAIL_MAX_ATTEMPTS) {
+		struct sf_db_param p[] = {SF_DB_INT(id), SF_DB_INT(attempts + 1), SF_DB_TEXT(why)};
 		st = sf_db_exec(c, SF_STMT_MAIL_FAILED, p, 3, NULL);
-		sf_log(SF_LOG_ERROR, "mail.failed", "outbox mail %lld given up after %d attempts: %s",
-		       (long long)d->id, d->attempts + 1, why);
 	} else {
-		int64_t next = now + sf_mail_backoff(d->attempts + 1);
-		struct sf_db_param p[] = {SF_DB_INT(d->id), SF_DB_INT(d->attempts + 1), SF_DB_INT(next),
-					  SF_DB_TEXT(why)};
+		struct sf_db_param p[] = {SF_DB_INT(id), SF_DB_INT(attempts + 1), SF_DB_INT(next), SF_DB_TEXT(why)};
 		st = sf_db_exec(c, SF_STMT_MAIL_RETRY, p, 4, NULL);
-		sf_log(SF_LOG_WARN, "mail.retry", "outbox mail %lld attempt %d failed (next in %llds): %s",
-		       (long long)d->id, d->attempts + 1, (long long)(next - now), why);
 	}
-	if (st < 0)
-		sf_log(SF_LOG_ERROR, "mail.record", "outbox mail %lld: cannot record the outcome: %s",
-		       (long long)d->id, sf_db_errmsg(c));
+	if (st < 0) {
+		sf_log(SF_LOG_ERROR, "mail.record", "outbox mail %lld: cannot record the outcome: %s", (long long)id,
+		       sf_db_errmsg(c));
+		return -1;
+	}
+	if (err && attempts + 1 >= SF_MAIL_MAX_ATTEMPTS)
+		sf_log(SF_LOG_ERROR, "mail.failed", "outbox mail %lld given up after %d attempts: %s", (long long)id,
+		       attempts + 1, why);
+	else if (err)
+		sf_log(SF_LOG_WARN, "mail.retry", "outbox mail %lld attempt %d failed (next in %llds): %s",
+		       (long long)id, attempts + 1, (long long)(next - now), why);
+	return 0;
 }
 
 /*
@@ -448,6 +462,8 @@ static void close_due(const struct due *d, char *pt[3])
 		}
 }
 
+/* Send d and record the outcome: 1 sent, 0 not, -1 the outcome could not be
+ * written (kept in m->unrec). */
 static int deliver_one(struct sf_mailer *m, struct sf_db_conn *c, const struct due *d, struct smtp_batch *sb,
 		       int64_t now)
 {
@@ -474,7 +490,11 @@ static int deliver_one(struct sf_mailer *m, struct sf_db_conn *c, const struct d
 		sodium_memzero(msg.bf_data, msg.bf_len);
 	sf_buf_free(&msg);
 	close_due(d, pt);
-	record(c, d, err, why, now);
+	if (record(c, d->id, d->attempts, err, why, now) != 0) {
+		m->unrec = (struct unrecorded){.id = d->id, .attempts = d->attempts, .set = 1, .err = err};
+		sf_strlcpy(m->unrec.why, why, sizeof m->unrec.why);
+		return -1;
+	}
 	return err == SF_OK;
 }
 
@@ -483,6 +503,11 @@ int sf_mailer_run_once(struct sf_mailer *m, int64_t now)
 	struct sf_db_conn *c = sf_db_conn_get(m->db);
 	if (!c)
 		return 0;
+	if (m->unrec.set) {
+		if (record(c, m->unrec.id, m->unrec.attempts, m->unrec.err, m->unrec.why, now) != 0)
+			return 0; /* nothing sent until it is written: try again at the next poll */
+		m->unrec.set = 0;
+	}
 	struct due_list l = {.n = 0};
 	struct sf_db_cursor *cur = NULL;
 	struct sf_db_param p[] = {SF_DB_INT(now), SF_DB_INT(BATCH)};
@@ -493,8 +518,14 @@ int sf_mailer_run_once(struct sf_mailer *m, int64_t now)
 	sf_db_cursor_close(cur);
 	int sent = 0;
 	struct smtp_batch sb = {.h = NULL};
-	for (size_t i = 0; i < l.n && !l.oom; i++)
-		sent += deliver_one(m, c, &l.items[i], &sb, now);
+	for (size_t i = 0; i < l.n && !l.oom; i++) {
+		int r = deliver_one(m, c, &l.items[i], &sb, now);
+		if (r < 0) {
+			sent = 0; /* no "more to do": wait for the next poll */
+			break;
+		}
+		sent += r;
+	}
 	if (sb.h)
 		curl_easy_cleanup(sb.h); /* QUIT */
 	due_free(&l);

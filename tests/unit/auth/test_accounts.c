@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,6 +392,59 @@ static void test_outbox_retry(void **state)
 	assert_non_null(strstr(err, "[mail] from"));
 }
 
+/* Run sql on the test database through a connection of its own. */
+static void raw_sql(const char *sql)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/t.db", dir);
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 10000);
+	char *msg = NULL;
+	if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+	sqlite3_close(h);
+}
+
+/* A sent mail whose outcome cannot be written (a full disk, say) is not
+ * sent again, run after run: the mailer writes that outcome first, and
+ * sends nothing else until it can. */
+static void test_outbox_unrecorded(void **state)
+{
+	(void)state;
+	struct sf_db_conn *c = sf_db_conn_get(db);
+	int64_t now = (int64_t)time(NULL) + 1;
+	sf_mailer_run_once(mailer, now); /* nothing left from earlier tests */
+	assert_int_equal(mails_pending(), 0);
+	assert_int_equal(sf_mail_enqueue(c, "frank@example.org", "Hello", "Body"), SF_OK);
+	raw_sql("CREATE TRIGGER no_outcome BEFORE UPDATE OF status ON mail_outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+	char *text = newest_mail(); /* sent once */
+	assert_non_null(strstr(text, "frank@example.org"));
+	free(text);
+	sf_test_rmtree(maildir);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sf_mailer_run_once(mailer, now), 0);
+	DIR *d = opendir(maildir);
+	assert_null(d); /* not written again */
+	assert_int_equal(mails_pending(), 1);
+	/* another mail waits too while the outcome cannot be written */
+	assert_int_equal(sf_mail_enqueue(c, "frank@example.org", "Hello", "Body"), SF_OK);
+	assert_int_equal(sf_mailer_run_once(mailer, now), 0);
+	assert_null(opendir(maildir));
+	raw_sql("DROP TRIGGER no_outcome");
+	/* the outcome first, then the next mail; the first one not again */
+	assert_int_equal(sf_mailer_run_once(mailer, now), 1);
+	assert_int_equal(mails_pending(), 0);
+	d = opendir(maildir);
+	assert_non_null(d);
+	int eml = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		eml += strstr(e->d_name, ".eml") != NULL;
+	closedir(d);
+	assert_int_equal(eml, 1);
+}
+
 /* The .eml folder: made when missing, again when removed while serving;
  * when it cannot be made the mail waits and nothing is lost. */
 static void test_outbox_folder(void **state)
@@ -430,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_profile_and_addresses),
 		cmocka_unit_test(test_outbox_retry),
+		cmocka_unit_test(test_outbox_unrecorded),
 		cmocka_unit_test(test_outbox_folder),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
