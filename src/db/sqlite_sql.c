@@ -445,11 +445,14 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 					    "body, next_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
 	[SF_STMT_WEBHOOK_DELIVERY_DUE] = "SELECT id, subscription_id, url, event_id, event_type, body, attempts "
 					 "FROM webhook_deliveries WHERE status = 'pending' AND next_at <= ?1 "
+					 "AND (subscription_id IS NULL) = ?3 "
+					 "AND id NOT IN (SELECT value FROM json_each(?4)) "
+					 "AND ifnull(subscription_id, 0) NOT IN (SELECT value FROM json_each(?5)) "
 					 "ORDER BY next_at, id LIMIT ?2",
 	[SF_STMT_WEBHOOK_DELIVERY_DONE] = "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = ?2, "
-					  "attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+					  "attempts = attempts + 1, last_error = NULL WHERE id = ?1 AND event_id = ?3",
 	[SF_STMT_WEBHOOK_DELIVERY_RETRY] = "UPDATE webhook_deliveries SET attempts = ?2, next_at = ?3, last_error = ?4, "
-					   "status = ?5 WHERE id = ?1",
+					   "status = ?5 WHERE id = ?1 AND event_id = ?6",
 	[SF_STMT_STOCK_TAKE_LEFT] = "UPDATE variants SET stock = stock - ?1 WHERE id = ?2 AND stock >= ?1 RETURNING stock",
 	[SF_STMT_STOCK_RETURN_LEFT] = "UPDATE variants SET stock = stock + ?1 WHERE id = ?2 RETURNING stock",
 	[SF_STMT_UNAPPLIED_INSERT] = "INSERT INTO unapplied_payments(order_id, provider, provider_ref, intent_ref, "

@@ -325,10 +325,12 @@ enum sf_stmt {
 	SF_STMT_WEBHOOK_SUB_DELETE,       /* (id) */
 	SF_STMT_WEBHOOK_DELIVERY_DROP,    /* (subscription_id) pending deliveries */
 	SF_STMT_WEBHOOK_DELIVERY_INSERT,  /* (subscription_id|NULL, url, event_id, type, body, now) */
-	SF_STMT_WEBHOOK_DELIVERY_DUE,     /* (now, limit) -> id, subscription_id, url, event_id, event_type,
-	                                     body, attempts; oldest first */
-	SF_STMT_WEBHOOK_DELIVERY_DONE,    /* (id, now) */
-	SF_STMT_WEBHOOK_DELIVERY_RETRY,   /* (id, attempts, next_at, error, status) */
+	SF_STMT_WEBHOOK_DELIVERY_DUE,     /* (now, limit, internal 1|0, JSON array of ids to skip, JSON array of
+	                                     subscription ids to skip) -> id, subscription_id, url, event_id,
+	                                     event_type, body, attempts; oldest first; internal: subscription_id
+	                                     NULL (the sandbox provider's own) */
+	SF_STMT_WEBHOOK_DELIVERY_DONE,    /* (id, now, event_id) */
+	SF_STMT_WEBHOOK_DELIVERY_RETRY,   /* (id, attempts, next_at, error, status, event_id) */
 	SF_STMT_STOCK_TAKE_LEFT,          /* (qty, variant_id) when stock >= qty -> stock left */
 	SF_STMT_STOCK_RETURN_LEFT,        /* (qty, variant_id) -> stock now */
 	SF_STMT_UNAPPLIED_INSERT,         /* (order_id, provider, ref, intent|NULL, amount, currency, reason, now);

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,7 +21,18 @@
 #include "crypto/keyring.h"
 #include "db/db.h"
 
-#define BATCH_MAX 64
+/* Deliveries in flight at once, per lane (the sandbox provider's own
+ * notifications; the subscriptions') and per subscription: a slow or dead
+ * endpoint holds at most SUB_SLOTS of them while everything else goes on. */
+#define LANE_SLOTS 64
+#define SUB_SLOTS 8
+#define SLOTS (2 * LANE_SLOTS)
+/* How long a run waits for the answers to what it started before it
+ * records those it has and looks for new work; what is still unanswered
+ * stays in flight into the next runs (until its own timeout). */
+#define WAIT_MS 100
+/* A run that started nothing waits for an answer or a kick at most this. */
+#define IDLE_WAIT_MS 1000
 #define BACKOFF_CAP_S 3600
 #define ERROR_MAX 200
 
@@ -408,6 +420,11 @@ struct sf_webhook_sender {
 	char *ca_file, *resolve;
 	CURLM *multi;
 	struct sf_ticker *ticker; /* sf_webhook_sender_start, or NULL */
+	struct job *fly[SLOTS];   /* in flight: fly[0..n) */
+	size_t n;
+	int more;                 /* the last run filled a lane or left work in flight */
+	atomic_int idle;          /* a run waits for answers only: a kick wakes it */
+	atomic_uint kicks;
 };
 
 struct job {
@@ -417,12 +434,16 @@ struct job {
 	struct curl_slist *hdrs, *resolve;
 	long status;
 	CURLcode rc;
-	int done;
+	int added, done;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-static void job_free(struct job *j)
+static void job_free(struct sf_webhook_sender *s, struct job *j)
 {
+	if (!j)
+		return;
+	if (j->added)
+		curl_multi_remove_handle(s->multi, j->h);
 	if (j->h)
 		curl_easy_cleanup(j->h);
 	curl_slist_free_all(j->hdrs);
@@ -431,7 +452,7 @@ static void job_free(struct job *j)
 	free(j->event_id);
 	free(j->type);
 	free(j->body);
-	memset(j, 0, sizeof *j);
+	free(j);
 }
 
 int64_t sf_webhook_backoff(int attempts)
@@ -449,30 +470,83 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
+/* Deliveries in flight in a lane (internal: the sandbox's own), and of
+ * subscription sub. */
+static size_t in_flight(const struct sf_webhook_sender *s, int internal, int64_t sub)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if ((s->fly[i]->sub_id == 0) == internal && (!sub || s->fly[i]->sub_id == sub))
+			n++;
+	return n;
+}
+
+/* As JSON arrays for the due query: the ids of the lane's deliveries in
+ * flight, and the subscriptions that have SUB_SLOTS of them. */
+static void busy_lists(const struct sf_webhook_sender *s, int internal, char *ids, char *subs, size_t cap)
+{
+	size_t a = 0, b = 0;
+	a += (size_t)snprintf(ids, cap, "[");
+	b += (size_t)snprintf(subs, cap, "[");
+	for (size_t i = 0; i < s->n; i++) {
+		const struct job *j = s->fly[i];
+		if ((j->sub_id == 0) != internal)
+			continue;
+		a += (size_t)snprintf(ids + a, cap - a, "%s%" PRId64, a > 1 ? "," : "", j->id);
+		int first = 1;
+		for (size_t k = 0; k < i; k++)
+			first &= s->fly[k]->sub_id != j->sub_id;
+		if (j->sub_id && first && in_flight(s, 0, j->sub_id) >= SUB_SLOTS)
+			b += (size_t)snprintf(subs + b, cap - b, "%s%" PRId64, b > 1 ? "," : "", j->sub_id);
+	}
+	snprintf(ids + a, cap - a, "]");
+	snprintf(subs + b, cap - b, "]");
+}
+
 struct due_ctx {
+	struct sf_webhook_sender *s;
 	int64_t now;
-	struct job *jobs;
-	size_t n;
+	int internal;
+	size_t from, want, got; /* from: s->n before */
 };
 
+/* Up to want deliveries of a lane that are due and not in flight, oldest
+ * first, appended to s->fly; at most SUB_SLOTS a subscription.  The
+ * query skips the subscriptions already there; the rows of one that gets
+ * there now are skipped here (hence the larger LIMIT). */
 static enum sf_db_status due_txn(struct sf_db_conn *c, void *vctx)
 {
 	struct due_ctx *x = vctx;
+	struct sf_webhook_sender *s = x->s;
+	while (s->n > x->from) /* a retried transaction starts again */
+		job_free(s, s->fly[--s->n]);
+	x->got = 0;
+	char ids[SLOTS * 22 + 4], subs[SLOTS * 22 + 4];
+	busy_lists(s, x->internal, ids, subs, sizeof ids);
 	struct sf_db_cursor *cur = NULL;
-	struct sf_db_param p[] = {SF_DB_INT(x->now), SF_DB_INT(BATCH_MAX)};
-	enum sf_db_status st = sf_db_query(c, SF_STMT_WEBHOOK_DELIVERY_DUE, p, 2, &cur);
+	struct sf_db_param p[] = {SF_DB_INT(x->now), SF_DB_INT((int64_t)(x->want + SLOTS)), SF_DB_INT(x->internal),
+				  SF_DB_TEXT(ids), SF_DB_TEXT(subs)};
+	enum sf_db_status st = sf_db_query(c, SF_STMT_WEBHOOK_DELIVERY_DUE, p, 5, &cur);
 	if (st != SF_DB_OK)
 		return st;
-	while ((st = sf_db_next(cur)) == SF_DB_OK && x->n < BATCH_MAX) {
-		struct job *j = &x->jobs[x->n];
+	while (x->got < x->want && (st = sf_db_next(cur)) == SF_DB_OK) {
+		int64_t sub = sf_db_col_is_null(cur, 1) ? 0 : sf_db_col_int(cur, 1);
+		if (sub && in_flight(s, 0, sub) >= SUB_SLOTS)
+			continue;
+		struct job *j = calloc(1, sizeof *j);
+		if (!j) {
+			st = SF_DB_HARD;
+			break;
+		}
+		s->fly[s->n++] = j;
+		x->got++;
 		j->id = sf_db_col_int(cur, 0);
-		j->sub_id = sf_db_col_is_null(cur, 1) ? 0 : sf_db_col_int(cur, 1);
+		j->sub_id = sub;
 		j->url = strdup(sf_db_col_text(cur, 2, NULL));
 		j->event_id = strdup(sf_db_col_text(cur, 3, NULL));
 		j->type = strdup(sf_db_col_text(cur, 4, NULL));
 		j->body = strdup(sf_db_col_text(cur, 5, NULL));
 		j->attempts = sf_db_col_int(cur, 6);
-		x->n++;
 		if (!j->url || !j->event_id || !j->type || !j->body) {
 			st = SF_DB_HARD;
 			break;
@@ -593,103 +667,172 @@ static const char *job_error(const struct job *j, char err[ERROR_MAX])
 }
 
 struct result_ctx {
-	const struct job *jobs;
+	struct job *const *jobs;
 	size_t n;
 	int64_t now;
 	int max_attempts;
 };
 
-/* Every outcome of a batch in one transaction (one commit, not 64). */
+/* Every outcome of a run in one transaction (one commit, not 64). */
 static enum sf_db_status result_txn(struct sf_db_conn *c, void *vctx)
 {
 	struct result_ctx *x = vctx;
 	enum sf_db_status st = SF_DB_OK;
 	for (size_t i = 0; i < x->n && st >= 0; i++) {
-		const struct job *j = &x->jobs[i];
+		const struct job *j = x->jobs[i];
 		char err[ERROR_MAX];
 		const char *e = job_error(j, err);
 		if (!e) {
-			struct sf_db_param p[] = {SF_DB_INT(j->id), SF_DB_INT(x->now)};
-			st = sf_db_exec(c, SF_STMT_WEBHOOK_DELIVERY_DONE, p, 2, NULL);
+			struct sf_db_param p[] = {SF_DB_INT(j->id), SF_DB_INT(x->now), SF_DB_TEXT(j->event_id)};
+			st = sf_db_exec(c, SF_STMT_WEBHOOK_DELIVERY_DONE, p, 3, NULL);
 			continue;
 		}
 		int64_t attempts = j->attempts + 1;
 		struct sf_db_param p[] = {SF_DB_INT(j->id), SF_DB_INT(attempts),
 					  SF_DB_INT(x->now + sf_webhook_backoff((int)attempts - 1)), SF_DB_TEXT(e),
-					  SF_DB_TEXT(attempts >= x->max_attempts ? "failed" : "pending")};
-		st = sf_db_exec(c, SF_STMT_WEBHOOK_DELIVERY_RETRY, p, 5, NULL);
+					  SF_DB_TEXT(attempts >= x->max_attempts ? "failed" : "pending"),
+					  SF_DB_TEXT(j->event_id)};
+		st = sf_db_exec(c, SF_STMT_WEBHOOK_DELIVERY_RETRY, p, 6, NULL);
 	}
 	return st < 0 ? st : SF_DB_OK;
 }
 
-static void jobs_record(struct sf_webhook_sender *s, struct job *jobs, size_t n, int64_t now)
+/* 0, or -1 when the outcomes could not be written (logged). */
+static int jobs_record(struct sf_webhook_sender *s, struct job *const *jobs, size_t n, int64_t now)
 {
 	struct result_ctx x = {.jobs = jobs, .n = n, .now = now, .max_attempts = s->max_attempts};
-	if (n && sf_db_txn(s->db, result_txn, &x, 5) < 0)
+	if (n && sf_db_txn(s->db, result_txn, &x, 5) < 0) {
 		sf_log(SF_LOG_ERROR, "webhook.db", "cannot record the outcome of %zu deliveries", n);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		char err[ERROR_MAX];
-		const char *e = job_error(&jobs[i], err);
+		const struct job *j = jobs[i];
+		const char *e = job_error(j, err);
 		if (e)
-			sf_log(SF_LOG_WARN, jobs[i].attempts + 1 >= s->max_attempts ? "webhook.failed" : "webhook.retry",
-			       "delivery %" PRId64 " (%s %s) attempt %" PRId64 ": %s", jobs[i].id, jobs[i].type,
-			       jobs[i].event_id, jobs[i].attempts + 1, e);
+			sf_log(SF_LOG_WARN, j->attempts + 1 >= s->max_attempts ? "webhook.failed" : "webhook.retry",
+			       "delivery %" PRId64 " (%s %s) attempt %" PRId64 ": %s", j->id, j->type, j->event_id,
+			       j->attempts + 1, e);
 	}
+	return 0;
+}
+
+/* Take the answers libcurl has finished; how many. */
+static size_t take_answers(struct sf_webhook_sender *s)
+{
+	size_t n = 0;
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(s->multi, &left))) {
+		struct job *j = NULL;
+		if (m->msg != CURLMSG_DONE || curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j) != CURLE_OK ||
+		    !j)
+			continue;
+		j->rc = m->data.result;
+		curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &j->status);
+		curl_multi_remove_handle(s->multi, j->h);
+		j->added = 0;
+		j->done = 1;
+		n++;
+	}
+	return n;
+}
+
+/* Drive the transfers in flight.  fresh: the deliveries started by this run,
+ * s->fly[fresh..n).  With some, wait until they are all answered or WAIT_MS
+ * passed; with none, until any answer, a kick since kicks0 or IDLE_WAIT_MS. */
+static void drive(struct sf_webhook_sender *s, size_t fresh, unsigned kicks0)
+{
+	int started = fresh < s->n;
+	int64_t end = sf_time_mono_ms() + (started ? WAIT_MS : IDLE_WAIT_MS);
+	if (!started)
+		atomic_store(&s->idle, 1); /* before reading kicks: sf_webhook_kick's order reversed */
+	for (;;) {
+		int still = 0;
+		if (curl_multi_perform(s->multi, &still) != CURLM_OK) {
+			for (size_t i = 0; i < s->n; i++) {
+				struct job *j = s->fly[i];
+				if (j->added && !j->done) {
+					curl_multi_remove_handle(s->multi, j->h);
+					j->added = 0;
+					j->rc = CURLE_OUT_OF_MEMORY;
+					j->done = 1;
+				}
+			}
+			break;
+		}
+		size_t answered = take_answers(s);
+		int waiting = 0;
+		for (size_t i = fresh; i < s->n; i++)
+			waiting |= !s->fly[i]->done;
+		int64_t left = end - sf_time_mono_ms();
+		if (!still || (started && !waiting) || (!started && (answered || atomic_load(&s->kicks) != kicks0)) ||
+		    left <= 0)
+			break;
+		curl_multi_poll(s->multi, NULL, 0, (int)left, NULL);
+	}
+	atomic_store(&s->idle, 0);
 }
 
 int sf_webhook_sender_run_once(struct sf_webhook_sender *s, int64_t now)
 {
-	struct job *jobs = calloc(BATCH_MAX, sizeof *jobs);
-	if (!jobs)
-		return 0;
-	struct due_ctx dx = {.now = now, .jobs = jobs};
-	enum sf_db_status st = sf_db_txn_read(s->db, due_txn, &dx, 3);
-	int delivered = 0;
-	if (st < 0)
-		goto out;
-	for (size_t i = 0; i < dx.n; i++) {
-		if (job_prepare(s, &jobs[i], now) != 0) {
-			jobs[i].rc = CURLE_FAILED_INIT;
-			sf_strlcpy(jobs[i].errbuf, "no signing secret (subscription removed?)", sizeof jobs[i].errbuf);
-			jobs[i].done = 1;
+	int full = 0;
+	size_t fresh = s->n;
+	unsigned kicks0 = atomic_load(&s->kicks); /* what is kicked later may not be seen below */
+	for (int internal = 1; internal >= 0; internal--) {
+		struct due_ctx x = {.s = s, .now = now, .internal = internal, .from = s->n,
+				    .want = LANE_SLOTS - in_flight(s, internal, 0)};
+		if (!x.want) {
+			full = 1;
 			continue;
 		}
-		curl_multi_add_handle(s->multi, jobs[i].h);
+		if (sf_db_txn_read(s->db, due_txn, &x, 3) < 0) {
+			while (s->n > x.from)
+				job_free(s, s->fly[--s->n]);
+			continue;
+		}
+		full |= x.got == x.want;
 	}
-	int still = 0;
-	do {
-		if (curl_multi_perform(s->multi, &still) != CURLM_OK)
-			break;
-		CURLMsg *m;
-		int left;
-		while ((m = curl_multi_info_read(s->multi, &left))) {
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			struct job *j = NULL;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-			if (!j)
-				continue;
-			j->rc = m->data.result;
-			curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &j->status);
+	for (size_t i = fresh; i < s->n; i++) {
+		struct job *j = s->fly[i];
+		if (job_prepare(s, j, now) != 0) {
+			j->rc = CURLE_FAILED_INIT;
+			sf_strlcpy(j->errbuf, "no signing secret (subscription removed?)", sizeof j->errbuf);
 			j->done = 1;
-			curl_multi_remove_handle(s->multi, j->h);
+		} else if (curl_multi_add_handle(s->multi, j->h) != CURLM_OK) {
+			j->rc = CURLE_OUT_OF_MEMORY;
+			j->done = 1;
+		} else {
+			j->added = 1;
 		}
-		if (still)
-			curl_multi_poll(s->multi, NULL, 0, 200, NULL);
-	} while (still);
-	for (size_t i = 0; i < dx.n; i++) {
-		if (jobs[i].h && !jobs[i].done) {
-			curl_multi_remove_handle(s->multi, jobs[i].h);
-			jobs[i].rc = CURLE_OPERATION_TIMEDOUT;
-		}
-		if (jobs[i].rc == CURLE_OK && jobs[i].status >= 200 && jobs[i].status <= 299)
-			delivered++;
 	}
-	jobs_record(s, jobs, dx.n, now);
-out:
-	for (size_t i = 0; i < dx.n; i++)
-		job_free(&jobs[i]);
-	free(jobs);
+	if (s->n)
+		drive(s, fresh, kicks0);
+	/* Record and forget the answered ones; the rest stay in flight. */
+	struct job *fin[SLOTS];
+	size_t nfin = 0, keep = 0;
+	int delivered = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct job *j = s->fly[i];
+		if (!j->done) {
+			s->fly[keep++] = j;
+			continue;
+		}
+		fin[nfin++] = j;
+		delivered += j->rc == CURLE_OK && j->status >= 200 && j->status <= 299;
+	}
+	s->n = keep;
+	if (jobs_record(s, fin, nfin, now) != 0) {
+		/* Kept, answered, until a later run records them: sending them
+		 * again at once would only repeat them (a full disk, say). */
+		for (size_t i = 0; i < nfin; i++)
+			s->fly[s->n++] = fin[i];
+		s->more = 0;
+		return 0;
+	}
+	for (size_t i = 0; i < nfin; i++)
+		job_free(s, fin[i]);
+	s->more = full || s->n > 0;
 	return delivered;
 }
 
@@ -708,7 +851,7 @@ enum sf_err sf_webhook_sender_new(struct sf_db *db, const struct sf_keyring *kr,
 	 * default, 4 x the handles added, drops to 0 when a batch ends, so
 	 * every batch paid a TCP and TLS handshake per delivery). */
 	if (s->multi)
-		curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)BATCH_MAX);
+		curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)SLOTS);
 	if (o->internal_secret && o->internal_secret_len) {
 		s->secret = sodium_malloc(o->internal_secret_len);
 		if (s->secret) {
@@ -727,10 +870,12 @@ enum sf_err sf_webhook_sender_new(struct sf_db *db, const struct sf_keyring *kr,
 	return SF_OK;
 }
 
-/* One run of the sender thread: after a batch it looks again at once. */
+/* One run of the sender thread: again at once after answers, with a lane
+ * full or with deliveries still in flight. */
 static int send_job(void *arg)
 {
-	return sf_webhook_sender_run_once(arg, (int64_t)time(NULL));
+	struct sf_webhook_sender *s = arg;
+	return sf_webhook_sender_run_once(s, (int64_t)time(NULL)) > 0 || s->more;
 }
 
 enum sf_err sf_webhook_sender_start(struct sf_db *db, const struct sf_keyring *kr,
@@ -750,8 +895,12 @@ enum sf_err sf_webhook_sender_start(struct sf_db *db, const struct sf_keyring *k
 
 void sf_webhook_kick(struct sf_webhook_sender *s)
 {
-	if (s)
-		sf_ticker_kick(s->ticker);
+	if (!s)
+		return;
+	sf_ticker_kick(s->ticker);
+	atomic_fetch_add(&s->kicks, 1);
+	if (atomic_load(&s->idle)) /* a run waiting on a slow endpoint only */
+		curl_multi_wakeup(s->multi);
 }
 
 void sf_webhook_sender_stop(struct sf_webhook_sender *s)
@@ -759,6 +908,8 @@ void sf_webhook_sender_stop(struct sf_webhook_sender *s)
 	if (!s)
 		return;
 	sf_ticker_stop(s->ticker);
+	while (s->n) /* still unanswered: pending, sent again by the next start */
+		job_free(s, s->fly[--s->n]);
 	if (s->multi)
 		curl_multi_cleanup(s->multi);
 	if (s->secret)

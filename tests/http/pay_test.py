@@ -468,8 +468,14 @@ def test_outgoing(cli, ini, P, db, sku):
     path = js['redirect_url']
     st, hd, body = s.send('GET', path)
     tok = hidden(body.decode(), 'csrf_token')
+    check('the slow endpoint holds deliveries while the shopper pays', wait_for(lambda: state['slow'] > 0, timeout=5))
+    t0 = time.time()
     s.send('POST', path, urllib.parse.urlencode({'csrf_token': tok, 'decision': 'approve'}).encode(),
            'application/x-www-form-urlencoded')
+    paid = wait_for(lambda: q(db, 'SELECT status FROM orders WHERE id = ?', (oid,))[0][0] == 'paid', timeout=10)
+    took = time.time() - t0
+    check("the sandbox's payment notification does not wait for the slow endpoint (paid < 1 s after approval)",
+          paid and took < 1.0, took)
     got = wait_for(lambda: any(e['type'] == 'order.paid' and e['data']['order_id'] == oid for e in state['events']),
                    timeout=30)
     check('the receiver got order.created and order.paid, signed and verified',

@@ -154,24 +154,36 @@ static void *rx_run(void *arg)
 	}
 }
 
+/* A listening socket on a free loopback port. */
+static int listen_loopback(int backlog, int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	socklen_t l = sizeof a;
+	getsockname(fd, (struct sockaddr *)&a, &l);
+	*port = ntohs(a.sin_port);
+	assert_int_equal(listen(fd, backlog), 0);
+	return fd;
+}
+
 static void rx_start(struct rx *r, int status)
 {
 	r->status = status;
-	r->fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(r->fd, (struct sockaddr *)&a, sizeof a), 0);
-	socklen_t l = sizeof a;
-	getsockname(r->fd, (struct sockaddr *)&a, &l);
-	r->port = ntohs(a.sin_port);
-	assert_int_equal(listen(r->fd, 16), 0);
+	r->fd = listen_loopback(16, &r->port);
 	assert_int_equal(pthread_create(&r->t, NULL, rx_run, r), 0);
+}
+
+static void listener_stop(int fd, pthread_t t)
+{
+	shutdown(fd, SHUT_RDWR);
+	close(fd);
+	pthread_join(t, NULL);
 }
 
 static void rx_stop(struct rx *r)
 {
-	shutdown(r->fd, SHUT_RDWR);
-	close(r->fd);
-	pthread_join(r->t, NULL);
+	listener_stop(r->fd, r->t);
 }
 
 /* ==== Sandbox end to end, through the sender ==== */
@@ -1137,6 +1149,163 @@ static void test_rejections_change_nothing(void **state)
 
 /* ==== Outgoing webhooks ==== */
 
+/* An endpoint that accepts connections and never answers until stopped. */
+struct hold {
+	int fd, port, accepted, conns[64];
+	pthread_t t;
+};
+
+static void *hold_run(void *arg)
+{
+	struct hold *h = arg;
+	for (;;) {
+		int c = accept(h->fd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		if (h->accepted < 64)
+			h->conns[h->accepted] = c;
+		else
+			close(c);
+		h->accepted++;
+	}
+}
+
+static void hold_stop(struct hold *h)
+{
+	listener_stop(h->fd, h->t);
+	for (int i = 0; i < h->accepted && i < 64; i++)
+		close(h->conns[i]);
+}
+
+/* A subscriber that never answers holds at most 8 deliveries in flight; the
+ * others' deliveries and the sandbox's own notifications go out meanwhile,
+ * nothing in flight is sent twice, and what times out is recorded later. */
+static void test_sender_slow_endpoint(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_shop_actor a = {.type = "cli"};
+	struct hold h = {0};
+	h.fd = listen_loopback(64, &h.port);
+	assert_int_equal(pthread_create(&h.t, NULL, hold_run, &h), 0);
+	struct rx r = {0};
+	rx_start(&r, 200);
+	int64_t slow = 0, fast = 0;
+	char sec[SF_WEBHOOK_SECRET_LEN + 1], url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/slow", h.port);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, url, "*", &a, &slow, sec), SF_OK);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/fast", r.port);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, url, "order.created", &a, &fast, sec), SF_OK);
+	struct sf_cart_owner o;
+	cfx_guest(&o);
+	for (int i = 0; i < 12; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "pay-unit-slow-%d", i);
+		int64_t oid = 0;
+		assert_int_equal(cfx_buy(f, &o, "TEE-L", 1, key, &oid), SF_OK);
+	}
+	/* 12 order.created for each, queued in that order: slow's first */
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"), 24);
+	const unsigned char key[] = "unit-internal-secret";
+	struct sf_webhook_sender_opts so = {.timeout_s = 4, .max_attempts = 3, .internal_secret = key,
+					    .internal_secret_len = sizeof key - 1};
+	struct sf_webhook_sender *s = NULL;
+	assert_int_equal(sf_webhook_sender_new(f->db, f->kr, &so, &s), SF_OK);
+	int64_t now = (int64_t)time(NULL);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int delivered = 0;
+	for (int i = 0; i < 20 && delivered < 12; i++)
+		delivered += sf_webhook_sender_run_once(s, now);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_int_equal(delivered, 12);
+	assert_true(took < 2.0); /* not the slow one's 4 s timeout */
+	assert_int_equal(r.hits, 12);
+	char sql[200];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = %lld AND "
+				  "status = 'delivered'", (long long)fast);
+	assert_int_equal(cfx_int(f, sql), 12);
+	for (int i = 0; i < 100 && h.accepted < 8; i++)
+		usleep(10000);
+	assert_int_equal(h.accepted, 8);
+	/* the sandbox's own notification, queued now, is not held up either */
+	char ins[300];
+	snprintf(ins, sizeof ins,
+		 "INSERT INTO webhook_deliveries(subscription_id, url, event_id, event_type, body, next_at, created_at) "
+		 "VALUES (NULL, 'http://127.0.0.1:%d/sandbox', 'evt_unit_internal', 'payment.approved', '{}', 0, 0)",
+		 r.port);
+	cfx_sql(f, ins);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 20 && r.hits < 13; i++)
+		sf_webhook_sender_run_once(s, now);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_int_equal(r.hits, 13);
+	assert_true(took < 1.0);
+	assert_non_null(strstr(r.last, "POST /sandbox "));
+	usleep(100000);
+	assert_int_equal(h.accepted, 8); /* none sent twice, no ninth to the slow one */
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = %lld AND "
+				  "status = 'pending' AND attempts = 0", (long long)slow);
+	assert_int_equal(cfx_int(f, sql), 12);
+	/* after the timeout: 8 recorded as failed attempts, the other 4 go out */
+	for (int i = 0; i < 60; i++) {
+		sf_webhook_sender_run_once(s, now);
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = %lld AND "
+					  "attempts = 1 AND last_error LIKE 'Operation timed out%%'", (long long)slow);
+		if (cfx_int(f, sql) == 8)
+			break;
+	}
+	assert_int_equal(cfx_int(f, sql), 8);
+	for (int i = 0; i < 100 && h.accepted < 12; i++) {
+		sf_webhook_sender_run_once(s, now);
+		usleep(10000);
+	}
+	assert_int_equal(h.accepted, 12);
+	sf_webhook_sender_stop(s); /* with 4 still in flight: they stay pending */
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = %lld AND "
+				  "status = 'pending' AND attempts = 0", (long long)slow);
+	assert_int_equal(cfx_int(f, sql), 4);
+	hold_stop(&h);
+	rx_stop(&r);
+}
+
+/* A delivery whose outcome cannot be written is not sent again run after
+ * run: it is kept until a later run writes it. */
+static void test_sender_unrecorded(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_shop_actor a = {.type = "cli"};
+	struct rx r = {0};
+	rx_start(&r, 200);
+	int64_t sub = 0;
+	char sec[SF_WEBHOOK_SECRET_LEN + 1], url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/h", r.port);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, url, "order.created", &a, &sub, sec), SF_OK);
+	struct sf_cart_owner o;
+	cfx_guest(&o);
+	int64_t oid = 0;
+	assert_int_equal(cfx_buy(f, &o, "TEE-L", 1, "pay-unit-unrec", &oid), SF_OK);
+	cfx_sql(f, "CREATE TRIGGER no_outcome BEFORE UPDATE OF status ON webhook_deliveries "
+		   "BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+	struct sf_webhook_sender_opts so = {.timeout_s = 2, .max_attempts = 3};
+	struct sf_webhook_sender *s = NULL;
+	assert_int_equal(sf_webhook_sender_new(f->db, f->kr, &so, &s), SF_OK);
+	int64_t now = (int64_t)time(NULL);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(sf_webhook_sender_run_once(s, now), 0);
+	assert_int_equal(r.hits, 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"), 1);
+	cfx_sql(f, "DROP TRIGGER no_outcome");
+	assert_int_equal(sf_webhook_sender_run_once(s, now), 1); /* the outcome written, not sent again */
+	assert_int_equal(r.hits, 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'"), 1);
+	assert_int_equal(sf_webhook_sender_run_once(s, now), 0);
+	assert_int_equal(r.hits, 1);
+	sf_webhook_sender_stop(s);
+	rx_stop(&r);
+}
+
 static void test_subscriptions_and_events(void **state)
 {
 	struct shop_fx *f = *state;
@@ -1271,6 +1440,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_staff_refund_stripe, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stripe_amount_too_small, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions_and_events, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sender_slow_endpoint, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_sender_unrecorded, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_version_only_on_flips, commerce_fx_setup,
 						commerce_fx_teardown),
 	};
