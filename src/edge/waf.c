@@ -250,13 +250,26 @@ static void match_var(const char *match, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-/* Must a value matched in variable var be hidden entirely? */
+/* Does text name a field of personal data (the shopper's e-mail, name,
+ * phone, address, birth date), in any case? */
+static int names_personal(const char *text)
+{
+	static const char *const words[] = {"email", "e-mail", "name", "phone", "line1", "line2", "address",
+					    "city", "postal", "birth", "recipient"};
+	for (size_t i = 0; i < SF_ARRAY_LEN(words); i++)
+		if (strcasestr(text, words[i]))
+			return 1;
+	return 0;
+}
+
+/* Must a value matched in variable var be hidden entirely?  Secrets, and
+ * personal data: the WAF's log and table are not sealed. */
 static int var_is_secret(const char *var)
 {
 	if (!strncasecmp(var, "REQUEST_COOKIES:", 16) || !strcasecmp(var, "REQUEST_COOKIES"))
 		return 1;
 	const char *name = strchr(var, ':');
-	return sf_log_key_is_secret(name ? name + 1 : var);
+	return sf_log_key_is_secret(name ? name + 1 : var) || (name && names_personal(name + 1));
 }
 
 /* Variables whose value is raw request text that may hold secrets in
@@ -283,9 +296,10 @@ char *sf_waf_redact(const char *var, const char *data)
 	if (!cut)
 		return NULL;
 	if (var_is_raw(var)) {
-		/* "password":"x" in a raw JSON body, or a secret-named pair. */
+		/* "password":"x" in a raw JSON body, or a secret-named pair; any
+		 * personal field in it. */
 		const char *q = strchr(cut, '"');
-		if (q && strchr(q, ':') && sf_log_key_is_secret(cut)) {
+		if ((q && strchr(q, ':') && sf_log_key_is_secret(cut)) || names_personal(cut)) {
 			free(cut);
 			return strdup("[redacted]");
 		}
