@@ -174,6 +174,9 @@ static int url_ok(const char *url)
 	const char *rest = !strncmp(url, "https://", 8) ? url + 8 : !strncmp(url, "http://", 7) ? url + 7 : NULL;
 	if (!rest || !*rest || *rest == '/')
 		return 0;
+	size_t host = strcspn(rest, "/?#");
+	if (memchr(rest, '@', host))
+		return 0; /* credentials in the URL: the signature is the receiver's proof */
 	for (const char *p = url; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
 			return 0;
@@ -226,9 +229,14 @@ struct add_ctx {
 static enum sf_err audit_sub(struct sf_db_conn *c, const struct sf_keyring *kr, const struct sf_shop_actor *a,
 			     const char *action, int64_t id, const char *url, const char *events)
 {
-	char oid[24];
+	char oid[24], origin[SF_WEBHOOK_URL_MAX + 1] = "";
 	snprintf(oid, sizeof oid, "%" PRId64, id);
-	json_t *d = url ? json_pack("{s:s,s:s}", "url", url, "events", events) : NULL;
+	if (url) { /* scheme and host only: a receiver's path may hold its token, and the trail is for ever */
+		const char *rest = strstr(url, "://");
+		size_t n = rest ? (size_t)(rest + 3 - url) + strcspn(rest + 3, "/?#") : 0;
+		snprintf(origin, sizeof origin, "%.*s", (int)n, url);
+	}
+	json_t *d = url ? json_pack("{s:s,s:s}", "url", origin, "events", events) : NULL;
 	char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	json_decref(d);
 	if (url && !detail)

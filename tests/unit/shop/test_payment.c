@@ -1320,13 +1320,24 @@ static void test_subscriptions_and_events(void **state)
 			 SF_ERR_WEBHOOK_EVENT);
 	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example/4111111111111111", "order.paid", &a, &id, sec),
 			 SF_ERR_CARD_DATA);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://user:pw@x.example/h", "order.paid", &a, &id, sec),
+			 SF_ERR_WEBHOOK_URL);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example@evil.example/h", "order.paid", &a, &id, sec),
+			 SF_ERR_WEBHOOK_URL);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_subscriptions"), 0);
 	struct rx r = {0};
 	rx_start(&r, 500);
 	char url[64];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/h", r.port);
 	assert_int_equal(sf_webhook_add(f->db, f->kr, url, "order.created,order.created", &a, &id, sec), SF_OK);
 	assert_int_equal(strlen(sec), SF_WEBHOOK_SECRET_LEN);
-	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example/all", "*", &a, &id2, sec), SF_OK);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example/all?token=T0", "*", &a, &id2, sec), SF_OK);
+	/* the audit trail keeps the receiver's origin, not a token in its path or query */
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'webhook.subscribe' AND "
+				    "detail LIKE '%\"url\":\"https://x.example\"%'"),
+			 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE detail LIKE '%T0%' OR detail LIKE '%/all%'"),
+			 0);
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_subscriptions WHERE events = 'order.created'"), 1);
 	/* an order queues order.created for both, in its own transaction */
 	struct sf_cart_owner o;
