@@ -59,7 +59,8 @@ int sf_utf8_valid(const char *str, size_t n, int no_ctl)
 	while (i < n) {
 		unsigned c = s[i];
 		if (c < 0x80) {
-			if (no_ctl && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f))
+			if (no_ctl && ((c < 0x20 && (no_ctl == SF_UTF8_LINE || (c != '\t' && c != '\n' && c != '\r'))) ||
+				       c == 0x7f))
 				return 0;
 			i++;
 			continue;

@@ -35,13 +35,9 @@ static struct sf_db_conn *conn(struct sf_db *db)
 static enum sf_err text_in(const char *s, size_t min, size_t max)
 {
 	size_t n = s ? strlen(s) : 0;
-	if (n < min || n > max || (n && !sf_utf8_valid(s, n, 0)))
+	/* tab, CR and LF only in long texts */
+	if (n < min || n > max || (n && !sf_utf8_valid(s, n, max > 200 ? 1 : SF_UTF8_LINE)))
 		return SF_ERR_BAD_PARAM;
-	for (size_t i = 0; i < n; i++) { /* tab, CR and LF only in long texts */
-		unsigned char ch = (unsigned char)s[i];
-		if ((ch < 0x20 && !(max > 200 && (ch == '\n' || ch == '\r' || ch == '\t'))) || ch == 0x7f)
-			return SF_ERR_BAD_PARAM;
-	}
 	return n && sf_log_has_card(s, n) ? SF_ERR_CARD_DATA : SF_OK;
 }
 

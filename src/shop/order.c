@@ -204,13 +204,16 @@ enum sf_err sf_order_record(struct sf_db_conn *c, const struct sf_keyring *kr, i
 	return err;
 }
 
-/* Text of at most max bytes, printable, valid UTF-8 (reasons, refs). */
+/* Text of at most max bytes, printable, valid UTF-8 (reasons, refs); tab,
+ * CR and LF only in long texts (a reason), never in a carrier or a tracking
+ * number, which the shipped mail shows as lines of their own. */
 static int text_ok(const char *s, size_t max, int required)
 {
 	if (!s)
 		return !required;
 	size_t n = strlen(s);
-	return (n > 0 || !required) && n <= max && sf_utf8_valid(s, n, 1) && !sf_log_has_card(s, n);
+	return (n > 0 || !required) && n <= max && sf_utf8_valid(s, n, max > 200 ? 1 : SF_UTF8_LINE) &&
+	       !sf_log_has_card(s, n);
 }
 
 int sf_order_reason_ok(const char *reason)

@@ -113,6 +113,12 @@ static void test_utf8(void **state)
 	assert_true(sf_utf8_valid("a\x01", 2, 0));
 	assert_false(sf_utf8_valid("a\x7f", 2, 1));
 	assert_false(sf_utf8_valid("a\0b", 3, 1));
+	assert_true(sf_utf8_valid("a\tb\r\nc", 6, 1));
+	assert_false(sf_utf8_valid("a\tb", 3, SF_UTF8_LINE));
+	assert_false(sf_utf8_valid("a\nb", 3, SF_UTF8_LINE));
+	assert_false(sf_utf8_valid("a\rb", 3, SF_UTF8_LINE));
+	assert_false(sf_utf8_valid("a\x7f", 2, SF_UTF8_LINE));
+	assert_true(sf_utf8_valid("h\xc3\xa9 b", 5, SF_UTF8_LINE));
 }
 
 /* sf_utf8_clip drops what snprintf left of a cut character, and only that. */

@@ -271,6 +271,11 @@ static void t_transitions(void **state)
 	assert_int_equal(move(f, id, SF_ORDER_CANCELLED), SF_ERR_ORDER_STATE); /* paid: refund instead */
 	assert_int_equal(move(f, id, SF_ORDER_FULFILLED), SF_OK);
 	assert_int_equal(run(f, (struct op_ctx){.op = OP_SHIP, .id = id, .a = "", .b = "TRK1"}), SF_ERR_INVALID);
+	/* carrier and tracking are one line each: the shipped mail shows them as lines */
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_SHIP, .id = id, .a = "DHL\r\n\r\nPay customs at x", .b = "T1"}),
+			 SF_ERR_INVALID);
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_SHIP, .id = id, .a = "DHL", .b = "T1\tX"}), SF_ERR_INVALID);
+	assert_string_equal(status_of(f, id), "fulfilled");
 	assert_int_equal(run(f, (struct op_ctx){.op = OP_SHIP, .id = id, .a = "DHL", .b = "JD0146 0001 2345"}), SF_OK);
 	assert_string_equal(status_of(f, id), "shipped");
 	assert_non_null(strstr(last_body, "JD0146 0001 2345"));
