@@ -188,6 +188,21 @@ def test_pages(owner, analyst, oid, pid, cid):
         if st != want:
             wrong.append((path, st, want))
     check('the analyst sees what the role allows and gets 403 elsewhere', not wrong, wrong)
+    # the buyer's contact and address are for those who ship or may reveal customers' data
+    st, hd, html = owner.get('/admin/orders/%d' % oid)
+    m = re.search(r'<p>([^<>@\s]+@[^<>\s]+)</p>', html)
+    st2, hd2, html2 = analyst.get('/admin/orders/%d' % oid)
+    check("the analyst's order page hides the buyer's e-mail and address; the owner's shows them",
+          m and st2 == 200 and m.group(1) not in html2 and '<address>' in html and '<address>' not in html2 and
+          'Contact and address not shown' in html2, (m and m.group(1), st2))
+    if m:
+        q = urllib.parse.urlencode({'email': m.group(1)})
+        st, hd, html = analyst.get('/admin/orders?' + q)
+        check('the analyst may not look customers up by e-mail through the orders list: 403', st == 403, st)
+        st, hd, html = owner.get('/admin/orders?' + q)
+        check('the owner may (an address with a hyphen, such as buyer-one@, passes the WAF)', st == 200, st)
+        st, hd, html = owner.get('/admin/customers?' + q)
+        check('so does the customers search by it', st == 200, st)
     st, hd, html = analyst.get('/admin')
     check('dashboard for the analyst: sales shown, no security panel',
           st == 200 and "Today's sales" in html and 'Security events' not in html, html[:300])
