@@ -263,6 +263,8 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 				       "actor_id, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[SF_STMT_ORDER_EVENTS] = "SELECT from_status, to_status, actor_type, reason, created_at FROM order_events "
 				 "WHERE order_id = ?1 ORDER BY id",
+	[SF_STMT_ORDER_STAGE] = "SELECT to_status FROM order_events WHERE order_id = ?1 "
+				"AND to_status NOT IN ('partially_refunded', 'refunded') ORDER BY id DESC LIMIT 1",
 	[SF_STMT_ORDER_LIST_CUSTOMER] = "SELECT o.id, o.status, o.currency, o.total_minor, o.created_at, "
 					"(SELECT coalesce(sum(quantity), 0) FROM order_lines l WHERE l.order_id = o.id) "
 					"FROM orders o WHERE o.customer_id = ?1 ORDER BY o.id DESC LIMIT ?2 OFFSET ?3",

@@ -173,6 +173,7 @@ enum sf_stmt {
 	SF_STMT_ORDER_EVENT_INSERT,       /* (order_id, from|NULL, to, actor_type, actor_id|NULL,
 	                                     reason|NULL, now) */
 	SF_STMT_ORDER_EVENTS,             /* (order_id) -> from, to, actor_type, reason, created_at */
+	SF_STMT_ORDER_STAGE,              /* (order_id) -> the last status moved to that is not a refund */
 	SF_STMT_ORDER_LIST_CUSTOMER,      /* (customer_id, limit, offset) -> id, status, currency, total,
 	                                     created_at, items (sum of quantities), newest first */
 	SF_STMT_ORDER_EXPIRED_DUE,        /* (now, limit) -> id of pending orders past reserved_until */

@@ -67,6 +67,15 @@ int sf_order_transition_allowed(enum sf_order_status from, enum sf_order_status 
 	return allowed[from][to];
 }
 
+int sf_order_move_allowed(enum sf_order_status status, enum sf_order_status stage, enum sf_order_status to)
+{
+	if (sf_order_transition_allowed(status, to))
+		return 1;
+	return status == SF_ORDER_PARTIALLY_REFUNDED &&
+	       (to == SF_ORDER_FULFILLED || to == SF_ORDER_SHIPPED || to == SF_ORDER_DELIVERED) &&
+	       stage != SF_ORDER_PARTIALLY_REFUNDED && sf_order_transition_allowed(stage, to);
+}
+
 /* ==== Reading the order row ==== */
 
 struct order_row {
@@ -331,11 +340,36 @@ static enum sf_err set_status(struct sf_db_conn *c, const struct order_row *o, e
 	return changed == 1 ? SF_OK : SF_ERR_ORDER_STATE;
 }
 
+static void read_stage(struct sf_db_cursor *cur, void *vctx)
+{
+	(void)sf_order_status_parse(sf_db_col_text(cur, 0, NULL), vctx);
+}
+
+/* The stage a partially refunded order was refunded in (paid when its
+ * history does not say: it was paid, or it could not be refunded); any
+ * other order's status. */
+static enum sf_order_status stage_of(struct sf_db_conn *c, const struct order_row *o)
+{
+	if (o->status != SF_ORDER_PARTIALLY_REFUNDED)
+		return o->status;
+	enum sf_order_status stage = SF_ORDER_PAID;
+	struct sf_db_param p = SF_DB_INT(o->id);
+	(void)sf_db_query_one(c, SF_STMT_ORDER_STAGE, &p, 1, read_stage, &stage);
+	if (stage != SF_ORDER_FULFILLED && stage != SF_ORDER_SHIPPED && stage != SF_ORDER_DELIVERED)
+		stage = SF_ORDER_PAID;
+	return stage;
+}
+
+static int may_move(struct sf_db_conn *c, const struct order_row *o, enum sf_order_status to)
+{
+	return sf_order_move_allowed(o->status, stage_of(c, o), to);
+}
+
 static enum sf_err transition_row(struct sf_db_conn *c, const struct sf_keyring *kr, const struct order_row *o,
 				  enum sf_order_status to, const struct sf_shop_actor *actor, const char *reason,
 				  const char *action)
 {
-	if (!sf_order_transition_allowed(o->status, to))
+	if (!may_move(c, o, to))
 		return SF_ERR_ORDER_STATE;
 	enum sf_err err = set_status(c, o, to);
 	if (!err && to == SF_ORDER_CANCELLED)
@@ -629,7 +663,7 @@ enum sf_err sf_order_ship(struct sf_db_conn *c, const struct sf_keyring *kr, int
 	enum sf_err err = order_load(c, order_id, &o);
 	if (err)
 		return err;
-	if (!sf_order_transition_allowed(o.status, SF_ORDER_SHIPPED)) {
+	if (!may_move(c, &o, SF_ORDER_SHIPPED)) {
 		err = SF_ERR_ORDER_STATE;
 		goto out;
 	}
@@ -796,6 +830,8 @@ enum sf_err sf_order_get(struct sf_db_conn *c, const struct sf_keyring *kr, int6
 	json_t *ord = json_object();
 	sf_json_put(&oom, ord, "id", json_integer(o.id));
 	sf_json_put(&oom, ord, "status", json_string(sf_order_status_name(o.status)));
+	if (o.status == SF_ORDER_PARTIALLY_REFUNDED)
+		sf_json_put(&oom, ord, "stage", json_string(sf_order_status_name(stage_of(c, &o))));
 	sf_json_put(&oom, ord, "is_pending", json_boolean(o.status == SF_ORDER_PENDING_PAYMENT));
 	sf_json_put(&oom, ord, "currency", json_string(o.currency));
 	sf_json_put(&oom, ord, "prices_include_tax", json_boolean(o.include_tax));

@@ -7,7 +7,9 @@
  *   fulfilled          -> shipped, refunded, partially_refunded
  *   shipped            -> delivered, refunded, partially_refunded
  *   delivered          -> refunded, partially_refunded
- *   partially_refunded -> partially_refunded, refunded
+ *   partially_refunded -> partially_refunded, refunded, and on from the stage
+ *                         it was refunded in: fulfilled, shipped, delivered
+ *                         (sf_order_move_allowed)
  *   cancelled, refunded: final
  * An order is created pending_payment with its stock reserved (checkout.h).
  * Cancelling it (by hand, or when the reservation expires) gives the stock
@@ -61,6 +63,11 @@ const char *sf_order_status_name(enum sf_order_status s);
 int sf_order_status_parse(const char *name, enum sf_order_status *out);
 /* 1 when from -> to is in the table above, else 0. */
 int sf_order_transition_allowed(enum sf_order_status from, enum sf_order_status to);
+/* 1 when an order in status may move to to; stage: for a partially refunded
+ * order, the status it was partially refunded in (paid, fulfilled, shipped,
+ * delivered: the order JSON's "stage"), since a partial refund does not end
+ * the delivery of the rest; else unused. */
+int sf_order_move_allowed(enum sf_order_status status, enum sf_order_status stage, enum sf_order_status to);
 /* 1 when reason (may be NULL) is one the functions below accept: at most
  * SF_ORDER_REASON_MAX bytes of printable UTF-8 holding no card number. */
 int sf_order_reason_ok(const char *reason);

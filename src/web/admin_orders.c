@@ -123,12 +123,14 @@ static enum sf_err order_page(struct sf_req *req, struct sf_resp *resp, int64_t 
 		json_decref(o);
 		return SF_ERR_NOMEM;
 	}
-	enum sf_order_status s = SF_ORDER_PENDING_PAYMENT;
+	enum sf_order_status s = SF_ORDER_PENDING_PAYMENT, stage;
 	(void)sf_order_status_parse(json_string_value(json_object_get(o, "status")), &s);
+	if (sf_order_status_parse(json_string_value(json_object_get(o, "stage")), &stage) != 0)
+		stage = s;
 	json_t *to = json_array();
 	static const enum sf_order_status simple[] = {SF_ORDER_FULFILLED, SF_ORDER_DELIVERED, SF_ORDER_CANCELLED};
 	for (size_t i = 0; to && i < 3; i++) {
-		if (sf_order_transition_allowed(s, simple[i]))
+		if (sf_order_move_allowed(s, stage, simple[i]))
 			json_array_append_new(to, json_pack("{s:s}", "name", sf_order_status_name(simple[i])));
 	}
 	char key[27];
@@ -138,7 +140,7 @@ static enum sf_err order_page(struct sf_req *req, struct sf_resp *resp, int64_t 
 	json_object_set_new(ctx, "transitions", to);
 	json_object_set_new(ctx, "has_transitions", json_boolean(json_array_size(to) > 0));
 	json_object_set_new(ctx, "can_refund", json_boolean(sf_order_transition_allowed(s, SF_ORDER_REFUNDED)));
-	json_object_set_new(ctx, "can_ship", json_boolean(sf_order_transition_allowed(s, SF_ORDER_SHIPPED)));
+	json_object_set_new(ctx, "can_ship", json_boolean(sf_order_move_allowed(s, stage, SF_ORDER_SHIPPED)));
 	json_object_set_new(ctx, "refund_key", json_string(key));
 	sf_admin_times(json_object_get(o, "history"), "at");
 	/* staff's refunds through the provider, and payments that came when

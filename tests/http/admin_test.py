@@ -342,10 +342,12 @@ def test_refund_ship(owner, db, oid2):
           'R&amp;D late' in html and 'R&D late' not in html, html[:300])
     st, hd, html = owner.post('/admin/orders/%d/ship' % oid2, {'carrier': 'DHL', 'tracking': 'JD0001'})
     check('ship before fulfilled: 409', st == 409, st)
-    c = sqlite3.connect(db)
-    c.execute("UPDATE orders SET status = 'fulfilled' WHERE id = ?", (oid2,))
-    c.commit()
-    c.close()
+    check('a partially refunded order is still delivered: its page offers fulfilled, not shipping yet',
+          '<option value="fulfilled">' in html and 'cancelled</option>' not in html and
+          'action="/admin/orders/%d/ship"' % oid2 not in html, html[:300])
+    st, hd, html = owner.post('/admin/orders/%d/transition' % oid2, {'to': 'fulfilled', 'reason': 'rest packed'})
+    check('partially refunded -> fulfilled', st == 303 and
+          db_count(db, 'SELECT status FROM orders WHERE id = ?', (oid2,)) == 'fulfilled', st)
     st, hd, html = owner.post('/admin/orders/%d/ship' % oid2, {'carrier': 'DHL', 'tracking': ''})
     check('ship without a tracking number: 400', st == 400, st)
     st, hd, html = owner.post('/admin/orders/%d/ship' % oid2, {'carrier': 'DHL', 'tracking': 'x' * 300})

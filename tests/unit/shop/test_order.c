@@ -305,6 +305,47 @@ static void t_transitions(void **state)
 	assert_int_equal(move(f, 9999, SF_ORDER_CANCELLED), SF_ERR_NOT_FOUND);
 }
 
+/* A partial refund (one item missing, say) does not end the delivery of the
+ * rest: the order goes on from the stage it was refunded in, never back. */
+static void t_partial_refund_goes_on(void **state)
+{
+	struct shop_fx *f = *state;
+	int64_t id = buy_mailed(f, "TEE-S", 2, "partial-key-01");
+	int64_t total = total_of(f, id);
+	assert_int_equal(settle(f, id, "pay_part", total, "EUR"), SF_OK);
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_REFUND, .id = id, .ref = "p1", .amount = 1999}), SF_OK);
+	assert_string_equal(status_of(f, id), "partially_refunded");
+	struct sf_order_viewer v = {.privileged = 1, .actor = {.type = "staff", .id = "7"}};
+	json_t *o = NULL;
+	assert_int_equal(sf_order_fetch(f->db, f->kr, id, &v, 0, &o), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(o, "stage")), "paid");
+	json_decref(o);
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_SHIP, .id = id, .a = "DHL", .b = "JD0"}),
+			 SF_ERR_ORDER_STATE); /* not fulfilled yet */
+	assert_int_equal(move(f, id, SF_ORDER_FULFILLED), SF_OK);
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_REFUND, .id = id, .ref = "p2", .amount = 100}), SF_OK);
+	assert_int_equal(move(f, id, SF_ORDER_FULFILLED), SF_ERR_ORDER_STATE); /* it is already */
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_SHIP, .id = id, .a = "DHL", .b = "JD1"}), SF_OK);
+	assert_string_equal(status_of(f, id), "shipped");
+	assert_non_null(strstr(last_body, "JD1"));
+	assert_int_equal(move(f, id, SF_ORDER_DELIVERED), SF_OK);
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_REFUND, .id = id, .ref = "p3", .amount = 100}), SF_OK);
+	assert_int_equal(move(f, id, SF_ORDER_FULFILLED), SF_ERR_ORDER_STATE); /* never back */
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_SHIP, .id = id, .a = "DHL", .b = "JD2"}), SF_ERR_ORDER_STATE);
+	assert_int_equal(move(f, id, SF_ORDER_DELIVERED), SF_ERR_ORDER_STATE);
+	assert_int_equal(cfx_int(f, "SELECT refunded_minor FROM orders"), 2199);
+	/* the rest refunds it in full, and then it is final */
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_REFUND, .id = id, .ref = "p4", .amount = total - 2199}), SF_OK);
+	assert_string_equal(status_of(f, id), "refunded");
+	assert_int_equal(move(f, id, SF_ORDER_DELIVERED), SF_ERR_ORDER_STATE);
+	/* the rule itself: only onwards, only from a partial refund */
+	assert_true(sf_order_move_allowed(SF_ORDER_PARTIALLY_REFUNDED, SF_ORDER_SHIPPED, SF_ORDER_DELIVERED));
+	assert_false(sf_order_move_allowed(SF_ORDER_PARTIALLY_REFUNDED, SF_ORDER_SHIPPED, SF_ORDER_CANCELLED));
+	assert_false(sf_order_move_allowed(SF_ORDER_PARTIALLY_REFUNDED, SF_ORDER_PENDING_PAYMENT, SF_ORDER_PAID));
+	assert_false(sf_order_move_allowed(SF_ORDER_REFUNDED, SF_ORDER_PAID, SF_ORDER_FULFILLED));
+	assert_false(sf_order_move_allowed(SF_ORDER_PAID, SF_ORDER_FULFILLED, SF_ORDER_SHIPPED));
+}
+
 static void t_cancel_gives_back(void **state)
 {
 	struct shop_fx *f = *state;
@@ -510,6 +551,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_settle, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_transitions, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_unmailable, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_partial_refund_goes_on, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_cancel_gives_back, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_visibility, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_expiry_once, commerce_fx_setup, commerce_fx_teardown),
