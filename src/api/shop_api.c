@@ -84,9 +84,11 @@ void sf_shop_req_merge_cart(struct sf_req *req, int64_t customer_id)
 {
 	const struct sf_app *app = req->app;
 	const char *tok = sf_req_cookie(req, SF_CART_COOKIE);
+	struct sf_shop_rules r;
 	if (!app || !tok)
 		return;
-	enum sf_err err = sf_cart_merge(app->db, tok, customer_id);
+	sf_shop_req_rules(req, &r);
+	enum sf_err err = sf_cart_merge(app->db, &r, tok, customer_id);
 	if (err)
 		sf_log(SF_LOG_WARN, "cart.merge_failed", "guest cart not merged at login: %s request_id=%s",
 		       sf_err_code(err), req->request_id);

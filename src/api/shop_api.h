@@ -52,7 +52,8 @@ void sf_shop_req_actor(struct sf_req *req, struct sf_shop_actor *a);
 /* The [shop] rules of the running configuration. */
 void sf_shop_req_rules(const struct sf_req *req, struct sf_shop_rules *r);
 /* At login (after the session started): move the guest cart of the
- * request's cart cookie into customer_id's cart (sf_cart_merge).  A
+ * request's cart cookie into customer_id's cart (sf_cart_merge, under the
+ * configured [shop] rules).  A
  * failure is logged and does not fail the login. */
 void sf_shop_req_merge_cart(struct sf_req *req, int64_t customer_id);
 /* A positive id from a path parameter, or 0. */

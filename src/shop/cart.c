@@ -514,19 +514,19 @@ out:
 
 struct merge_ctx {
 	struct sf_cart_owner guest, cust;
+	const struct sf_shop_rules *r;
 	enum sf_err err;
 };
 
 static enum sf_db_status merge_txn(struct sf_db_conn *c, void *vctx)
 {
 	struct merge_ctx *x = vctx;
-	struct sf_shop_rules r;
+	const struct sf_shop_rules *r = x->r;
 	struct sf_quote gq = {0}, cq = {0};
 	int64_t gcart = 0, ccart = 0;
 	char gcoupon[SF_COUPON_CODE_MAX + 1] = "", ccoupon[SF_COUPON_CODE_MAX + 1] = "";
 	enum sf_db_status st = SF_DB_OK;
 
-	sf_shop_rules_init(&r, NULL);
 	x->err = sf_cart_find(c, &x->guest, &gcart, gcoupon);
 	if (x->err == SF_ERR_NOT_FOUND) {
 		x->err = SF_OK;
@@ -537,9 +537,9 @@ static enum sf_db_status merge_txn(struct sf_db_conn *c, void *vctx)
 	if (!x->err)
 		x->err = sf_cart_find(c, &x->cust, &ccart, ccoupon);
 	if (!x->err)
-		x->err = sf_quote_load(c, gcart, &r, &gq);
+		x->err = sf_quote_load(c, gcart, r, &gq);
 	if (!x->err)
-		x->err = sf_quote_load(c, ccart, &r, &cq);
+		x->err = sf_quote_load(c, ccart, r, &cq);
 	if (x->err)
 		goto out;
 	size_t lines = cq.n;
@@ -553,12 +553,12 @@ static enum sf_db_status merge_txn(struct sf_db_conn *c, void *vctx)
 				found = 1;
 			}
 		}
-		if (!g->active || (!found && (int64_t)lines >= r.max_lines) ||
+		if (!g->active || (!found && (int64_t)lines >= r->max_lines) ||
 		    (cq.n > 0 && strcmp(cq.currency, gq.currency) != 0))
 			continue;
 		int64_t want = have + g->qty;
-		if (want > r.max_line_qty)
-			want = r.max_line_qty;
+		if (want > r->max_line_qty)
+			want = r->max_line_qty;
 		if (want > g->stock)
 			want = g->stock;
 		if (want <= have || want <= 0)
@@ -587,9 +587,10 @@ out:
 	return st < 0 ? st : SF_DB_OK;
 }
 
-enum sf_err sf_cart_merge(struct sf_db *db, const char *guest_token, int64_t customer_id)
+enum sf_err sf_cart_merge(struct sf_db *db, const struct sf_shop_rules *r, const char *guest_token,
+			  int64_t customer_id)
 {
-	struct merge_ctx x = {0};
+	struct merge_ctx x = {.r = r};
 	if (customer_id <= 0)
 		return SF_ERR_INVALID;
 	if (sf_cart_owner_guest(guest_token, &x.guest) != SF_OK)

@@ -85,14 +85,17 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
 			 json_t **out) SF_WARN_UNUSED;
 
 /* At login: move the guest cart of guest_token into customer_id's cart
- * (created when missing).  Lines for the same variant add up, capped at the
- * variant's stock and the default per-line maximum; lines the customer's
- * cart has no room for (default line limit) are dropped; the guest's coupon
- * is kept when the customer's cart has none.  The guest cart is deleted.
- * Call it from the login handlers after the session is established, with
- * the value of the SF_CART_COOKIE cookie (NULL or malformed: nothing to do).
- * SF_OK or a database error; idempotent. */
-enum sf_err sf_cart_merge(struct sf_db *db, const char *guest_token, int64_t customer_id) SF_WARN_UNUSED;
+ * (created when missing), under the shop's rules r (the configured [shop]
+ * limits, as for every other change).  Lines for the same variant add up,
+ * capped at the variant's stock and r->max_line_qty; guest lines the
+ * customer's cart has no room for (r->max_lines) are dropped; the guest's
+ * coupon is kept when the customer's cart has none.  The guest cart is
+ * deleted.  Call it from the login handlers after the session is
+ * established, with the value of the SF_CART_COOKIE cookie (NULL or
+ * malformed: nothing to do).  SF_OK, SF_ERR_INVALID (customer_id < 1) or a
+ * database error; idempotent. */
+enum sf_err sf_cart_merge(struct sf_db *db, const struct sf_shop_rules *r, const char *guest_token,
+			  int64_t customer_id) SF_WARN_UNUSED;
 
 /* ---- used by checkout (inside its transaction) ---- */
 

@@ -183,7 +183,7 @@ static void t_merge(void **state)
 	struct sf_coupon cp = {.code = "WELCOME", .kind = SF_COUPON_FIXED, .value = 100};
 	assert_int_equal(sf_coupon_create(f->db, f->kr, &cp, NULL, NULL), SF_OK);
 	assert_int_equal(sf_cart_set_coupon(f->db, &g, cfx_rules(), "welcome"), SF_OK);
-	assert_int_equal(sf_cart_merge(f->db, tok, 5), SF_OK);
+	assert_int_equal(sf_cart_merge(f->db, cfx_rules(), tok, 5), SF_OK);
 	json_t *cart = view(f, &c);
 	assert_int_equal(json_array_size(json_object_get(cart, "items")), 2);
 	assert_int_equal(json_integer_value(json_object_get(item(cart, 0), "quantity")), 20); /* capped */
@@ -192,18 +192,65 @@ static void t_merge(void **state)
 	json_decref(cart);
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM carts"), 1); /* the guest cart is gone */
 	/* again, or with junk: nothing to do */
-	assert_int_equal(sf_cart_merge(f->db, tok, 5), SF_OK);
-	assert_int_equal(sf_cart_merge(f->db, "junk", 5), SF_OK);
-	assert_int_equal(sf_cart_merge(f->db, NULL, 5), SF_OK);
-	assert_int_equal(sf_cart_merge(f->db, tok, 0), SF_ERR_INVALID);
+	assert_int_equal(sf_cart_merge(f->db, cfx_rules(), tok, 5), SF_OK);
+	assert_int_equal(sf_cart_merge(f->db, cfx_rules(), "junk", 5), SF_OK);
+	assert_int_equal(sf_cart_merge(f->db, cfx_rules(), NULL, 5), SF_OK);
+	assert_int_equal(sf_cart_merge(f->db, cfx_rules(), tok, 0), SF_ERR_INVALID);
 	/* into a customer without a cart */
 	sf_cart_token_new(tok);
 	assert_int_equal(sf_cart_owner_guest(tok, &g), SF_OK);
 	assert_int_equal(sf_cart_add(f->db, &g, cfx_rules(), 0, "BOOK", 2), SF_OK);
-	assert_int_equal(sf_cart_merge(f->db, tok, 6), SF_OK);
+	assert_int_equal(sf_cart_merge(f->db, cfx_rules(), tok, 6), SF_OK);
 	sf_cart_owner_customer(6, &c);
 	cart = view(f, &c);
 	assert_int_equal(json_integer_value(json_object_get(cart, "count")), 2);
+	json_decref(cart);
+}
+
+/* A fresh guest cart holding qty of sku; its token in tok. */
+static void guest_with(struct shop_fx *f, char tok[SF_CART_TOKEN_LEN + 1], const char *sku, int64_t qty)
+{
+	struct sf_cart_owner g;
+	sf_cart_token_new(tok);
+	assert_int_equal(sf_cart_owner_guest(tok, &g), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &g, cfx_rules(), 0, sku, qty), SF_OK);
+}
+
+/* The merge obeys the configured [shop] limits, not the built-in ones: a
+ * smaller line maximum caps the sum, a larger one is not cut to 20, and
+ * the configured number of lines holds. */
+static void t_merge_rules(void **state)
+{
+	struct shop_fx *f = *state;
+	char tok[SF_CART_TOKEN_LEN + 1];
+	struct sf_cart_owner c;
+	struct sf_shop_rules three = *cfx_rules(), thirty = *cfx_rules(), one_line = *cfx_rules();
+	three.max_line_qty = 3;
+	thirty.max_line_qty = 30;
+	one_line.max_lines = 1;
+
+	sf_cart_owner_customer(7, &c);
+	assert_int_equal(sf_cart_add(f->db, &c, &three, 0, "TEE-S", 3), SF_OK);
+	guest_with(f, tok, "TEE-S", 3);
+	assert_int_equal(sf_cart_merge(f->db, &three, tok, 7), SF_OK);
+	json_t *cart = view(f, &c);
+	assert_int_equal(json_integer_value(json_object_get(item(cart, 0), "quantity")), 3);
+	json_decref(cart);
+
+	sf_cart_owner_customer(8, &c);
+	assert_int_equal(sf_cart_add(f->db, &c, &thirty, 0, "TEE-S", 15), SF_OK);
+	guest_with(f, tok, "TEE-S", 10);
+	assert_int_equal(sf_cart_merge(f->db, &thirty, tok, 8), SF_OK);
+	cart = view(f, &c);
+	assert_int_equal(json_integer_value(json_object_get(item(cart, 0), "quantity")), 25);
+	json_decref(cart);
+
+	sf_cart_owner_customer(9, &c);
+	assert_int_equal(sf_cart_add(f->db, &c, cfx_rules(), 0, "TEE-S", 1), SF_OK);
+	guest_with(f, tok, "BOOK", 1);
+	assert_int_equal(sf_cart_merge(f->db, &one_line, tok, 9), SF_OK);
+	cart = view(f, &c);
+	assert_int_equal(json_array_size(json_object_get(cart, "items")), 1);
 	json_decref(cart);
 }
 
@@ -216,6 +263,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_limits, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_update_remove, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_merge, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_merge_rules, commerce_fx_setup, commerce_fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
