@@ -19,6 +19,7 @@
 #include "shop/customer.h"
 #include "shop/inventory.h"
 #include "shop/order.h"
+#include "shop/shipping.h"
 
 #define EMAIL_DOMAIN "customer-email" /* customer.c's blind index domain */
 #define MASK "••••••"
@@ -742,10 +743,10 @@ enum sf_err sf_bo_shipping_save(struct sf_db *db, const struct sf_keyring *kr, i
 				int64_t base, int64_t per_kg, int64_t free_above, const char *tax_class, int active,
 				const struct sf_shop_actor *actor, const char **why)
 {
-	enum sf_err err = text_in(name, 1, 128);
+	enum sf_err err = text_in(name, 1, SF_SHIP_NAME_MAX);
 	*why = NULL;
 	if (err) {
-		*why = "The name must be 1 to 128 characters.";
+		*why = "The name must be 1 to 128 bytes (fewer characters outside ASCII).";
 		return err;
 	}
 	const int64_t max = 1000000000LL;

@@ -137,7 +137,7 @@ enum sf_err sf_bo_coupon_active(struct sf_db *db, const struct sf_keyring *kr, i
 /* {"items":[{"id","code","name","kind","base","per_kg","free_above" (-1: never),
  * "tax_class","active"}]}. */
 enum sf_err sf_bo_shipping(struct sf_db *db, json_t **out) SF_WARN_UNUSED;
-/* Update a method ("shipping.update"): name 1..128; amounts 0..10^9;
+/* Update a method ("shipping.update"): name 1..SF_SHIP_NAME_MAX bytes; amounts 0..10^9;
  * free_above -1 (never) or 0..10^9; tax_class an existing class.  SF_OK,
  * SF_ERR_BAD_PARAM (*why), SF_ERR_NOT_FOUND, db error. */
 enum sf_err sf_bo_shipping_save(struct sf_db *db, const struct sf_keyring *kr, int64_t id, const char *name,

@@ -88,7 +88,7 @@ struct order_row {
 	int64_t subtotal, discount, shipping, tax, total, paid, refunded;
 	char coupon[SF_COUPON_CODE_MAX + 1];
 	char ship_code[SF_SHIP_CODE_MAX + 1];
-	char ship_name[128];
+	char ship_name[SF_SHIP_NAME_MAX + 1];
 	unsigned char *email, *address; /* heap copies of the sealed blobs */
 	size_t email_len, address_len;
 	int64_t reserved_until, created_at, updated_at;
@@ -132,7 +132,8 @@ static void read_order(struct sf_db_cursor *cur, void *ctx)
 	o->refunded = sf_db_col_int(cur, 12);
 	sf_strlcpy(o->coupon, sf_db_col_text(cur, 13, NULL), sizeof o->coupon);
 	sf_strlcpy(o->ship_code, sf_db_col_text(cur, 14, NULL), sizeof o->ship_code);
-	sf_strlcpy(o->ship_name, sf_db_col_text(cur, 15, NULL), sizeof o->ship_name);
+	if (sf_strlcpy(o->ship_name, sf_db_col_text(cur, 15, NULL), sizeof o->ship_name))
+		sf_utf8_clip(o->ship_name); /* an order stored with a longer (or cut) name still reads */
 	o->email = blob_dup(cur, 16, &o->email_len);
 	o->address = blob_dup(cur, 17, &o->address_len);
 	o->reserved_until = sf_db_col_int(cur, 20);

@@ -33,7 +33,10 @@ enum sf_err sf_shipping_methods(struct sf_db_conn *c, struct sf_ship_method *out
 		struct sf_ship_method *m = &out[*n];
 		memset(m, 0, sizeof *m);
 		sf_strlcpy(m->code, sf_db_col_text(cur, 0, NULL), sizeof m->code);
-		sf_strlcpy(m->name, sf_db_col_text(cur, 1, NULL), sizeof m->name);
+		/* the back office keeps names to the buffer; one written otherwise
+		 * is cut at a character boundary, never inside a character */
+		if (sf_strlcpy(m->name, sf_db_col_text(cur, 1, NULL), sizeof m->name))
+			sf_utf8_clip(m->name);
 		m->kind = strcmp(sf_db_col_text(cur, 2, NULL), "weight") == 0 ? SF_SHIP_WEIGHT : SF_SHIP_FLAT;
 		m->base = sf_db_col_int(cur, 3);
 		m->per_kg = sf_db_col_int(cur, 4);

@@ -21,12 +21,16 @@ struct sf_db_conn;
 
 #define SF_SHIP_MAX_METHODS 16
 #define SF_SHIP_CODE_MAX 32
+/* A method's name: 1..SF_SHIP_NAME_MAX bytes of UTF-8 (the back office's
+ * limit); every buffer that holds one has SF_SHIP_NAME_MAX + 1 bytes, so a
+ * name is never cut inside a character. */
+#define SF_SHIP_NAME_MAX 128
 
 enum sf_ship_kind { SF_SHIP_FLAT, SF_SHIP_WEIGHT };
 
 struct sf_ship_method {
 	char code[SF_SHIP_CODE_MAX + 1];
-	char name[128];
+	char name[SF_SHIP_NAME_MAX + 1];
 	enum sf_ship_kind kind;
 	int64_t base;       /* minor units */
 	int64_t per_kg;     /* minor units per started kilogram (weight methods) */

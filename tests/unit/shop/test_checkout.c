@@ -14,6 +14,7 @@
 #include "commerce_fx.h"
 #include "core/util.h"
 #include "db/db.h"
+#include "shop/backoffice.h"
 #include "shop/catalog.h"
 #include "shop/money.h"
 #include "shop/tax.h"
@@ -287,6 +288,47 @@ static void t_long_names(void **state)
 	json_decref(ord);
 }
 
+/* The longest shipping method name the back office takes (SF_SHIP_NAME_MAX
+ * bytes), ending in a two-byte character, reaches the cart, the review and
+ * the order whole: a buffer one byte short cut the character in half, and
+ * the invalid UTF-8 failed every cart view and checkout. */
+static void t_long_ship_name(void **state)
+{
+	struct shop_fx *f = *state;
+	static const struct sf_shop_actor staff = {"staff", "7", "192.0.2.1", "req1"};
+	char name[SF_SHIP_NAME_MAX + 2];
+	const char *why = NULL;
+	memset(name, 'a', SF_SHIP_NAME_MAX - 2);
+	memcpy(name + SF_SHIP_NAME_MAX - 2, "\xc3\xa9", 3); /* é, and the NUL */
+	assert_int_equal(strlen(name), SF_SHIP_NAME_MAX);
+	int64_t mid = cfx_int(f, "SELECT id FROM shipping_methods WHERE code = 'standard'");
+	assert_int_equal(sf_bo_shipping_save(f->db, f->kr, mid, name, 490, 0, 5000, "standard", 1, &staff, &why), SF_OK);
+	strcat(name, "x"); /* one byte more is refused */
+	assert_int_equal(sf_bo_shipping_save(f->db, f->kr, mid, name, 490, 0, 5000, "standard", 1, &staff, &why),
+			 SF_ERR_BAD_PARAM);
+	name[SF_SHIP_NAME_MAX] = '\0';
+
+	struct sf_cart_owner o;
+	json_t *cart = NULL, *rev = NULL, *ord = NULL;
+	cfx_guest(&o);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "BOOK", 1), SF_OK);
+	assert_int_equal(sf_cart_view(f->db, &o, cfx_rules(), &cart), SF_OK);
+	json_t *m = json_array_get(json_object_get(cart, "shipping_methods"), 0);
+	assert_string_equal(json_string_value(json_object_get(m, "name")), name);
+	json_decref(cart);
+	assert_int_equal(sf_checkout_preview(f->db, cfx_rules(), &o, "standard", NULL, &rev), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(rev, "shipping"), "name")), name);
+	json_decref(rev);
+	int64_t id = 0;
+	int replayed = 0;
+	struct sf_checkout_req rq = cfx_req(&o, "ship-name-key-1");
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, &replayed), SF_OK);
+	struct sf_order_viewer v = {.owner = &o, .actor = {.type = "anonymous"}};
+	assert_int_equal(sf_order_fetch(f->db, f->kr, id, &v, 0, &ord), SF_OK);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(ord, "shipping"), "name")), name);
+	json_decref(ord);
+}
+
 /* sf_checkout_place_view's order, read in the placing transaction, is the
  * order sf_order_fetch reads after it, also on a replayed key; a refused
  * checkout gives none. */
@@ -517,6 +559,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_place, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_idempotency, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_place_view, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_long_ship_name, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_long_names, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_hostile, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_all_or_nothing, commerce_fx_setup, commerce_fx_teardown),
