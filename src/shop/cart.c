@@ -170,6 +170,32 @@ static enum sf_db_status done(struct op_ctx *x, enum sf_err err)
 	return err ? sf_db_status_from_err(err) : SF_DB_OK;
 }
 
+/* ==== The money cap ====
+ * A cart is priced like the view prices it (no coupon, no shipping) inside
+ * every transaction that grows it, so a change that would take it above
+ * SF_MONEY_MAX is refused (SF_ERR_TOO_LARGE) and nothing is written: such a
+ * cart could never be ordered.  A change that makes a line smaller is never
+ * refused, so a cart that got there anyway (a price raised since) can
+ * always be brought back under the cap. */
+
+/* Does q, as it stands, price above the cap? */
+static int over_cap(struct sf_quote *q)
+{
+	return sf_quote_compute(q, NULL, NULL) == SF_ERR_TOO_LARGE;
+}
+
+/* Cart cart_id as written so far in this transaction: SF_OK, SF_ERR_TOO_LARGE,
+ * or the error of reading it. */
+static enum sf_err cart_fits(struct sf_db_conn *c, int64_t cart_id, const struct sf_shop_rules *r)
+{
+	struct sf_quote q;
+	enum sf_err err = sf_quote_load(c, cart_id, r, &q);
+	if (!err && over_cap(&q))
+		err = SF_ERR_TOO_LARGE;
+	sf_quote_free(&q);
+	return err;
+}
+
 static enum sf_db_status add_txn(struct sf_db_conn *c, void *vctx)
 {
 	struct op_ctx *x = vctx;
@@ -224,9 +250,13 @@ static enum sf_db_status add_txn(struct sf_db_conn *c, void *vctx)
 	st = sf_db_exec(c, SF_STMT_CART_ITEM_UPSERT, p, 4, NULL);
 	if (st < 0)
 		err = sf_db_err(st);
-	if (!err && x->view) {
+	if (!err && x->view) { /* the view reads the cart as written: price that */
 		(void)view_txn(c, x->view);
 		err = x->view->err;
+		if (!err && over_cap(&x->view->q))
+			err = SF_ERR_TOO_LARGE;
+	} else if (!err) {
+		err = cart_fits(c, cart_id, x->r);
 	}
 out:
 	sf_quote_free(&q);
@@ -294,7 +324,9 @@ static enum sf_db_status set_qty_txn(struct sf_db_conn *c, void *vctx)
 	if (x->qty > v.stock)
 		return done(x, SF_ERR_OUT_OF_STOCK);
 	st = sf_db_exec(c, SF_STMT_CART_ITEM_SET_QTY, p, 3, NULL);
-	return st < 0 ? st : done(x, SF_OK);
+	if (st < 0)
+		return st;
+	return done(x, x->qty > item[1] ? cart_fits(c, cart_id, x->r) : SF_OK);
 }
 
 enum sf_err sf_cart_set_quantity(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
@@ -424,6 +456,15 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
 	return view_answer(&x, out);
 }
 
+/* A line's unit price x quantity where sf_quote_compute gave up (the cart
+ * is above the cap): the product when it fits in 64 bits, else null. */
+static json_t *line_gross_json(const struct sf_quote_line *l, const char *currency)
+{
+	if (l->qty < 1 || l->unit < 0 || l->unit > INT64_MAX / l->qty)
+		return json_null();
+	return sf_money_json(l->unit * l->qty, currency);
+}
+
 /* The JSON of what view_txn read; frees x's quote. */
 static enum sf_err view_answer(struct view_ctx *x, json_t **out)
 {
@@ -439,10 +480,16 @@ static enum sf_err view_answer(struct view_ctx *x, json_t **out)
 	cerr = x->cerr;
 	if (!q->currency[0])
 		sf_strlcpy(q->currency, "EUR", sizeof q->currency);
+	/* A cart above the money cap (a price raised after the lines were
+	 * added) is still shown, line by line, without totals, so that the
+	 * shopper can bring it back under the cap. */
 	err = sf_quote_compute(q, NULL, NULL);
+	int too_large = err == SF_ERR_TOO_LARGE;
+	if (too_large)
+		err = SF_OK;
 	if (err)
 		goto out;
-	if (x->coupon[0] && !cerr) {
+	if (x->coupon[0] && !cerr && !too_large) {
 		cerr = sf_coupon_check(&x->cp, q->subtotal, q->currency, sf_shop_now(), o->customer_id);
 		if (!cerr) {
 			use = &x->cp;
@@ -471,7 +518,8 @@ static enum sf_err view_answer(struct view_ctx *x, json_t **out)
 		int64_t avail = l->active && l->stock > 0 ? l->stock : 0;
 		sf_json_put(&oom, it, "available", json_integer(avail < r->max_line_qty ? avail : r->max_line_qty));
 		sf_json_put(&oom, it, "unit_price", sf_money_json(l->unit, q->currency));
-		sf_json_put(&oom, it, "line_total", sf_money_json(l->gross, q->currency));
+		sf_json_put(&oom, it, "line_total", too_large ? line_gross_json(l, q->currency)
+								: sf_money_json(l->gross, q->currency));
 		sf_json_push(&oom, items, it);
 		count += l->qty;
 	}
@@ -482,11 +530,15 @@ static enum sf_err view_answer(struct view_ctx *x, json_t **out)
 	sf_json_put(&oom, cart, "prices_include_tax", json_boolean(r->prices_include_tax));
 	sf_json_put(&oom, cart, "coupon", x->coupon[0] ? json_string(x->coupon) : json_null());
 	sf_json_put(&oom, cart, "coupon_error", cerr ? json_string(sf_err_code(cerr)) : json_null());
-	json_t *totals = json_object();
-	sf_json_put(&oom, totals, "subtotal", sf_money_json(q->subtotal, q->currency));
-	sf_json_put(&oom, totals, "discount", sf_money_json(q->discount, q->currency));
-	sf_json_put(&oom, totals, "tax", sf_money_json(q->tax, q->currency));
-	sf_json_put(&oom, totals, "total", sf_money_json(q->total, q->currency));
+	sf_json_put(&oom, cart, "too_large", json_boolean(too_large));
+	sf_json_put(&oom, cart, "max_total", sf_money_json(SF_MONEY_MAX, q->currency));
+	json_t *totals = too_large ? json_null() : json_object();
+	if (!too_large) {
+		sf_json_put(&oom, totals, "subtotal", sf_money_json(q->subtotal, q->currency));
+		sf_json_put(&oom, totals, "discount", sf_money_json(q->discount, q->currency));
+		sf_json_put(&oom, totals, "tax", sf_money_json(q->tax, q->currency));
+		sf_json_put(&oom, totals, "total", sf_money_json(q->total, q->currency));
+	}
 	sf_json_put(&oom, cart, "totals", totals);
 	json_t *ships = json_array();
 	for (size_t i = 0; i < x->nmethods; i++) {
@@ -494,7 +546,7 @@ static enum sf_err view_answer(struct view_ctx *x, json_t **out)
 		sf_json_put(&oom, m, "code", json_string(x->methods[i].code));
 		sf_json_put(&oom, m, "name", json_string(x->methods[i].name));
 		int64_t rate = sf_shipping_rate(&x->methods[i], q->goods, q->weight_g);
-		sf_json_put(&oom, m, "price", sf_money_json(rate, q->currency));
+		sf_json_put(&oom, m, "price", too_large ? json_null() : sf_money_json(rate, q->currency));
 		sf_json_push(&oom, ships, m);
 	}
 	sf_json_put(&oom, cart, "shipping_methods", ships);
@@ -542,18 +594,24 @@ static enum sf_db_status merge_txn(struct sf_db_conn *c, void *vctx)
 		x->err = sf_quote_load(c, ccart, r, &cq);
 	if (x->err)
 		goto out;
-	size_t lines = cq.n;
+	/* m: the customer's cart as it grows, priced before each line is
+	 * written (its lines are shallow copies: never sf_quote_free it) */
+	struct sf_quote m = {.include_tax = cq.include_tax, .n = cq.n};
+	m.lines = calloc(cq.n + gq.n + 1, sizeof *m.lines);
+	if (!m.lines) {
+		x->err = SF_ERR_NOMEM;
+		goto out;
+	}
+	if (cq.n)
+		memcpy(m.lines, cq.lines, cq.n * sizeof *m.lines);
 	for (size_t i = 0; i < gq.n && st >= 0; i++) {
 		const struct sf_quote_line *g = &gq.lines[i];
-		int64_t have = 0;
-		int found = 0;
-		for (size_t j = 0; j < cq.n; j++) {
-			if (cq.lines[j].variant_id == g->variant_id) {
-				have = cq.lines[j].qty;
-				found = 1;
-			}
-		}
-		if (!g->active || (!found && (int64_t)lines >= r->max_lines) ||
+		struct sf_quote_line *l = NULL;
+		for (size_t j = 0; j < cq.n; j++)
+			if (m.lines[j].variant_id == g->variant_id)
+				l = &m.lines[j];
+		int64_t have = l ? l->qty : 0;
+		if (!g->active || (!l && (int64_t)m.n >= r->max_lines) ||
 		    (cq.n > 0 && strcmp(cq.currency, gq.currency) != 0))
 			continue;
 		int64_t want = have + g->qty;
@@ -563,12 +621,23 @@ static enum sf_db_status merge_txn(struct sf_db_conn *c, void *vctx)
 			want = g->stock;
 		if (want <= have || want <= 0)
 			continue;
+		if (!l) {
+			l = &m.lines[m.n++];
+			*l = *g;
+		}
+		l->qty = want;
+		if (over_cap(&m)) { /* the guest's line is left out whole */
+			if (have)
+				l->qty = have;
+			else
+				m.n--;
+			continue;
+		}
 		struct sf_db_param p[] = {SF_DB_INT(ccart), SF_DB_INT(g->variant_id), SF_DB_INT(want),
 					  SF_DB_INT(sf_shop_now())};
 		st = sf_db_exec(c, SF_STMT_CART_ITEM_UPSERT, p, 4, NULL);
-		if (!found)
-			lines++;
 	}
+	free(m.lines);
 	if (st >= 0 && gcoupon[0] && !ccoupon[0]) {
 		struct sf_db_param p[] = {SF_DB_INT(ccart), SF_DB_TEXT(gcoupon), SF_DB_INT(sf_shop_now())};
 		st = sf_db_exec(c, SF_STMT_CART_SET_COUPON, p, 3, NULL);

@@ -46,8 +46,9 @@ void sf_cart_owner_customer(int64_t customer_id, struct sf_cart_owner *o);
  * SF_ERR_QUANTITY (qty < 1 or the line would exceed r->max_line_qty),
  * SF_ERR_NOT_FOUND (no such variant, or its product is not for sale),
  * SF_ERR_OUT_OF_STOCK (the line would exceed the stock),
- * SF_ERR_CART_FULL (r->max_lines reached), SF_ERR_CURRENCY_MIX, or a
- * database error.  Nothing changes on error. */
+ * SF_ERR_CART_FULL (r->max_lines reached), SF_ERR_CURRENCY_MIX,
+ * SF_ERR_TOO_LARGE (the cart, priced as sf_cart_view prices it, would pass
+ * SF_MONEY_MAX), or a database error.  Nothing changes on error. */
 enum sf_err sf_cart_add(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
 			int64_t variant_id, const char *sku, int64_t qty) SF_WARN_UNUSED;
 /* sf_cart_add, and *view the cart as sf_cart_view gives it, read in the
@@ -56,7 +57,9 @@ enum sf_err sf_cart_add_view(struct sf_db *db, const struct sf_cart_owner *o, co
 			     int64_t variant_id, const char *sku, int64_t qty, json_t **view) SF_WARN_UNUSED;
 /* Set the quantity of line item_id of o's cart (0 removes it).  SF_OK,
  * SF_ERR_NOT_FOUND (no such line in this cart), SF_ERR_QUANTITY,
- * SF_ERR_OUT_OF_STOCK, or a database error. */
+ * SF_ERR_OUT_OF_STOCK, SF_ERR_TOO_LARGE (a larger quantity would take the
+ * cart above SF_MONEY_MAX; a smaller one is never refused for that), or a
+ * database error.  Nothing changes on error. */
 enum sf_err sf_cart_set_quantity(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
 				 int64_t item_id, int64_t qty) SF_WARN_UNUSED;
 /* Remove line item_id.  SF_OK, SF_ERR_NOT_FOUND, or a database error. */
@@ -73,14 +76,20 @@ enum sf_err sf_cart_set_coupon(struct sf_db *db, const struct sf_cart_owner *o, 
  *   {"items":[{"id","variant_id","sku","name","variant","product_slug",
  *     "quantity","available","unit_price":price,"line_total":price}],
  *    "has_items","count","currency","prices_include_tax","coupon":code|null,
- *    "coupon_error":code|null,"totals":{"subtotal","discount","tax",
- *    "total"} (prices; tax and total without shipping),
- *    "shipping_methods":[{"code","name","price":price}]}
+ *    "coupon_error":code|null,"too_large":bool,"max_total":price,
+ *    "totals":{"subtotal","discount","tax","total"}|null (prices; tax and
+ *    total without shipping),
+ *    "shipping_methods":[{"code","name","price":price|null}]}
  * where price = {"amount","currency","formatted"} and available is how
  * many units the line may hold: the stock, at most r->max_line_qty (the
- * exact stock is not published).  An owner without a cart gets an empty
- * one.  SF_OK, SF_ERR_NOMEM, SF_ERR_INTERNAL (a line's tax class has no
- * rate) or a database error. */
+ * exact stock is not published).  A cart above the money cap
+ * (SF_MONEY_MAX, max_total; a price raised after its lines were added) is
+ * still shown: "too_large" true, its lines with unit prices and line
+ * totals (null when unit x quantity passes 64 bits), "totals" and the
+ * shipping prices null, and the coupon not applied; it cannot be ordered
+ * until lines are lowered or removed.  An owner without a cart gets an
+ * empty one.  SF_OK, SF_ERR_NOMEM, SF_ERR_INTERNAL (a line's tax class has
+ * no rate) or a database error. */
 enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const struct sf_shop_rules *r,
 			 json_t **out) SF_WARN_UNUSED;
 
@@ -88,7 +97,9 @@ enum sf_err sf_cart_view(struct sf_db *db, const struct sf_cart_owner *o, const 
  * (created when missing), under the shop's rules r (the configured [shop]
  * limits, as for every other change).  Lines for the same variant add up,
  * capped at the variant's stock and r->max_line_qty; guest lines the
- * customer's cart has no room for (r->max_lines) are dropped; the guest's
+ * customer's cart has no room for (r->max_lines) are dropped, and so is a
+ * guest line that would take the cart above SF_MONEY_MAX (left out whole:
+ * the customer's own line for that variant stays as it was); the guest's
  * coupon is kept when the customer's cart has none.  The guest cart is
  * deleted.  Call it from the login handlers after the session is
  * established, with the value of the SF_CART_COOKIE cookie (NULL or

@@ -89,6 +89,9 @@ static enum sf_err cart_page(struct sf_req *req, struct sf_resp *resp, enum sf_e
 		json_decref(add);
 		return err;
 	}
+	/* too_large: a cart above the money cap says so itself (and how to
+	 * repair it); otherwise it is a change that was refused */
+	int over = json_is_true(json_object_get(cart, "too_large"));
 	json_t *ctx = ctx_new(req, resp, "Your cart");
 	if (ctx) {
 		json_object_set_new(ctx, "cart", cart);
@@ -98,7 +101,11 @@ static enum sf_err cart_page(struct sf_req *req, struct sf_resp *resp, enum sf_e
 		json_decref(cart);
 		json_decref(add);
 	}
-	set_error(ctx, why);
+	if (why != SF_ERR_TOO_LARGE || !over)
+		set_error(ctx, why);
+	if (ctx && why == SF_ERR_TOO_LARGE && !over)
+		json_object_set_new(json_object_get(ctx, "error"), "message",
+				    json_string("That would take the cart's total above the most one order may reach."));
 	return page(req, resp, why ? sf_err_status(why) : 200, "cart", ctx);
 }
 
@@ -271,11 +278,13 @@ static enum sf_err checkout_cart(struct sf_req *req, struct sf_resp *resp, json_
 									 : sf_cart_view(app->db, &o, &r, cart);
 	if (!err && !json_is_true(json_object_get(*cart, "has_items")))
 		err = SF_ERR_CART_EMPTY;
+	if (!err && json_is_true(json_object_get(*cart, "too_large")))
+		err = SF_ERR_TOO_LARGE; /* the cart page says what to change */
 	if (err) {
 		json_decref(*cart);
 		*cart = NULL;
 	}
-	if (err == SF_ERR_CART_EMPTY) {
+	if (err == SF_ERR_CART_EMPTY || err == SF_ERR_TOO_LARGE) {
 		*shown = 1;
 		return cart_page(req, resp, err, NULL);
 	}

@@ -7,7 +7,8 @@ idempotent order creation, order visibility), the same flow through the
 server-rendered pages (CSRF token in every form, CSP-clean markup), hostile
 input on every endpoint (malformed JSON, bad quantities, unknown and foreign
 ids, over-long fields, card numbers, a client-sent price) answered 4xx with
-an error code and nothing half-written, and 64 concurrent HTTPS buyers for
+an error code and nothing half-written, the money cap (a cart above it is
+refused, or still shown for repair), and 64 concurrent HTTPS buyers for
 the last 10 units of a variant -> exactly 10 orders.
 """
 import argparse
@@ -274,6 +275,57 @@ def test_hostile(P, db, sku):
     check("page form: someone else's/unknown cart line -> 404", st == 404, st)
 
 
+# ==== the money cap ====
+
+def set_price(db, vid, price):
+    c = sqlite3.connect(db, timeout=10)
+    try:
+        c.execute('UPDATE variants SET price_minor = ?, stock = 100 WHERE id = ?', (price, vid))
+        c.commit()
+    finally:
+        c.close()
+
+
+def test_money_cap(P, db, vid):
+    """A cart may not pass 10^9 minor units: the add that would is refused and
+    writes nothing; a cart that passed it anyway (staff raised a price) still
+    shows its lines with the forms to repair it."""
+    old = count(db, 'SELECT price_minor FROM variants WHERE id = ?', (vid,))
+    set_price(db, vid, 600000000)
+    s = Shopper(P)
+    st, js, _ = s.api('POST', '/api/v1/cart/items', {'variant_id': vid, 'quantity': 2})
+    check('an add above the money cap: 413 too_large', st == 413 and code(js) == 'too_large', (st, js))
+    check('... and nothing written', count(db, 'SELECT count(*) FROM cart_items WHERE variant_id = ?', (vid,)) == 0)
+    st, js, _ = s.api('POST', '/api/v1/cart/items', {'variant_id': vid, 'quantity': 1})
+    check('one unit fits: 201', st == 201 and js['too_large'] is False, (st, js))
+    item = (js or {}).get('items', [{}])[0].get('id', 0)
+    st, js, _ = s.api('PATCH', '/api/v1/cart/items/%d' % item, {'quantity': 2})
+    check('a quantity above the money cap: 413 too_large', st == 413 and code(js) == 'too_large', (st, js))
+    tok = hidden(s.send('GET', '/cart')[2].decode(), 'csrf_token')
+    st, hd, body = s.form('/cart/update', {'csrf_token': tok, 'item_id': str(item), 'quantity': '2'})
+    check('the same on the cart page: 413 with what went wrong', st == 413 and b'That would take' in body, st)
+    set_price(db, vid, 1200000000)  # as the back office could have before prices were capped
+    st, js, _ = s.cart()
+    check('a cart above the cap still reads: 200, too_large, its line, a CSRF token',
+          st == 200 and js['too_large'] is True and js['totals'] is None and len(js['items']) == 1
+          and js.get('csrf_token'), (st, js))
+    st, hd, body = s.send('GET', '/cart')
+    html = body.decode('utf-8', 'replace')
+    check('the cart page shows it with its forms and no checkout link',
+          st == 200 and 'above the most one order may reach' in html and 'action="/cart/remove"' in html
+          and 'href="/checkout"' not in html, (st, html[:600]))
+    st, hd, body = s.send('GET', '/checkout')
+    check('checkout of such a cart: 413, the cart page with its notice',
+          st == 413 and body.count(b'above the most one order may reach') == 1, st)
+    tok = hidden(html, 'csrf_token')
+    st, hd, body = s.form('/cart/remove', {'csrf_token': tok, 'item_id': str(item)})
+    check('the shopper removes the line: 303', st == 303, (st, body[:300]))
+    st, js, _ = s.cart()
+    check('... and the cart is empty and fits again', st == 200 and js['items'] == [] and js['too_large'] is False,
+          (st, js))
+    set_price(db, vid, old)
+
+
 # ==== 64 concurrent buyers ====
 
 def test_race(P, db, sku):
@@ -367,6 +419,9 @@ def main():
             c = sqlite3.connect(db)
             rows = c.execute("SELECT v.sku, p.slug FROM variants v JOIN products p ON p.id = v.product_id "
                              "WHERE p.status = 'active' ORDER BY v.id LIMIT 3").fetchall()
+            capped = c.execute("SELECT v.id FROM variants v JOIN products p ON p.id = v.product_id "
+                               "WHERE p.status = 'active' AND v.currency = 'EUR' ORDER BY v.id LIMIT 1 OFFSET 3"
+                               ).fetchone()[0]
             c.execute('UPDATE variants SET stock = 1000 WHERE sku IN (?, ?)', (rows[0][0], rows[1][0]))
             c.execute('UPDATE variants SET stock = 10 WHERE sku = ?', (rows[2][0],))
             c.commit()
@@ -376,6 +431,7 @@ def main():
             test_api_flow(srv.https, db, rows[0][0])
             test_pages(srv.https, db, rows[1][0], rows[1][1])
             test_hostile(srv.https, db, rows[0][0])
+            test_money_cap(srv.https, db, capped)
             test_race(srv.https, db, rows[2][0])
             test_reads_beside_blocked_writes(srv.https, db, rows[0][0])
             rc, out, err = cli.run('--config', os.path.join(d, 'storefort.ini'), 'audit', 'verify')

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "commerce_fx.h"
+#include "shop/money.h"
 
 static json_t *view(struct shop_fx *f, const struct sf_cart_owner *o)
 {
@@ -254,6 +255,87 @@ static void t_merge_rules(void **state)
 	json_decref(cart);
 }
 
+static int64_t qty_of(json_t *cart, size_t i)
+{
+	return json_integer_value(json_object_get(item(cart, i), "quantity"));
+}
+
+/* The money cap (SF_MONEY_MAX = 10^9): a change that would take the cart
+ * above it is refused and writes nothing; a cart that got there anyway (a
+ * price raised since) is still shown, flagged, with its lines, and may be
+ * lowered line by line until it fits again. */
+static void t_money_cap(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	json_t *cart = NULL;
+	cfx_guest(&o);
+	cfx_sql(f, "UPDATE variants SET price_minor = 600000000 WHERE sku = 'TEE-S'");
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", 2), SF_ERR_TOO_LARGE);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM cart_items"), 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM carts"), 0); /* not even the cart */
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", 1), SF_OK);
+	assert_int_equal(sf_cart_add_view(f->db, &o, cfx_rules(), 0, "TEE-S", 1, &cart), SF_ERR_TOO_LARGE);
+	assert_null(cart);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "BOOK", 2), SF_OK);
+	cart = view(f, &o);
+	assert_false(json_is_true(json_object_get(cart, "too_large")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(cart, "max_total"), "amount")), SF_MONEY_MAX);
+	int64_t tee = json_integer_value(json_object_get(item(cart, 0), "id"));
+	int64_t book = json_integer_value(json_object_get(item(cart, 1), "id"));
+	json_decref(cart);
+	assert_int_equal(sf_cart_set_quantity(f->db, &o, cfx_rules(), tee, 2), SF_ERR_TOO_LARGE);
+	assert_int_equal(cfx_int(f, "SELECT sum(quantity) FROM cart_items"), 3);
+
+	/* staff raise a price: the cart passes the cap without a change of its own */
+	cfx_sql(f, "UPDATE variants SET price_minor = 500000000 WHERE sku = 'BOOK'");
+	cart = view(f, &o);
+	assert_true(json_is_true(json_object_get(cart, "too_large")));
+	assert_true(json_is_null(json_object_get(cart, "totals")));
+	assert_int_equal(json_array_size(json_object_get(cart, "items")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(item(cart, 1), "line_total"), "amount")),
+			 1000000000);
+	json_t *m = json_array_get(json_object_get(cart, "shipping_methods"), 0);
+	assert_true(json_is_null(json_object_get(m, "price")));
+	json_decref(cart);
+	/* growing is refused; shrinking is allowed, even when still too large */
+	assert_int_equal(sf_cart_set_quantity(f->db, &o, cfx_rules(), book, 3), SF_ERR_TOO_LARGE);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "LAST", 1), SF_ERR_TOO_LARGE);
+	assert_int_equal(sf_cart_set_quantity(f->db, &o, cfx_rules(), book, 2), SF_OK);
+	assert_int_equal(sf_cart_set_quantity(f->db, &o, cfx_rules(), book, 1), SF_OK);
+	cart = view(f, &o);
+	assert_true(json_is_true(json_object_get(cart, "too_large"))); /* 600000000 + 500000000 */
+	json_decref(cart);
+	assert_int_equal(sf_cart_remove(f->db, &o, book), SF_OK);
+	cart = view(f, &o);
+	assert_false(json_is_true(json_object_get(cart, "too_large")));
+	assert_int_equal(amount(cart, "total"), 600000000);
+	json_decref(cart);
+
+	/* merge: a guest line that would pass the cap is left out whole, the
+	 * lines that fit come along */
+	char tok[SF_CART_TOKEN_LEN + 1];
+	struct sf_cart_owner c;
+	sf_cart_owner_customer(5, &c);
+	assert_int_equal(sf_cart_add(f->db, &c, cfx_rules(), 0, "TEE-S", 1), SF_OK);
+	guest_with(f, tok, "TEE-S", 1);
+	assert_int_equal(sf_cart_owner_guest(tok, &o), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "LAST", 2), SF_OK);
+	assert_int_equal(sf_cart_merge(f->db, cfx_rules(), tok, 5), SF_OK);
+	cart = view(f, &c);
+	assert_false(json_is_true(json_object_get(cart, "too_large")));
+	assert_int_equal(json_array_size(json_object_get(cart, "items")), 2);
+	assert_int_equal(qty_of(cart, 0), 1);
+	assert_int_equal(qty_of(cart, 1), 2);
+	json_decref(cart);
+	guest_with(f, tok, "BOOK", 2); /* a new line above the cap */
+	assert_int_equal(sf_cart_merge(f->db, cfx_rules(), tok, 5), SF_OK);
+	cart = view(f, &c);
+	assert_int_equal(json_array_size(json_object_get(cart, "items")), 2);
+	json_decref(cart);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM carts"), 2); /* guests' carts gone */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +346,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_update_remove, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_merge, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_merge_rules, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_money_cap, commerce_fx_setup, commerce_fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
