@@ -18,6 +18,7 @@
 #include "shop/catalog_internal.h"
 #include "shop/customer.h"
 #include "shop/inventory.h"
+#include "shop/money.h"
 #include "shop/order.h"
 #include "shop/shipping.h"
 
@@ -635,8 +636,9 @@ enum sf_err sf_bo_variant_save(struct sf_db *db, const struct sf_keyring *kr, in
 		*why = "The variant name must be at most 200 characters.";
 		return err;
 	}
-	if (price < 0 || price > 1000000000000LL || !currency_ok(currency)) {
-		*why = "Give a price (0 or more, in minor units) and a currency such as EUR.";
+	if (price < 0 || price > SF_MONEY_MAX || !currency_ok(currency)) {
+		*why = "Give a price of at most 10,000,000.00 (10^9 of the currency's smallest unit, the most one "
+		       "order may total) and a currency such as EUR.";
 		return SF_ERR_BAD_PARAM;
 	}
 	const char *nm = name ? name : "";

@@ -111,7 +111,7 @@ enum sf_err sf_bo_product_save(struct sf_db *db, const struct sf_keyring *kr, in
 /* Create (variant_id 0: sku required, stock starts at 0 — stock changes go
  * through inventory adjustments) or update (name, price, currency) a
  * variant of product_id, audited "variant.create" / "variant.update".
- * sku [A-Za-z0-9._-]{1,64}; name 0..200; price 0..10^12 minor units;
+ * sku [A-Za-z0-9._-]{1,64}; name 0..200; price 0..SF_MONEY_MAX (10^9) minor units;
  * currency [A-Z]{3}.  SF_OK, SF_ERR_BAD_PARAM (*why), SF_ERR_NOT_FOUND,
  * SF_ERR_DB_CONSTRAINT (sku taken), or a database error. */
 enum sf_err sf_bo_variant_save(struct sf_db *db, const struct sf_keyring *kr, int64_t product_id,

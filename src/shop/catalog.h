@@ -79,7 +79,8 @@ void sf_money_format(int64_t amount, const char *currency, char *out, size_t out
  * Field rules: product_slug [a-z0-9-]{1,120}; product_name 1-200 characters;
  * category_path 1-4 names of 1-64 characters (slug "parent-child", at most
  * 64); description at most 10,000 characters; sku [A-Za-z0-9._-]{1,64};
- * variant_name 0-200 characters; price_minor 0..10^12; currency [A-Z]{3},
+ * variant_name 0-200 characters; price_minor 0..SF_MONEY_MAX
+ * (10^9: one unit must fit in an order); currency [A-Z]{3},
  * one per product; stock 0..10^9; image empty or a file name ending in
  * .svg/.png/.jpg/.jpeg/.webp.  A cell holding a card number is refused.
  * Variants are upserted by sku (a variant missing from the file is kept);

@@ -27,11 +27,12 @@
 #include "shop/catalog.h"
 #include "shop/catalog_cache.h"
 #include "shop/catalog_internal.h"
+#include "shop/money.h"
 
 #define MAX_PATH_LEVELS 4
 #define MAX_CAT_NAME 64
 #define MAX_CAT_SLUG 64
-#define MAX_PRICE 1000000000000LL
+#define MAX_PRICE SF_MONEY_MAX /* a price one unit of which can be ordered */
 #define MAX_STOCK 1000000000LL
 
 const char *const sf_csv_header[SF_CSV_NCOLS] = {
@@ -368,7 +369,7 @@ static int row_validate(const struct sf_csv_row *row, char *reason, size_t rl)
 		return 0;
 	}
 	if (sf_parse_i64(row->f[SF_CSV_PRICE], 0, MAX_PRICE, &v) != SF_OK) {
-		snprintf(reason, rl, "price_minor must be an integer from 0 to 1000000000000");
+		snprintf(reason, rl, "price_minor must be an integer from 0 to 1000000000");
 		return 0;
 	}
 	const char *cur = row->f[SF_CSV_CURRENCY];

@@ -24,6 +24,7 @@
 #include "shop/catalog_cache.h"
 #include "shop/inventory.h"
 #include "shop/media.h"
+#include "shop/money.h"
 #include "shop_fixture.h"
 
 static const struct sf_shop_actor staff = {"staff", "7", "192.0.2.1", "req1"};
@@ -212,6 +213,9 @@ static void test_catalog_edit(void **state)
 			 SF_ERR_DB_CONSTRAINT);
 	assert_int_equal(sf_bo_variant_save(f->db, f->kr, id, 0, "MUG 2", "x", 1, "EUR", &staff, &why), SF_ERR_BAD_PARAM);
 	assert_int_equal(sf_bo_variant_save(f->db, f->kr, id, 0, "MUG-2", "x", -1, "EUR", &staff, &why), SF_ERR_BAD_PARAM);
+	/* a price one unit of which no order could hold */
+	assert_int_equal(sf_bo_variant_save(f->db, f->kr, id, 0, "MUG-2", "x", SF_MONEY_MAX + 1, "EUR", &staff, &why),
+			 SF_ERR_BAD_PARAM);
 	assert_int_equal(sf_bo_variant_save(f->db, f->kr, id, 0, "MUG-2", "x", 1, "eur", &staff, &why), SF_ERR_BAD_PARAM);
 	assert_int_equal(sf_bo_variant_save(f->db, f->kr, 999999, 0, "MUG-3", "x", 1, "EUR", &staff, &why),
 			 SF_ERR_NOT_FOUND);
