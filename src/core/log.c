@@ -58,40 +58,101 @@ static int is_hex(char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* Hex identifiers are at least this many hex digits with a letter among them. */
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Hex identifiers are at least this many hex digits in a row with a letter
+ * among them, or a UUID. */
 #define HEX_ID_MIN 24
 
-/*
- * The hex token starting at s[i]: hex digits and dashes up to the first other
- * byte.  Returns its end; *is_id tells whether it is a hex identifier (UUID,
- * hash, trace id, ETag): at least HEX_ID_MIN hex digits, one of them a letter.
- */
-static size_t hex_token(const char *s, size_t n, size_t i, int *is_id)
+/* Whether s[i..] is a UUID (8-4-4-4-12 hex digits, one of them a letter)
+ * not followed by more hex digits.  Reads at most 37 bytes. */
+static int is_uuid(const char *s, size_t n, size_t i)
 {
-	size_t hex = 0, letters = 0;
-	for (; i < n && (is_hex(s[i]) || s[i] == '-'); i++) {
-		hex += s[i] != '-';
-		letters += s[i] > '9';
+	size_t letters = 0;
+	if (n - i < 36 || (n - i > 36 && is_hex(s[i + 36])))
+		return 0;
+	for (size_t k = 0; k < 36; k++) {
+		char c = s[i + k];
+		if (k == 8 || k == 13 || k == 18 || k == 23) {
+			if (c != '-')
+				return 0;
+		} else if (!is_hex(c)) {
+			return 0;
+		} else {
+			letters += c > '9';
+		}
 	}
-	*is_id = hex >= HEX_ID_MIN && letters > 0;
-	return i;
+	return letters > 0;
 }
 
 /*
- * Find the next card-like run in s[from..n): a run of digits in which single
- * spaces or dashes may separate digits.  A run of 13–19 digits counts when it
- * passes Luhn; in a longer run any 13–19 digit window that passes counts (a
- * card number glued to other digits is still a card number).  Digits inside a
- * hex identifier do not count: a random UUID has a Luhn-valid run of 13+
- * digits once in ~400, and nobody writes a card number glued into 24 hex
- * digits.  Each byte is looked at a bounded number of times, so hostile input
- * costs linear time.  On a hit, start and end delimit the whole run in s.
+ * The hex token starting at s[i]: a UUID, or the hex digits up to the first
+ * other byte.  Returns its end; *is_id tells whether it is a hex identifier
+ * (UUID, hash, trace id, ETag): a UUID, or at least HEX_ID_MIN hex digits in
+ * a row, one of them a letter.  A dash ends a token: "4111111111111111-
+ * deadbeef" is a card number beside a word, not an identifier.
+ */
+static size_t hex_token(const char *s, size_t n, size_t i, int *is_id)
+{
+	size_t j = i, letters = 0;
+	for (; j < n && is_hex(s[j]); j++)
+		letters += s[j] > '9';
+	if (j - i == 8 && is_uuid(s, n, i)) {
+		*is_id = 1;
+		return i + 36;
+	}
+	*is_id = j - i >= HEX_ID_MIN && letters > 0;
+	return j;
+}
+
+/*
+ * The length in bytes of the separator at s[j], 0 when there is none: what
+ * people put between the groups of a card number, typed or pasted — space,
+ * dash, dot, slash, underscore, and the Unicode spaces and dashes a word
+ * processor or a PDF brings along (U+00A0, U+2000–U+200A, U+2010–U+2015,
+ * U+202F, U+2212).
+ */
+static size_t sep_len(const char *s, size_t n, size_t j)
+{
+	const unsigned char *u = (const unsigned char *)s + j;
+	if (u[0] == ' ' || u[0] == '-' || u[0] == '.' || u[0] == '/' || u[0] == '_')
+		return 1;
+	if (u[0] == 0xc2 && n - j >= 2 && u[1] == 0xa0)
+		return 2;
+	if (u[0] == 0xe2 && n - j >= 3 &&
+	    ((u[1] == 0x80 && ((u[2] >= 0x80 && u[2] <= 0x8a) || (u[2] >= 0x90 && u[2] <= 0x95) || u[2] == 0xaf)) ||
+	     (u[1] == 0x88 && u[2] == 0x92)))
+		return 3;
+	return 0;
+}
+
+/* At most this many separators in a row between two groups of digits. */
+#define SEP_MAX 3
+
+/*
+ * Find the next card-like run in s[from..n): digits in groups joined by
+ * separators.  A single space or dash joins any two groups (how card numbers
+ * are printed, and how a pasted one breaks).  Any other joint — another
+ * separator, or up to SEP_MAX of them — joins a group of 4 or more digits to
+ * one of 3 or more: every way of writing a card number (4-4-4-4, 4-6-5,
+ * 4-4-4-4-3) has such groups, while dates (21.11.2026), times, amounts
+ * (12.50), IP addresses and paths (2026/11/21) do not.  A run of 13–19
+ * digits counts when it passes Luhn; in a longer run any 13–19 digit window
+ * that passes counts (a card number glued to other digits is still a card
+ * number).  Digits inside a hex identifier do not count: a random UUID has a
+ * Luhn-valid run of 13+ digits once in ~400, and nobody writes a card number
+ * glued into 24 hex digits.  Each byte is looked at a bounded number of
+ * times, so hostile input costs linear time.  On a hit, start and end
+ * delimit the whole run in s.
  */
 static int next_card(const char *s, size_t n, size_t from, size_t *start, size_t *end)
 {
 	size_t i = from, tok_end = from;
 	while (i < n) {
-		if (i >= tok_end && (is_hex(s[i]) || s[i] == '-')) {
+		if (i >= tok_end && is_hex(s[i])) {
 			int is_id;
 			tok_end = hex_token(s, n, i, &is_id);
 			if (is_id) {
@@ -99,23 +160,37 @@ static int next_card(const char *s, size_t n, size_t from, size_t *start, size_t
 				continue;
 			}
 		}
-		if (s[i] < '0' || s[i] > '9') {
+		if (!is_digit(s[i])) {
 			i++;
 			continue;
 		}
 		char digits[256];
-		size_t nd = 0, j = i, last_digit = i;
+		size_t nd = 0, j = i, last_digit = i, group = 0;
 		while (j < n) {
-			if (s[j] >= '0' && s[j] <= '9') {
+			if (is_digit(s[j])) {
 				if (nd < sizeof digits)
 					digits[nd++] = s[j];
 				last_digit = j;
+				group++;
 				j++;
-			} else if ((s[j] == ' ' || s[j] == '-') && j + 1 < n && s[j + 1] >= '0' && s[j + 1] <= '9') {
-				j++;
-			} else {
-				break;
+				continue;
 			}
+			size_t k = j, seps = 0, len;
+			while (seps < SEP_MAX && k < n && (len = sep_len(s, n, k)) > 0) {
+				k += len;
+				seps++;
+			}
+			if (k == j || k >= n || !is_digit(s[k]))
+				break;
+			if (!(k == j + 1 && (s[j] == ' ' || s[j] == '-'))) {
+				size_t next = 0;
+				while (next < 3 && k + next < n && is_digit(s[k + next]))
+					next++;
+				if (group < 4 || next < 3)
+					break;
+			}
+			group = 0;
+			j = k;
 		}
 		if (nd >= 13 && nd <= 19 && luhn_ok(digits, nd)) {
 			*start = i;

@@ -74,7 +74,9 @@ void sf_log(enum sf_log_level level, const char *event, const char *fmt, ...)
 /* In place: replace each Luhn-valid 13–19 digit run in s by "[card]" (the
  * result is never longer).  Returns the number of replacements. */
 size_t sf_log_scrub_cards(char *s);
-/* Does s contain a Luhn-valid 13–19 digit run (separators allowed)? */
+/* Does s contain a Luhn-valid 13–19 digit run?  Its groups may be joined by
+ * spaces, dashes, dots, slashes and the like (log.c, next_card); digits
+ * inside a hex identifier (UUID, 24+ hex digits) do not count. */
 int sf_log_has_card(const char *s, size_t n);
 /* Is this key name one whose value must never be logged? */
 int sf_log_key_is_secret(const char *key);

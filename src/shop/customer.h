@@ -18,7 +18,9 @@
  * case (against a dummy hash when there is no account).
  *
  * Every text input is checked: valid UTF-8 without control characters, a
- * per-field length cap, and no Luhn-valid 13–19 digit run (SF_ERR_CARD_DATA).
+ * per-field length cap, and no card number (sf_log_has_card: a Luhn-valid
+ * 13–19 digit run, its groups joined by spaces, dashes, dots or slashes;
+ * SF_ERR_CARD_DATA).
  * Errors a user can fix come with *why, a static client-safe sentence.
  */
 #ifndef SF_SHOP_CUSTOMER_H

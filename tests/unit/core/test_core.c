@@ -168,6 +168,30 @@ static void test_cards(void **state)
 	assert_false(sf_log_has_card("123456789012", 12));     /* too short */
 	assert_false(sf_log_has_card("order 2026-11-21 12:00", 22));
 
+	/* What a careless shopper types, or an attacker to get past the check:
+	 * other separators, several of them, a card beside a hex word. */
+	assert_true(sf_log_has_card("4111.1111.1111.1111", 19));
+	assert_true(sf_log_has_card("4111  1111  1111  1111", 22));
+	assert_true(sf_log_has_card("card 4111/1111/1111/1111", 24));
+	assert_true(sf_log_has_card("4111 - 1111 - 1111 - 1111", 25));
+	assert_true(sf_log_has_card("4111_1111_1111_1111", 19));
+	assert_true(sf_log_has_card("3782 822463 10005", 17));                  /* Amex 4-6-5 */
+	assert_true(sf_log_has_card("4111\xc2\xa0" "1111\xc2\xa0" "1111\xc2\xa0" "1111", 22)); /* no-break spaces */
+	assert_true(sf_log_has_card("4111\xe2\x80\x93" "1111\xe2\x80\x93" "1111\xe2\x80\x93" "1111", 25)); /* en dashes */
+	assert_true(sf_log_has_card("4111111111111111-deadbeef", 25));
+	assert_true(sf_log_has_card("deadbeef-4111111111111111", 25));
+	assert_true(sf_log_has_card("4111-1111-1111-1111-deadbeefcafe", 32));
+	/* Ordinary text stays ordinary: dates, times, amounts, addresses,
+	 * phone numbers, versions, paths. */
+	static const char *const plain[] = {
+		"+49 30 1234 5678", "+49 (30) 1234.5678", "030/1234 5678", "+1 (555) 010-0100",
+		"2026-11-21 12:00", "21.11.2026 12.00", "2026/11/21", "12.50 13.00 14.99 15.00 16.50",
+		"192.168.100.200 10.0.0.1", "1.2.3 4.5.6", "/img/2026/11/21/123456.jpg", "Hauptstr. 12, 10115 Berlin",
+		"order 1042 of 2026-11-21, 3 x 19.99", "Postfach 1234, 04109 Leipzig",
+	};
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+		assert_false(sf_log_has_card(plain[i], strlen(plain[i])));
+
 	char s[] = "card=4111 1111 1111 1111&x=5500005555555559;ok=1234";
 	assert_int_equal(sf_log_scrub_cards(s), 2);
 	assert_string_equal(s, "card=[card]&x=[card];ok=1234");
@@ -201,6 +225,19 @@ static void test_cards_hex_ids(void **state)
 			u[i] = "0123456789abcdef"[rand_r(&seed) % 16];
 		u[32] = 0;
 		assert_false(sf_log_has_card(u, 32));
+	}
+
+	/* The same as UUIDs with dashes (8-4-4-4-12), each beside a word. */
+	char g[64];
+	for (int k = 0; k < 20000; k++) {
+		char *q = g;
+		for (int i = 0; i < 32; i++) {
+			if (i == 8 || i == 12 || i == 16 || i == 20)
+				*q++ = '-';
+			*q++ = "0123456789abcdef"[rand_r(&seed) % 16];
+		}
+		memcpy(q, " ok", 4);
+		assert_false(sf_log_has_card(g, strlen(g)));
 	}
 
 	/* Hostile: 4 MiB of alternating digits and letters, and of digits and
