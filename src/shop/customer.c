@@ -48,6 +48,15 @@ static enum sf_err check_text(const char *s, size_t max, int required)
 	return SF_OK;
 }
 
+/* Returns err, with *why: bad (what the field must look like) for malformed
+ * input, NULL for a card number, whose answer is the error's own sentence
+ * (never "the name must be …", which would not tell the shopper why). */
+static enum sf_err field_fail(enum sf_err err, const char *bad, const char **why)
+{
+	*why = err == SF_ERR_CARD_DATA ? NULL : bad;
+	return err;
+}
+
 int sf_customer_email_norm(const char *in, char *out, size_t n)
 {
 	if (!in)
@@ -421,10 +430,8 @@ enum sf_err sf_customer_register(struct sf_app *app, const struct sf_customer_re
 	if (err)
 		return err;
 	err = check_text(name, SF_CUSTOMER_NAME_MAX, 0);
-	if (err) {
-		*why = err == SF_ERR_BAD_PARAM ? bad_name : NULL;
-		return err;
-	}
+	if (err)
+		return field_fail(err, bad_name, why);
 	if (password && sf_log_has_card(password, strnlen(password, 4096)))
 		return SF_ERR_CARD_DATA;
 	char local[SF_CUSTOMER_EMAIL_MAX + 1];
@@ -964,20 +971,15 @@ enum sf_err sf_customer_update(struct sf_app *app, const struct sf_customer_req 
 {
 	*why = NULL;
 	enum sf_err err = check_text(name, SF_CUSTOMER_NAME_MAX, 0);
-	if (err) {
-		*why = "The name must be at most 100 characters of text.";
-		return err;
-	}
+	if (err)
+		return field_fail(err, "The name must be at most 100 characters of text.", why);
 	err = check_text(phone, SF_CUSTOMER_PHONE_MAX, 0);
-	if (err || (phone && !phone_ok(phone))) {
-		*why = "The phone number may hold only digits, spaces and + - ( ) . (at most 32).";
-		return err ? err : SF_ERR_BAD_PARAM;
-	}
+	if (err || (phone && !phone_ok(phone)))
+		return field_fail(err ? err : SF_ERR_BAD_PARAM,
+				  "The phone number may hold only digits, spaces and + - ( ) . (at most 32).", why);
 	err = check_text(birth_date, 10, 0);
-	if (err || (birth_date && *birth_date && !date_ok(birth_date))) {
-		*why = "The birth date must be a date written YYYY-MM-DD.";
-		return err ? err : SF_ERR_BAD_PARAM;
-	}
+	if (err || (birth_date && *birth_date && !date_ok(birth_date)))
+		return field_fail(err ? err : SF_ERR_BAD_PARAM, "The birth date must be a date written YYYY-MM-DD.", why);
 	struct upd_ctx x = {.app = app, .r = r, .id = customer_id, .vals = {NULL, name, phone, birth_date}};
 	snprintf(x.changed, sizeof x.changed, "{\"fields\":\"%s%s%s\"}", name ? "name," : "", phone ? "phone," : "",
 		 birth_date ? "birth_date" : "");
