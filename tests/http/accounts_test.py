@@ -235,6 +235,21 @@ def test_pages(P, d):
     addr['line2'] = '4111 1111 1111 1111'
     st, h, body = b.form('/account/addresses/%s' % aid, addr)
     check('card number in an address field: 400 card_data_refused', st == 400 and b'Card numbers' in body, st)
+    # A card number in one field while another fails first: refused, and
+    # the card number not put back into the form.
+    bad = dict(addr, country='Germany', phone='4111.1111.1111.1111')
+    del bad['line2']
+    st, h, body = b.form('/account/addresses/%s' % aid, bad)
+    check('address with a bad country and a card number as phone: 400, the card number not echoed',
+          st == 400 and b'1111' not in body and b'Hauptstrasse' in body, (st, body[:300]))
+    st, h, body = b.form('/account/profile', {'phone': '4111.1111.1111.1111'})
+    check('card number with dots as phone: 400 card error, not the phone-format message',
+          st == 400 and b'Card numbers' in body and b'may hold only' not in body, (st, body[:300]))
+    for v in ['4111  1111  1111  1111', 'card 4111/1111/1111/1111', '4111111111111111-deadbeef']:
+        st, h, body = b.form('/account/profile', {'name': v})
+        check('card number %r as name: 400 card error' % v, st == 400 and b'Card numbers' in body, (st, body[:300]))
+    st, h, body = b.page('/account')
+    check('no card number stored in the profile', b'4111' not in body and b'Paula User' in body, body[:200])
     st, h, body = b.form('/account/addresses/999999/delete', {})
     check('someone else\'s / unknown address: 404', st == 404, st)
     st, h, body = b.page('/account/addresses/abc/edit')
@@ -256,6 +271,11 @@ def test_pages(P, d):
     st, h, body = b2.form('/account/register', {'email': 'card@example.org', 'password': PW,
                                                 'name': '5500-0055-5555-5559'})
     check('card number in the name: 400, not echoed', st == 400 and b'5559' not in body, (st, body[:300]))
+    for label, f in [('a malformed e-mail', {'email': 'not-an-address', 'name': '4111 1111 1111 1111'}),
+                     ('a name over its limit', {'email': 'long@example.org', 'name': 'N' * 101 + ' 4111.1111.1111.1111'})]:
+        st, h, body = b2.form('/account/register', dict(f, password=PW))
+        check('register refused for %s: the card number in the name is not echoed' % label,
+              st == 400 and b'1111' not in body, (st, body[:300]))
     st, h, body = b2.form('/account/register', {'email': 'weak@example.org', 'password': 'password12345'})
     check('weak password: 400 with the reason', st == 400 and b'dictionary' in body, (st, body[:300]))
     st, h, body = b2.call('POST', '/account/register', b'x' * (200 * 1024), 'application/x-www-form-urlencoded')
@@ -318,6 +338,10 @@ def test_api(P, d, db):
             ('NUL escape', b'{"name":"a\\u0000b"}', 'application/json', ('bad_json', 'request_blocked')),
             ('invalid UTF-8', b'{"name":"\xc3\x28"}', 'application/json', 'bad_json'),
             ('card number', b'{"name":"4111111111111111"}', 'application/json', 'card_data_refused'),
+            ('card number with dots as phone', b'{"phone":"4111.1111.1111.1111"}', 'application/json',
+             'card_data_refused'),
+            ('card number beside a hex word', b'{"name":"4111111111111111-deadbeef"}', 'application/json',
+             'card_data_refused'),
             ('oversized field', json.dumps({'name': 'n' * 5000}).encode(), 'application/json', 'bad_parameter'),
             ('form instead of JSON', b'name=x', 'application/x-www-form-urlencoded', 'unsupported_media_type')]:
         st, h, body = a.api('POST', '/api/v1/account/profile', raw_body=raw_body, ctype=ctype)
