@@ -145,10 +145,12 @@ enum sf_err sf_api_account_login(struct sf_req *req, struct sf_resp *resp)
 	sf_account_req(req, &r);
 	enum sf_err err = sf_customer_login(req->app, &r, v[0], v[1], &id);
 	json_decref(body);
-	if (err == SF_ERR_LOGIN_FAILED || err == SF_ERR_UNVERIFIED)
+	if (err == SF_ERR_LOGIN_FAILED) {
 		sf_auth_login_failed(req, "customer");
+		kick_mail(req); /* a new verification link may be queued */
+	}
 	if (err)
-		return fail(req, resp, err, NULL);
+		return fail(req, resp, err, err == SF_ERR_LOGIN_FAILED ? SF_CUSTOMER_LOGIN_FAILED_WHY : NULL);
 	err = sf_auth_session_start(req, resp, SF_PRINCIPAL_CUSTOMER, id);
 	if (err)
 		return err;

@@ -74,8 +74,7 @@
 	X(SF_ERR_WEAK_PASSWORD, 802, 400, "weak_password", "The password is not acceptable.") \
 	X(SF_ERR_TOKEN_INVALID, 803, 400, "token_invalid",                                 \
 	  "The link is not valid, was already used, or has expired.")                      \
-	X(SF_ERR_UNVERIFIED, 804, 403, "email_unverified",                                 \
-	  "Confirm your e-mail address first: follow the link in the e-mail we sent.")      \
+	/* 804 (email_unverified) retired: an unconfirmed address answers login_failed */ \
 	/* 81x: staff access (src/auth/staff.c) */                                       \
 	X(SF_ERR_REAUTH, 810, 403, "reauth_required",                                      \
 	  "Confirm your password and authenticator code again to continue.")               \

@@ -316,8 +316,9 @@ static enum sf_db_status token_use(struct sf_db_conn *c, const char *domain, con
 	return SF_DB_OK;
 }
 
-/* A mail carrying a single-use link: a token is stored (hashed) and its
- * link mailed, both in the caller's transaction. */
+/* A mail carrying a single-use link: the account's earlier links of the
+ * same purpose die (only the newest one works), a token is stored (hashed)
+ * and its link mailed, all in the caller's transaction. */
 struct link_mail {
 	const char *domain, *purpose, *path, *subject;
 	const char *intro; /* the shop name and "." follow */
@@ -330,7 +331,11 @@ static enum sf_db_status mail_link(struct sf_db_conn *c, const struct sf_app *ap
 				   const struct link_mail *lm, int64_t amount, int64_t cid, const char *to)
 {
 	char tok[SF_SESSION_COOKIE_LEN + 1], body[2048];
-	enum sf_db_status st = token_insert(c, lm->domain, lm->purpose, cid, r->now + amount * lm->unit_s, tok);
+	struct sf_db_param p[] = {SF_DB_INT(cid), SF_DB_TEXT(lm->purpose), SF_DB_INT(r->now)};
+	enum sf_db_status st = sf_db_exec(c, SF_STMT_CUST_TOKEN_INVALIDATE, p, 3, NULL);
+	if (st < 0)
+		return st;
+	st = token_insert(c, lm->domain, lm->purpose, cid, r->now + amount * lm->unit_s, tok);
 	if (st != SF_DB_OK)
 		return st;
 	snprintf(body, sizeof body, "Hello,\n\n%s %s.\n\nOpen this link within %lld %s (it works once):\n\n%s%s?token=%s\n\n%s\n",
@@ -339,6 +344,18 @@ static enum sf_db_status mail_link(struct sf_db_conn *c, const struct sf_app *ap
 	st = enqueue(c, app, to, lm->subject, body);
 	sodium_memzero(body, sizeof body);
 	return st;
+}
+
+static const struct link_mail verify_mail = {
+	VERIFY_DOMAIN, "verify", "/account/verify", "Confirm your e-mail address",
+	"please confirm the e-mail address of your new account at",
+	"If you did not create an account, you can ignore this e-mail.", "hours", 3600};
+
+/* Mail the account a (new) verification link, in the caller's transaction. */
+static enum sf_db_status mail_verify(struct sf_db_conn *c, const struct sf_app *app, const struct sf_customer_req *r,
+				     int64_t cid, const char *to)
+{
+	return mail_link(c, app, r, &verify_mail, CFG(app, auth_verify_hours, 48), cid, to);
 }
 
 /* ==== Register ==== */
@@ -377,11 +394,7 @@ static enum sf_db_status reg_new(struct sf_db_conn *c, struct reg_ctx *x)
 		return SF_DB_HARD;
 	if (st != SF_DB_OK)
 		return st;
-	static const struct link_mail verify = {
-		VERIFY_DOMAIN, "verify", "/account/verify", "Confirm your e-mail address",
-		"please confirm the e-mail address of your new account at",
-		"If you did not create an account, you can ignore this e-mail.", "hours", 3600};
-	st = mail_link(c, x->app, x->r, &verify, CFG(x->app, auth_verify_hours, 48), x->id, x->email);
+	st = mail_verify(c, x->app, x->r, x->id, x->email);
 	if (st != SF_DB_OK)
 		return st;
 	return audit(c, x->app, x->r, x->id, "customer.register", x->id, "success", NULL);
@@ -508,6 +521,7 @@ enum login_outcome { L_OK, L_WRONG, L_LOCKED, L_UNVERIFIED, L_UNKNOWN };
 struct login_ctx {
 	struct sf_app *app;
 	const struct sf_customer_req *r;
+	const char *email; /* normalised */
 	const unsigned char *idx;
 	int pw_ok;
 	const char *new_hash; /* upgraded hash, or NULL */
@@ -550,8 +564,13 @@ static enum sf_db_status login_txn(struct sf_db_conn *c, void *arg)
 		return audit(c, x->app, x->r, 0, "customer.lock", a.id, "success", NULL);
 	}
 	if (!a.verified) {
+		/* Answered like any failure: a distinct answer told whoever had
+		 * just registered the address with this password that it had no
+		 * account before.  The owner gets a new link to finish with. */
 		x->out = L_UNVERIFIED;
-		return audit(c, x->app, x->r, 0, "customer.login", a.id, "denied", "{\"reason\":\"unverified\"}");
+		if (x->app->mail_enqueue && (st = mail_verify(c, x->app, x->r, a.id, x->email)) != SF_DB_OK)
+			return st;
+		return audit(c, x->app, x->r, 0, "customer.login", a.id, "failure", "{\"reason\":\"unverified\"}");
 	}
 	x->out = L_OK;
 	struct sf_db_param p[] = {SF_DB_INT(a.id), SF_DB_TEXT(x->new_hash ? x->new_hash : a.hash)};
@@ -586,7 +605,7 @@ enum sf_err sf_customer_login(struct sf_app *app, const struct sf_customer_req *
 	enum sf_db_status st = find_acct(c, idx, &a);
 	if (st < 0)
 		return sf_db_err(st);
-	struct login_ctx x = {.app = app, .r = r, .idx = idx};
+	struct login_ctx x = {.app = app, .r = r, .email = norm, .idx = idx};
 	char upgraded[SF_PW_HASH_MAX];
 	if (a.found) {
 		x.pw_ok = sf_password_verify(a.hash, password);
@@ -606,7 +625,7 @@ enum sf_err sf_customer_login(struct sf_app *app, const struct sf_customer_req *
 		*customer_id = x.id;
 		return SF_OK;
 	}
-	return x.out == L_UNVERIFIED ? SF_ERR_UNVERIFIED : SF_ERR_LOGIN_FAILED;
+	return SF_ERR_LOGIN_FAILED;
 }
 
 /* ==== Password reset ==== */
@@ -627,10 +646,6 @@ static enum sf_db_status resetreq_txn(struct sf_db_conn *c, void *arg)
 		return st;
 	if (!a.found)
 		return audit(c, x->app, x->r, 0, "customer.reset_request", 0, "failure", "{\"reason\":\"unknown\"}");
-	struct sf_db_param p[] = {SF_DB_INT(a.id), SF_DB_TEXT("reset"), SF_DB_INT(x->r->now)};
-	st = sf_db_exec(c, SF_STMT_CUST_TOKEN_INVALIDATE, p, 3, NULL);
-	if (st < 0)
-		return st;
 	static const struct link_mail reset = {
 		RESET_DOMAIN, "reset", "/account/reset", "Reset your password",
 		"someone (perhaps you) asked to reset the password of your account at",

@@ -14,8 +14,11 @@
  * No account enumeration: register and reset requests answer SF_OK whether
  * or not the address has an account (an existing owner is mailed instead);
  * login answers SF_ERR_LOGIN_FAILED alike for an unknown address, a wrong
- * password and a locked account, after one argon2 verification in every
- * case (against a dummy hash when there is no account).
+ * password, a locked account and an address not yet confirmed, after one
+ * argon2 verification in every case (against a dummy hash when there is no
+ * account).  A distinct answer for an unconfirmed address would tell
+ * someone who registers an address and logs in with his own password
+ * whether it had an account already.
  *
  * Every text input is checked: valid UTF-8 without control characters, a
  * per-field length cap, and no card number (sf_log_has_card: a Luhn-valid
@@ -59,10 +62,19 @@ enum sf_err sf_customer_verify(struct sf_app *app, const struct sf_customer_req 
 			       const char *token) SF_WARN_UNUSED;
 
 /* Log in.  SF_OK with *customer_id; SF_ERR_LOGIN_FAILED (unknown address,
- * wrong password, locked — indistinguishable); SF_ERR_UNVERIFIED (right
- * password, address not yet confirmed); a storage error.  The
- * ([auth] max_failures)th failure in a row locks the account for
- * [auth] lock_minutes.  An outdated hash is upgraded on success. */
+ * wrong password, locked, address not yet confirmed — indistinguishable;
+ * with the right password for an unconfirmed address a new verification
+ * link is mailed, earlier ones die); a storage error.  Every failure is an
+ * audit event (customer.login, failure or denied, the reason in its detail
+ * only).  The ([auth] max_failures)th wrong password in a row locks the
+ * account for [auth] lock_minutes.  An outdated hash is upgraded on
+ * success. */
+/* What a customer is told when a login fails (any reason: the sentence is
+ * the same for all). */
+#define SF_CUSTOMER_LOGIN_FAILED_WHY                                                                      \
+	"The e-mail address or password is not correct, or the account is locked. If your address is not " \
+	"confirmed yet, we have sent you a new link: follow it, then log in."
+
 enum sf_err sf_customer_login(struct sf_app *app, const struct sf_customer_req *r, const char *email,
 			      const char *password, int64_t *customer_id) SF_WARN_UNUSED;
 

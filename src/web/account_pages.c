@@ -188,10 +188,13 @@ enum sf_err sf_web_account_login(struct sf_req *req, struct sf_resp *resp)
 		return err;
 	sf_account_req(req, &r);
 	err = sf_customer_login(req->app, &r, sf_form_get(req, "email"), sf_form_get(req, "password"), &id);
-	if (err == SF_ERR_LOGIN_FAILED || err == SF_ERR_UNVERIFIED)
+	if (err == SF_ERR_LOGIN_FAILED) {
 		sf_auth_login_failed(req, "customer");
+		kick_mail(req); /* a new verification link may be queued */
+	}
 	if (err)
-		return show_error(req, resp, "account_login", "Log in", err, NULL, NULL);
+		return show_error(req, resp, "account_login", "Log in", err,
+				  err == SF_ERR_LOGIN_FAILED ? SF_CUSTOMER_LOGIN_FAILED_WHY : NULL, NULL);
 	err = sf_auth_session_start(req, resp, SF_PRINCIPAL_CUSTOMER, id);
 	if (err)
 		return err;

@@ -175,8 +175,20 @@ def test_pages(P, d):
     tok = link_token(text, '/account/verify')
     check('verification mail in the outbox folder with a link', name and tok and 'To: page.user@example.org' in text,
           text[:400])
+    # Before verification the right password fails like an unknown address
+    # (else registering an address and logging in tells whether it had an
+    # account), and mails a new link that voids the first.
+    before = mails(d)
     st, h, body = b.form('/account/login', {'email': 'page.user@example.org', 'password': PW})
-    check('login before verification refused', st == 403 and b'Confirm your e-mail' in body, (st, body[:200]))
+    st_u, h_u, body_u = b.form('/account/login', {'email': 'nobody@example.org', 'password': PW})
+    check('login before verification: 401, the same page as for an unknown address',
+          st == st_u == 401 and body == body_u and b'new link' in body, (st, st_u, body[:300]))
+    name, text = wait_mail(d, before, want='To: page.user@example.org')
+    tok2 = link_token(text, '/account/verify')
+    check('login before verification mails a new link', tok2 and tok2 != tok, text[:300])
+    st, h, body = b.form('/account/verify', {'token': tok or ''})
+    check('the first link died with the new one', st == 400, st)
+    tok = tok2
     st, h, body = b.page('/account/verify?token=' + (tok or 'x'))
     check('verify page shows a confirm button', st == 200 and (tok or 'x').encode() in body, st)
     st, h, body = b.form('/account/verify', {'token': tok or ''})
@@ -300,6 +312,15 @@ def test_api(P, d, db):
     check('API register: 202 check_email', st == 202 and jbody(body) == {'status': 'check_email'}, (st, body))
     name, text = wait_mail(d, before, want='/account/verify')
     tok = link_token(text, '/account/verify')
+    st1, _, b1 = a.api('POST', '/api/v1/account/login', {'email': 'api.user@example.org', 'password': PW})
+    st2, _, b2 = a.api('POST', '/api/v1/account/login', {'email': 'nobody@example.org', 'password': PW})
+    check('API login before verification: 401 login_failed, the same body as for an unknown address',
+          st1 == st2 == 401 and err_code(b1) == 'login_failed' and strip_rid(b1) == strip_rid(b2), (st1, b1, st2, b2))
+    ev = con_row(db, "SELECT outcome, detail, object_id IS NOT NULL FROM audit_events "
+                     "WHERE action = 'customer.login' ORDER BY id DESC LIMIT 1 OFFSET 1")
+    check('audited as a failure, the reason in the detail only', ev == ('failure', '{"reason":"unverified"}', 1), ev)
+    name, text = wait_mail(d, before | {name}, want='/account/verify')
+    tok = link_token(text, '/account/verify') or tok
     st, h, body = a.api('POST', '/api/v1/account/register', {'email': 'api.user@example.org', 'password': PW})
     check('API register again: the same answer (no enumeration)', st == 202 and
           jbody(body) == {'status': 'check_email'}, (st, body))
@@ -397,13 +418,17 @@ def test_api(P, d, db):
     check('login with the new password (lock cleared by the reset)', st == 200, (st, body))
 
 
-def con_one(db, sql):
+def con_row(db, sql):
     con = sqlite3.connect(db)
     try:
-        r = con.execute(sql).fetchone()
-        return r[0] if r else None
+        return con.execute(sql).fetchone()
     finally:
         con.close()
+
+
+def con_one(db, sql):
+    r = con_row(db, sql)
+    return r[0] if r else None
 
 
 def test_storage(d, db):

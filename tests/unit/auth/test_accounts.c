@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit/search.h"
 #include "auth/password.h"
 #include "auth/session.h"
 #include "core/app.h"
@@ -112,19 +113,66 @@ static void link_token(const char *text, char tok[SF_SESSION_COOKIE_LEN + 1])
 	tok[n] = '\0';
 }
 
+/* The newest audit event of action (a new reference). */
+static json_t *last_event(const char *action)
+{
+	struct sf_audit_filter f;
+	const char *bad = NULL;
+	json_t *page = NULL;
+	assert_int_equal(sf_audit_filter_parse(&f, NULL, action, NULL, NULL, NULL, NULL, NULL, "1", &bad), SF_OK);
+	assert_int_equal(sf_audit_search(db, &f, &page), SF_OK);
+	json_t *ev = json_incref(json_array_get(json_object_get(page, "items"), 0));
+	json_decref(page);
+	assert_non_null(ev);
+	return ev;
+}
+
+/* The newest customer.login event is a failure with this reason, about an
+ * account (with_subject) or none, and no input in its detail. */
+static void expect_login_failure(const char *reason, int with_subject)
+{
+	json_t *ev = last_event("customer.login");
+	char want[64];
+	snprintf(want, sizeof want, "{\"reason\":\"%s\"}", reason);
+	assert_string_equal(json_string_value(json_object_get(ev, "outcome")), "failure");
+	assert_string_equal(json_string_value(json_object_get(ev, "detail")), want);
+	assert_true(json_is_null(json_object_get(ev, "actor_id")));
+	assert_int_equal(json_is_string(json_object_get(ev, "object_id")), with_subject);
+	json_decref(ev);
+}
+
 static int64_t registered(const char *email, const char *name)
 {
 	struct sf_customer_req r = at(T0);
 	const char *why = NULL;
 	char tok[SF_SESSION_COOKIE_LEN + 1];
 	int64_t id = 0;
+	char old[SF_SESSION_COOKIE_LEN + 1];
 	assert_int_equal(sf_customer_register(&app, &r, email, PW, name, &why), SF_OK);
 	char *m = newest_mail();
 	assert_non_null(strstr(m, "Subject: Confirm your e-mail address"));
 	assert_non_null(strstr(m, "https://shop.example/account/verify?token="));
+	link_token(m, old);
+	free(m);
+	/* Not yet confirmed: a wrong password fails as usual, with no mail. */
+	assert_int_equal(sf_customer_login(&app, &r, email, "Wrong-Passphrase-99", &id), SF_ERR_LOGIN_FAILED);
+	expect_login_failure("password", 1);
+	m = newest_mail();
 	link_token(m, tok);
 	free(m);
-	assert_int_equal(sf_customer_login(&app, &r, email, PW, &id), SF_ERR_UNVERIFIED);
+	assert_string_equal(tok, old);
+	/* The right password fails the same way (the answer must not tell
+	 * that the address had no account before), audited as a failure, and
+	 * mails a new link that voids the old one. */
+	assert_int_equal(sf_customer_login(&app, &r, email, PW, &id), SF_ERR_LOGIN_FAILED);
+	assert_int_equal(id, 0);
+	expect_login_failure("unverified", 1);
+	m = newest_mail();
+	assert_non_null(strstr(m, "Subject: Confirm your e-mail address"));
+	link_token(m, tok);
+	free(m);
+	assert_string_not_equal(tok, old);
+	assert_int_equal(sf_customer_verify(&app, &r, old), SF_ERR_TOKEN_INVALID);
 	assert_int_equal(sf_customer_verify(&app, &r, tok), SF_OK);
 	assert_int_equal(sf_customer_verify(&app, &r, tok), SF_ERR_TOKEN_INVALID); /* single use */
 	assert_int_equal(sf_customer_login(&app, &r, email, PW, &id), SF_OK);
