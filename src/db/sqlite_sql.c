@@ -156,7 +156,7 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 				  "WHERE id = ?1",
 	[SF_STMT_CUST_SET_PASSWORD] = "UPDATE customers SET password_hash = ?2, failed_logins = 0, locked_until = 0, "
 				      "updated_at = ?3 WHERE id = ?1",
-	[SF_STMT_CUST_SET_VERIFIED] = "UPDATE customers SET verified = 1, updated_at = ?2 WHERE id = ?1",
+	[SF_STMT_CUST_SET_VERIFIED] = "UPDATE customers SET verified = 1, updated_at = ?2 WHERE id = ?1 AND verified = 0",
 	[SF_STMT_CUST_TOKEN_INSERT] = "INSERT INTO customer_tokens(token_hash, customer_id, purpose, expires_at) "
 				      "VALUES (?1, ?2, ?3, ?4)",
 	[SF_STMT_CUST_TOKEN_GET] = "SELECT id, customer_id, expires_at, used_at FROM customer_tokens "

@@ -97,7 +97,7 @@ enum sf_stmt {
 	SF_STMT_CUST_LOGIN_FAILED,        /* (id, failed_logins, locked_until) */
 	SF_STMT_CUST_LOGIN_OK,            /* (id, password_hash) failures and lock cleared */
 	SF_STMT_CUST_SET_PASSWORD,        /* (id, password_hash, now) failures and lock cleared */
-	SF_STMT_CUST_SET_VERIFIED,        /* (id, now) */
+	SF_STMT_CUST_SET_VERIFIED,        /* (id, now) changes 1 only when it was not verified */
 	SF_STMT_CUST_TOKEN_INSERT,        /* (token_hash, customer_id, purpose, expires_at) */
 	SF_STMT_CUST_TOKEN_GET,           /* (token_hash, purpose) -> id, customer_id, expires_at,
 	                                     used_at|NULL */

@@ -346,16 +346,29 @@ static enum sf_db_status mail_link(struct sf_db_conn *c, const struct sf_app *ap
 	return st;
 }
 
-static const struct link_mail verify_mail = {
-	VERIFY_DOMAIN, "verify", "/account/verify", "Confirm your e-mail address",
-	"please confirm the e-mail address of your new account at",
-	"If you did not create an account, you can ignore this e-mail.", "hours", 3600};
-
-/* Mail the account a (new) verification link, in the caller's transaction. */
+/* Mail the account a verification link, in the caller's transaction: again
+ * (a registration or login of an account not yet confirmed) or for a new
+ * account.  Sent again, the mail warns that the password is the one set
+ * when the account was made — perhaps by someone else, who has no way to
+ * confirm it, but whose password would work once the owner confirms: the
+ * owner is told to choose a new one. */
 static enum sf_db_status mail_verify(struct sf_db_conn *c, const struct sf_app *app, const struct sf_customer_req *r,
-				     int64_t cid, const char *to)
+				     int64_t cid, const char *to, int again)
 {
-	return mail_link(c, app, r, &verify_mail, CFG(app, auth_verify_hours, 48), cid, to);
+	static const struct link_mail first = {
+		VERIFY_DOMAIN, "verify", "/account/verify", "Confirm your e-mail address",
+		"please confirm the e-mail address of your new account at",
+		"If you did not create an account, you can ignore this e-mail.", "hours", 3600};
+	static const struct link_mail resend = {
+		VERIFY_DOMAIN, "verify", "/account/verify", "Confirm your e-mail address",
+		"please confirm the e-mail address of your account at",
+		"The account was created earlier with this address and is waiting for it to be confirmed; "
+		"earlier links no longer work. Its password is the one chosen when it was created. If that was "
+		"not you, or you do not remember it, confirm the address and then choose a new password with "
+		"\"Forgot your password?\" on the login page.\n\nIf you did not try to create an account or "
+		"log in, you can ignore this e-mail.",
+		"hours", 3600};
+	return mail_link(c, app, r, again ? &resend : &first, CFG(app, auth_verify_hours, 48), cid, to);
 }
 
 /* ==== Register ==== */
@@ -394,7 +407,7 @@ static enum sf_db_status reg_new(struct sf_db_conn *c, struct reg_ctx *x)
 		return SF_DB_HARD;
 	if (st != SF_DB_OK)
 		return st;
-	st = mail_verify(c, x->app, x->r, x->id, x->email);
+	st = mail_verify(c, x->app, x->r, x->id, x->email, 0);
 	if (st != SF_DB_OK)
 		return st;
 	return audit(c, x->app, x->r, x->id, "customer.register", x->id, "success", NULL);
@@ -406,6 +419,16 @@ static enum sf_db_status reg_existing(struct sf_db_conn *c, struct reg_ctx *x)
 	enum sf_db_status st = find_acct(c, x->idx, &a);
 	if (st < 0 || !a.found)
 		return st < 0 ? st : SF_DB_RETRY;
+	if (!a.verified) {
+		/* Not confirmed yet: a new link, or a link that expired would
+		 * leave the address stuck — and squatted, if someone else made
+		 * the account.  The answer is the same as for a new account. */
+		st = mail_verify(c, x->app, x->r, a.id, x->email, 1);
+		if (st != SF_DB_OK)
+			return st;
+		return audit(c, x->app, x->r, 0, "customer.register", a.id, "failure",
+			     "{\"reason\":\"address_unconfirmed\"}");
+	}
 	char body[1024];
 	snprintf(body, sizeof body,
 		 "Hello,\n\nsomeone (perhaps you) tried to create an account at %s with this e-mail address, "
@@ -568,7 +591,7 @@ static enum sf_db_status login_txn(struct sf_db_conn *c, void *arg)
 		 * just registered the address with this password that it had no
 		 * account before.  The owner gets a new link to finish with. */
 		x->out = L_UNVERIFIED;
-		if (x->app->mail_enqueue && (st = mail_verify(c, x->app, x->r, a.id, x->email)) != SF_DB_OK)
+		if (x->app->mail_enqueue && (st = mail_verify(c, x->app, x->r, a.id, x->email, 1)) != SF_DB_OK)
 			return st;
 		return audit(c, x->app, x->r, 0, "customer.login", a.id, "failure", "{\"reason\":\"unverified\"}");
 	}
@@ -716,7 +739,17 @@ static enum sf_db_status resetok_txn(struct sf_db_conn *c, void *arg)
 	st = sf_db_status_from_err(sf_session_delete_principal(c, "customer", x->cid, 0));
 	if (st < 0)
 		return st;
-	return audit(c, x->app, x->r, x->cid, "customer.password_reset", x->cid, "success", NULL);
+	st = audit(c, x->app, x->r, x->cid, "customer.password_reset", x->cid, "success", NULL);
+	if (st < 0)
+		return st;
+	/* The reset link was mailed to the address, so using it proves the
+	 * mailbox as the verification link does; and the password is now the
+	 * mailbox owner's, whoever made the account. */
+	struct sf_db_param v[] = {SF_DB_INT(x->cid), SF_DB_INT(x->r->now)};
+	st = sf_db_exec(c, SF_STMT_CUST_SET_VERIFIED, v, 2, NULL);
+	if (st != SF_DB_OK) /* SF_DB_NO_ROWS: it was confirmed already */
+		return st < 0 ? st : SF_DB_OK;
+	return audit(c, x->app, x->r, x->cid, "customer.verify", x->cid, "success", "{\"via\":\"reset\"}");
 }
 
 enum sf_err sf_customer_reset_confirm(struct sf_app *app, const struct sf_customer_req *r, const char *token,

@@ -50,9 +50,11 @@ struct sf_customer_req {
 #define SF_CUSTOMER_MAX_ADDRESSES 20
 
 /* Register.  Returns SF_OK (new account: verification mail queued;
- * existing: a notice mailed to its owner — the caller answers "check your
- * e-mail" in both cases), SF_ERR_BAD_PARAM (e-mail or name malformed),
- * SF_ERR_WEAK_PASSWORD, SF_ERR_CARD_DATA, or a storage error. */
+ * existing and confirmed: a notice mailed to its owner; existing and not
+ * confirmed: a new verification link mailed, earlier ones dead, the
+ * password unchanged — the caller answers "check your e-mail" in every
+ * case), SF_ERR_BAD_PARAM (e-mail or name malformed), SF_ERR_WEAK_PASSWORD,
+ * SF_ERR_CARD_DATA, or a storage error. */
 enum sf_err sf_customer_register(struct sf_app *app, const struct sf_customer_req *r, const char *email,
 				 const char *password, const char *name, const char **why) SF_WARN_UNUSED;
 
@@ -85,8 +87,9 @@ enum sf_err sf_customer_reset_request(struct sf_app *app, const struct sf_custom
 				      const char *email) SF_WARN_UNUSED;
 
 /* Set a new password with a reset token: the token is used up, other reset
- * tokens die, the lock and failure count are cleared, and every session of
- * the account is ended.  SF_OK with *customer_id, SF_ERR_TOKEN_INVALID,
+ * tokens die, the lock and failure count are cleared, every session of
+ * the account is ended, and an address not yet confirmed is confirmed (the
+ * link went to it; audited as customer.verify {"via":"reset"}).  SF_OK with *customer_id, SF_ERR_TOKEN_INVALID,
  * SF_ERR_WEAK_PASSWORD (*why), SF_ERR_CARD_DATA, or a storage error. */
 enum sf_err sf_customer_reset_confirm(struct sf_app *app, const struct sf_customer_req *r, const char *token,
 				      const char *password, int64_t *customer_id, const char **why) SF_WARN_UNUSED;

@@ -321,9 +321,17 @@ def test_api(P, d, db):
     check('audited as a failure, the reason in the detail only', ev == ('failure', '{"reason":"unverified"}', 1), ev)
     name, text = wait_mail(d, before | {name}, want='/account/verify')
     tok = link_token(text, '/account/verify') or tok
+    before = mails(d)
     st, h, body = a.api('POST', '/api/v1/account/register', {'email': 'api.user@example.org', 'password': PW})
     check('API register again: the same answer (no enumeration)', st == 202 and
           jbody(body) == {'status': 'check_email'}, (st, body))
+    name, text = wait_mail(d, before, want='/account/verify')
+    tok3 = link_token(text, '/account/verify')
+    check('registering an unconfirmed address again mails a new link, with a warning about the password',
+          tok3 and tok3 != tok and 'Forgot your password?' in text, text[:600])
+    st, h, body = a.api('POST', '/api/v1/account/verify', {'token': tok})
+    check('the earlier link died', st == 400 and err_code(body) == 'token_invalid', (st, body))
+    tok = tok3
     st, h, body = a.api('POST', '/api/v1/account/verify', {'token': tok})
     check('API verify', st == 200, (st, body))
     st, h, body = a.api('POST', '/api/v1/account/login', {'email': 'api.user@example.org', 'password': PW},
@@ -416,6 +424,32 @@ def test_api(P, d, db):
     st, h, body = e.api('POST', '/api/v1/account/login', {'email': 'api.user@example.org',
                                                            'password': 'Fresh-Passphrase-2024'})
     check('login with the new password (lock cleared by the reset)', st == 200, (st, body))
+
+    # An account never confirmed (its link expired, or someone else made it):
+    # a reset link proves the mailbox, so using it confirms the address too.
+    s = Browser(P, same_origin=False)
+    st, h, body = s.call('GET', '/api/v1/account/csrf')
+    s.token = jbody(body)['csrf_token']
+    st, h, body = s.api('POST', '/api/v1/account/register', {'email': 'hold@example.org',
+                                                              'password': 'Squatter-Passphrase-42'})
+    check('someone registers an address that is not his: 202', st == 202, (st, body))
+    before = mails(d)
+    st, h, body = s.api('POST', '/api/v1/account/password/reset', {'email': 'hold@example.org'})
+    name, text = wait_mail(d, before, want='/account/reset')
+    rt = link_token(text, '/account/reset')
+    st, h, body = s.api('POST', '/api/v1/account/login', {'email': 'hold@example.org',
+                                                           'password': 'Squatter-Passphrase-42'})
+    check('asking for a reset link confirms nothing', st == 401, (st, body))
+    st, h, body = s.api('POST', '/api/v1/account/password/reset/confirm', {'token': rt, 'password': 'Owner-Passphrase-2024'})
+    check('reset of an unconfirmed account: 200', st == 200, (st, body))
+    st, h, body = s.api('POST', '/api/v1/account/login', {'email': 'hold@example.org',
+                                                           'password': 'Squatter-Passphrase-42'})
+    check('the first password is gone', st == 401, (st, body))
+    st, h, body = s.api('POST', '/api/v1/account/login', {'email': 'hold@example.org',
+                                                           'password': 'Owner-Passphrase-2024'})
+    check('after the reset the address is confirmed: login 200', st == 200, (st, body))
+    ev = con_row(db, "SELECT outcome, detail FROM audit_events WHERE action = 'customer.verify' ORDER BY id DESC LIMIT 1")
+    check('the confirmation by reset is audited', ev == ('success', '{"via":"reset"}'), ev)
 
 
 def con_row(db, sql):

@@ -224,6 +224,57 @@ static void test_register_no_enumeration(void **state)
 			 SF_ERR_WEAK_PASSWORD);
 }
 
+/* An account never confirmed is not stuck once its link expires, and its
+ * address is not squatted for good: registering again mails a new link
+ * (the answer as for a new account, the password unchanged), and a
+ * password reset — a link to the mailbox too — confirms the address. */
+static void test_unconfirmed_recovers(void **state)
+{
+	(void)state;
+	struct sf_customer_req r = at(T0);
+	const char *why = NULL;
+	char first[SF_SESSION_COOKIE_LEN + 1], tok[SF_SESSION_COOKIE_LEN + 1];
+	int64_t id = 0;
+	assert_int_equal(sf_customer_register(&app, &r, "henry@example.org", PW, NULL, &why), SF_OK);
+	char *m = newest_mail();
+	link_token(m, first);
+	free(m);
+	/* 49 hours later the link has expired */
+	struct sf_customer_req late = at(T0 + 49 * 3600);
+	assert_int_equal(sf_customer_verify(&app, &late, first), SF_ERR_TOKEN_INVALID);
+	assert_int_equal(sf_customer_register(&app, &late, "henry@example.org", "Another-Passphrase-88", NULL, &why),
+			 SF_OK);
+	m = newest_mail();
+	assert_non_null(strstr(m, "Subject: Confirm your e-mail address"));
+	assert_non_null(strstr(m, "Forgot your password?"));
+	assert_null(strstr(m, "already has one"));
+	link_token(m, tok);
+	free(m);
+	assert_int_equal(sf_customer_verify(&app, &late, tok), SF_OK);
+	/* registering again set no password: the first one still counts */
+	assert_int_equal(sf_customer_login(&app, &late, "henry@example.org", "Another-Passphrase-88", &id),
+			 SF_ERR_LOGIN_FAILED);
+	assert_int_equal(sf_customer_login(&app, &late, "henry@example.org", PW, &id), SF_OK);
+
+	/* Made by someone else: the owner resets the password, which confirms
+	 * the address; asking for the link alone confirms nothing. */
+	assert_int_equal(sf_customer_register(&app, &r, "irene@example.org", "Squatter-Passphrase-42", NULL, &why),
+			 SF_OK);
+	assert_int_equal(sf_customer_reset_request(&app, &r, "irene@example.org"), SF_OK);
+	m = newest_mail();
+	link_token(m, tok);
+	free(m);
+	assert_int_equal(sf_customer_login(&app, &r, "irene@example.org", "Squatter-Passphrase-42", &id),
+			 SF_ERR_LOGIN_FAILED);
+	assert_int_equal(sf_customer_reset_confirm(&app, &r, tok, "Owner-Passphrase-2024", &id, &why), SF_OK);
+	json_t *ev = last_event("customer.verify");
+	assert_string_equal(json_string_value(json_object_get(ev, "detail")), "{\"via\":\"reset\"}");
+	json_decref(ev);
+	assert_int_equal(sf_customer_login(&app, &r, "irene@example.org", "Squatter-Passphrase-42", &id),
+			 SF_ERR_LOGIN_FAILED);
+	assert_int_equal(sf_customer_login(&app, &r, "irene@example.org", "Owner-Passphrase-2024", &id), SF_OK);
+}
+
 static void test_lockout_and_unlock(void **state)
 {
 	(void)state;
@@ -539,6 +590,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_verify_login),
 		cmocka_unit_test(test_register_no_enumeration),
+		cmocka_unit_test(test_unconfirmed_recovers),
 		cmocka_unit_test(test_lockout_and_unlock),
 		cmocka_unit_test(test_unknown_runs_verify),
 		cmocka_unit_test(test_rehash_on_login),
