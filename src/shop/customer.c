@@ -544,8 +544,9 @@ enum login_outcome { L_OK, L_WRONG, L_LOCKED, L_UNVERIFIED, L_UNKNOWN };
 struct login_ctx {
 	struct sf_app *app;
 	const struct sf_customer_req *r;
-	const char *email; /* normalised */
-	const unsigned char *idx;
+	const char *email;        /* normalised */
+	const unsigned char *idx; /* NULL: the e-mail is malformed */
+	const char *refused;      /* the audit detail of a request refused unchecked, or NULL */
 	int pw_ok;
 	const char *new_hash; /* upgraded hash, or NULL */
 	enum login_outcome out;
@@ -556,10 +557,17 @@ static enum sf_db_status login_txn(struct sf_db_conn *c, void *arg)
 {
 	struct login_ctx *x = arg;
 	struct acct a;
-	enum sf_db_status st = find_acct(c, x->idx, &a);
+	memset(&a, 0, sizeof a);
+	enum sf_db_status st = x->idx ? find_acct(c, x->idx, &a) : SF_DB_NO_ROWS;
 	if (st < 0)
 		return st;
 	int64_t now = x->r->now;
+	if (x->refused) {
+		/* No password, one too long, or a malformed e-mail: no password
+		 * check and no lock, but a failure on the record like any other. */
+		x->out = L_UNKNOWN;
+		return audit(c, x->app, x->r, 0, "customer.login", a.found ? a.id : 0, "failure", x->refused);
+	}
 	if (!a.found) {
 		x->out = L_UNKNOWN;
 		return audit(c, x->app, x->r, 0, "customer.login", 0, "failure", "{\"reason\":\"unknown\"}");
@@ -612,23 +620,28 @@ enum sf_err sf_customer_login(struct sf_app *app, const struct sf_customer_req *
 	struct sf_pw_params pp;
 	pw_params(app, &pp);
 	*customer_id = 0;
-	int shaped = sf_customer_email_norm(email, norm, sizeof norm) && password &&
-		     strnlen(password, 4096) <= 1024;
-	if (!shaped) {
-		sf_password_verify_dummy(&pp, password ? "" : "");
-		return SF_ERR_LOGIN_FAILED;
+	struct login_ctx x = {.app = app, .r = r, .email = norm};
+	int email_ok = sf_customer_email_norm(email, norm, sizeof norm);
+	if (!email_ok)
+		x.refused = "{\"reason\":\"malformed_email\"}";
+	else if (!password)
+		x.refused = "{\"reason\":\"no_password\"}";
+	else if (strnlen(password, 4096) > 1024)
+		x.refused = "{\"reason\":\"password_too_long\"}";
+	enum sf_err err;
+	if (email_ok) { /* the account, if there is one, is the audit event's subject */
+		if ((err = email_index(app, norm, idx)) != SF_OK)
+			return err;
+		x.idx = idx;
 	}
-	enum sf_err err = email_index(app, norm, idx);
-	if (err)
-		return err;
 	struct sf_db_conn *c = sf_db_conn_get(app->db);
 	if (!c)
 		return SF_ERR_UNAVAILABLE;
 	struct acct a;
-	enum sf_db_status st = find_acct(c, idx, &a);
+	memset(&a, 0, sizeof a);
+	enum sf_db_status st = x.refused ? SF_DB_NO_ROWS : find_acct(c, idx, &a);
 	if (st < 0)
 		return sf_db_err(st);
-	struct login_ctx x = {.app = app, .r = r, .email = norm, .idx = idx};
 	char upgraded[SF_PW_HASH_MAX];
 	if (a.found) {
 		x.pw_ok = sf_password_verify(a.hash, password);
@@ -636,7 +649,7 @@ enum sf_err sf_customer_login(struct sf_app *app, const struct sf_customer_req *
 		    sf_password_hash(&pp, password, upgraded) == SF_OK)
 			x.new_hash = upgraded;
 	} else {
-		sf_password_verify_dummy(&pp, password);
+		sf_password_verify_dummy(&pp, x.refused ? "" : password);
 	}
 	st = sf_db_txn(app->db, login_txn, &x, TRIES);
 	sodium_memzero(upgraded, sizeof upgraded);

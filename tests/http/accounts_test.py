@@ -398,6 +398,18 @@ def test_api(P, d, db):
     st2, _, b2 = e.api('POST', '/api/v1/account/login', {'email': 'api.user@example.org', 'password': 'Wrong-Pass-123'})
     check('unknown e-mail and wrong password: same status and body', st1 == st2 == 401 and
           strip_rid(b1) == strip_rid(b2), (st1, b1, st2, b2))
+    # Refused before any password check, still audited (a reason, never the input)
+    for label, obj, reason, subject in [
+            ('without a password', {'email': 'api.user@example.org'}, 'no_password', 1),
+            ('with a password over 1024 bytes', {'email': 'api.user@example.org', 'password': 'p' * 2000},
+             'password_too_long', 1),
+            ('with a malformed e-mail', {'email': 'not-an-address', 'password': PW}, 'malformed_email', 0)]:
+        st, _, b4 = e.api('POST', '/api/v1/account/login', obj)
+        ev = con_row(db, "SELECT outcome, detail, object_id IS NOT NULL FROM audit_events "
+                         "WHERE action = 'customer.login' ORDER BY id DESC LIMIT 1")
+        check('login %s: 401 like the others, audited as a failure (%s)' % (label, reason),
+              st == 401 and strip_rid(b4) == strip_rid(b1) and ev == ('failure', '{"reason":"%s"}' % reason, subject),
+              (st, b4, ev))
     for _ in range(9):
         e.api('POST', '/api/v1/account/login', {'email': 'api.user@example.org', 'password': 'Wrong-Pass-123'})
     st3, _, b3 = e.api('POST', '/api/v1/account/login', {'email': 'api.user@example.org', 'password': PW})

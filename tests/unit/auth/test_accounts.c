@@ -312,10 +312,38 @@ static void test_unknown_runs_verify(void **state)
 	uint64_t before = sf_password_verify_count();
 	assert_int_equal(sf_customer_login(&app, &r, "nobody@example.org", PW, &id), SF_ERR_LOGIN_FAILED);
 	assert_int_equal(sf_password_verify_count(), before + 1);
+	expect_login_failure("unknown", 0);
 	assert_int_equal(sf_customer_login(&app, &r, "malformed", PW, &id), SF_ERR_LOGIN_FAILED);
 	assert_int_equal(sf_password_verify_count(), before + 2);
+	expect_login_failure("malformed_email", 0);
 	assert_int_equal(sf_customer_login(&app, &r, NULL, NULL, &id), SF_ERR_LOGIN_FAILED);
 	assert_int_equal(id, 0);
+	expect_login_failure("malformed_email", 0);
+}
+
+/* Every refused login is on the record — customer.login, failure, a reason
+ * and never the input — even one refused before any password check. */
+static void test_refused_logins_audited(void **state)
+{
+	(void)state;
+	registered("kate@example.org", NULL);
+	struct sf_customer_req r = at(T0);
+	int64_t id = 0;
+	char *huge = malloc(2001);
+	assert_non_null(huge);
+	memset(huge, 'p', 2000);
+	huge[2000] = '\0';
+	assert_int_equal(sf_customer_login(&app, &r, "kate@example.org", NULL, &id), SF_ERR_LOGIN_FAILED);
+	expect_login_failure("no_password", 1);
+	assert_int_equal(sf_customer_login(&app, &r, "kate@example.org", huge, &id), SF_ERR_LOGIN_FAILED);
+	expect_login_failure("password_too_long", 1);
+	assert_int_equal(sf_customer_login(&app, &r, "nobody@example.org", NULL, &id), SF_ERR_LOGIN_FAILED);
+	expect_login_failure("no_password", 0);
+	assert_int_equal(sf_customer_login(&app, &r, "kate@@example", PW, &id), SF_ERR_LOGIN_FAILED);
+	expect_login_failure("malformed_email", 0);
+	free(huge);
+	/* the account is untouched: the right password still works */
+	assert_int_equal(sf_customer_login(&app, &r, "kate@example.org", PW, &id), SF_OK);
 }
 
 static void read_hash(struct sf_db_cursor *cur, void *arg)
@@ -593,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_unconfirmed_recovers),
 		cmocka_unit_test(test_lockout_and_unlock),
 		cmocka_unit_test(test_unknown_runs_verify),
+		cmocka_unit_test(test_refused_logins_audited),
 		cmocka_unit_test(test_rehash_on_login),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_profile_and_addresses),
