@@ -346,12 +346,12 @@ static enum sf_db_status mail_link(struct sf_db_conn *c, const struct sf_app *ap
 	return st;
 }
 
-/* Mail the account a verification link, in the caller's transaction: again
- * (a registration or login of an account not yet confirmed) or for a new
- * account.  Sent again, the mail warns that the password is the one set
- * when the account was made — perhaps by someone else, who has no way to
- * confirm it, but whose password would work once the owner confirms: the
- * owner is told to choose a new one. */
+/* Mail the account a verification link, in the caller's transaction: for a
+ * new account, or again when someone logs in to one not yet confirmed with
+ * its password.  That someone may not be the mailbox's owner (a squatter
+ * who made the account): the mail tells the owner not to confirm an account
+ * he did not make, and to register instead, which mails him a link to
+ * choose the password (claim_mail). */
 static enum sf_db_status mail_verify(struct sf_db_conn *c, const struct sf_app *app, const struct sf_customer_req *r,
 				     int64_t cid, const char *to, int again)
 {
@@ -361,15 +361,29 @@ static enum sf_db_status mail_verify(struct sf_db_conn *c, const struct sf_app *
 		"If you did not create an account, you can ignore this e-mail.", "hours", 3600};
 	static const struct link_mail resend = {
 		VERIFY_DOMAIN, "verify", "/account/verify", "Confirm your e-mail address",
-		"please confirm the e-mail address of your account at",
-		"The account was created earlier with this address and is waiting for it to be confirmed; "
-		"earlier links no longer work. Its password is the one chosen when it was created. If that was "
-		"not you, or you do not remember it, confirm the address and then choose a new password with "
-		"\"Forgot your password?\" on the login page.\n\nIf you did not try to create an account or "
-		"log in, you can ignore this e-mail.",
+		"someone logged in with the password of an account that uses this address and is not confirmed "
+		"yet, at",
+		"Earlier links no longer work. If you did not create this account, do not confirm it: whoever "
+		"made it knows its password. Register with this address instead: you will get a link to choose "
+		"your own password, and the account will be yours.\n\nIf you did not try to log in, you can ignore "
+		"this e-mail.",
 		"hours", 3600};
 	return mail_link(c, app, r, again ? &resend : &first, CFG(app, auth_verify_hours, 48), cid, to);
 }
+
+/* The password reset's link, and the same link for an unconfirmed address
+ * registered again (reset_confirm sets the password and confirms it). */
+static const struct link_mail reset_mail = {
+	RESET_DOMAIN, "reset", "/account/reset", "Reset your password",
+	"someone (perhaps you) asked to reset the password of your account at",
+	"If it was not you, ignore this e-mail: your password stays as it is.", "minutes", 60};
+static const struct link_mail claim_mail = {
+	RESET_DOMAIN, "reset", "/account/reset", "Finish creating your account",
+	"someone (perhaps you) asked to create an account with this e-mail address at",
+	"An account with this address was made earlier and never confirmed, perhaps by someone else. Choose "
+	"your password with the link: that confirms the address, and no password chosen before will work.\n\n"
+	"If you did not try to create an account, you can ignore this e-mail.",
+	"minutes", 60};
 
 /* ==== Register ==== */
 
@@ -420,10 +434,16 @@ static enum sf_db_status reg_existing(struct sf_db_conn *c, struct reg_ctx *x)
 	if (st < 0 || !a.found)
 		return st < 0 ? st : SF_DB_RETRY;
 	if (!a.verified) {
-		/* Not confirmed yet: a new link, or a link that expired would
-		 * leave the address stuck — and squatted, if someone else made
-		 * the account.  The answer is the same as for a new account. */
-		st = mail_verify(c, x->app, x->r, a.id, x->email, 1);
+		/* Not confirmed yet, perhaps made by someone else (a squatter
+		 * waiting for the owner to confirm it with his password): the
+		 * mailbox gets a link to choose the password, which also confirms
+		 * the address; earlier confirmation links die.  Without it a link
+		 * that expired would leave the address stuck.  The answer is the
+		 * same as for a new account. */
+		struct sf_db_param p[] = {SF_DB_INT(a.id), SF_DB_TEXT("verify"), SF_DB_INT(x->r->now)};
+		st = sf_db_exec(c, SF_STMT_CUST_TOKEN_INVALIDATE, p, 3, NULL);
+		if (st == SF_DB_OK)
+			st = mail_link(c, x->app, x->r, &claim_mail, CFG(x->app, auth_reset_minutes, 60), a.id, x->email);
 		if (st != SF_DB_OK)
 			return st;
 		return audit(c, x->app, x->r, 0, "customer.register", a.id, "failure",
@@ -682,11 +702,7 @@ static enum sf_db_status resetreq_txn(struct sf_db_conn *c, void *arg)
 		return st;
 	if (!a.found)
 		return audit(c, x->app, x->r, 0, "customer.reset_request", 0, "failure", "{\"reason\":\"unknown\"}");
-	static const struct link_mail reset = {
-		RESET_DOMAIN, "reset", "/account/reset", "Reset your password",
-		"someone (perhaps you) asked to reset the password of your account at",
-		"If it was not you, ignore this e-mail: your password stays as it is.", "minutes", 60};
-	st = mail_link(c, x->app, x->r, &reset, CFG(x->app, auth_reset_minutes, 60), a.id, x->email);
+	st = mail_link(c, x->app, x->r, &reset_mail, CFG(x->app, auth_reset_minutes, 60), a.id, x->email);
 	if (st != SF_DB_OK)
 		return st;
 	return audit(c, x->app, x->r, 0, "customer.reset_request", a.id, "success", NULL);

@@ -325,15 +325,16 @@ def test_api(P, d, db):
     st, h, body = a.api('POST', '/api/v1/account/register', {'email': 'api.user@example.org', 'password': PW})
     check('API register again: the same answer (no enumeration)', st == 202 and
           jbody(body) == {'status': 'check_email'}, (st, body))
-    name, text = wait_mail(d, before, want='/account/verify')
-    tok3 = link_token(text, '/account/verify')
-    check('registering an unconfirmed address again mails a new link, with a warning about the password',
-          tok3 and tok3 != tok and 'Forgot your password?' in text, text[:600])
+    name, text = wait_mail(d, before, want='/account/reset')
+    tok3 = link_token(text, '/account/reset')
+    check('registering an unconfirmed address again mails a link to choose the password (it may be squatted)',
+          tok3 and 'Finish creating your account' in text, text[:600])
     st, h, body = a.api('POST', '/api/v1/account/verify', {'token': tok})
-    check('the earlier link died', st == 400 and err_code(body) == 'token_invalid', (st, body))
-    tok = tok3
-    st, h, body = a.api('POST', '/api/v1/account/verify', {'token': tok})
-    check('API verify', st == 200, (st, body))
+    check('the earlier confirmation link died', st == 400 and err_code(body) == 'token_invalid', (st, body))
+    st, h, body = a.api('POST', '/api/v1/account/password/reset/confirm', {'token': tok3, 'password': PW})
+    check('choosing the password confirms the address: 200', st == 200, (st, body))
+    st, h, body = a.api('POST', '/api/v1/account/verify', {'token': tok3})
+    check('the link works once, and is no confirmation link', st == 400, (st, body))
     st, h, body = a.api('POST', '/api/v1/account/login', {'email': 'api.user@example.org', 'password': PW},
                         token=None)
     check('API login without X-CSRF-Token: 403 csrf_failed', st == 403 and err_code(body) == 'csrf_failed', body)

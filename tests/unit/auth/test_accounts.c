@@ -225,9 +225,10 @@ static void test_register_no_enumeration(void **state)
 }
 
 /* An account never confirmed is not stuck once its link expires, and its
- * address is not squatted for good: registering again mails a new link
- * (the answer as for a new account, the password unchanged), and a
- * password reset — a link to the mailbox too — confirms the address. */
+ * address is not squatted: registering again mails a link to choose the
+ * password (the answer as for a new account; the earlier confirmation
+ * links die), and using it, like a password reset — a link to the mailbox
+ * too — confirms the address with the mailbox owner's password only. */
 static void test_unconfirmed_recovers(void **state)
 {
 	(void)state;
@@ -245,16 +246,29 @@ static void test_unconfirmed_recovers(void **state)
 	assert_int_equal(sf_customer_register(&app, &late, "henry@example.org", "Another-Passphrase-88", NULL, &why),
 			 SF_OK);
 	m = newest_mail();
-	assert_non_null(strstr(m, "Subject: Confirm your e-mail address"));
-	assert_non_null(strstr(m, "Forgot your password?"));
+	assert_non_null(strstr(m, "Subject: Finish creating your account"));
+	assert_non_null(strstr(m, "/account/reset?token="));
 	assert_null(strstr(m, "already has one"));
 	link_token(m, tok);
 	free(m);
-	assert_int_equal(sf_customer_verify(&app, &late, tok), SF_OK);
-	/* registering again set no password: the first one still counts */
+	/* the link is not a confirmation link, and registering set no password */
+	assert_int_equal(sf_customer_verify(&app, &late, tok), SF_ERR_TOKEN_INVALID);
 	assert_int_equal(sf_customer_login(&app, &late, "henry@example.org", "Another-Passphrase-88", &id),
 			 SF_ERR_LOGIN_FAILED);
-	assert_int_equal(sf_customer_login(&app, &late, "henry@example.org", PW, &id), SF_OK);
+	assert_int_equal(sf_customer_reset_confirm(&app, &late, tok, "Another-Passphrase-88", &id, &why), SF_OK);
+	/* confirmed, with the password chosen through the mailbox only */
+	assert_int_equal(sf_customer_login(&app, &late, "henry@example.org", PW, &id), SF_ERR_LOGIN_FAILED);
+	assert_int_equal(sf_customer_login(&app, &late, "henry@example.org", "Another-Passphrase-88", &id), SF_OK);
+	/* a confirmation link mailed before registering again died with it */
+	assert_int_equal(sf_customer_register(&app, &r, "jack@example.org", "Squatter-Passphrase-42", NULL, &why),
+			 SF_OK);
+	m = newest_mail();
+	link_token(m, first);
+	free(m);
+	assert_int_equal(sf_customer_register(&app, &r, "jack@example.org", PW, NULL, &why), SF_OK);
+	assert_int_equal(sf_customer_verify(&app, &r, first), SF_ERR_TOKEN_INVALID);
+	assert_int_equal(sf_customer_login(&app, &r, "jack@example.org", "Squatter-Passphrase-42", &id),
+			 SF_ERR_LOGIN_FAILED);
 
 	/* Made by someone else: the owner resets the password, which confirms
 	 * the address; asking for the link alone confirms nothing. */
