@@ -490,54 +490,58 @@ static size_t in_flight(const struct sf_webhook_sender *s, int internal, int64_t
 }
 
 /* As JSON arrays for the due query: the ids of the lane's deliveries in
- * flight, and the subscriptions that have SUB_SLOTS of them. */
+ * flight, and the subscriptions that have SUB_SLOTS of them (repeated ids
+ * do the query no harm). */
 static void busy_lists(const struct sf_webhook_sender *s, int internal, char *ids, char *subs, size_t cap)
 {
-	size_t a = 0, b = 0;
-	a += (size_t)snprintf(ids, cap, "[");
-	b += (size_t)snprintf(subs, cap, "[");
+	size_t a = (size_t)snprintf(ids, cap, "["), b = (size_t)snprintf(subs, cap, "[");
 	for (size_t i = 0; i < s->n; i++) {
 		const struct job *j = s->fly[i];
 		if ((j->sub_id == 0) != internal)
 			continue;
 		a += (size_t)snprintf(ids + a, cap - a, "%s%" PRId64, a > 1 ? "," : "", j->id);
-		int first = 1;
-		for (size_t k = 0; k < i; k++)
-			first &= s->fly[k]->sub_id != j->sub_id;
-		if (j->sub_id && first && in_flight(s, 0, j->sub_id) >= SUB_SLOTS)
+		if (j->sub_id && in_flight(s, 0, j->sub_id) >= SUB_SLOTS)
 			b += (size_t)snprintf(subs + b, cap - b, "%s%" PRId64, b > 1 ? "," : "", j->sub_id);
 	}
 	snprintf(ids + a, cap - a, "]");
 	snprintf(subs + b, cap - b, "]");
 }
 
+/* Forget the deliveries s->fly[from..n) (their rows stay pending). */
+static void drop_from(struct sf_webhook_sender *s, size_t from)
+{
+	while (s->n > from)
+		job_free(s, s->fly[--s->n]);
+}
+
 struct due_ctx {
 	struct sf_webhook_sender *s;
 	int64_t now;
-	int internal;
-	size_t from, want, got; /* from: s->n before */
+	size_t from; /* s->n before */
+	int full;    /* a lane filled up: more may be due */
 };
 
-/* Up to want deliveries of a lane that are due and not in flight, oldest
- * first, appended to s->fly; at most SUB_SLOTS a subscription.  The
- * query skips the subscriptions already there; the rows of one that gets
- * there now are skipped here (hence the larger LIMIT). */
-static enum sf_db_status due_txn(struct sf_db_conn *c, void *vctx)
+/* Up to the lane's free slots of deliveries that are due and not in
+ * flight, oldest first, appended to s->fly; at most SUB_SLOTS a
+ * subscription.  The query skips the subscriptions already there; the rows
+ * of one that gets there now are skipped here (hence the larger LIMIT). */
+static enum sf_db_status due_lane(struct sf_db_conn *c, struct due_ctx *x, int internal)
 {
-	struct due_ctx *x = vctx;
 	struct sf_webhook_sender *s = x->s;
-	while (s->n > x->from) /* a retried transaction starts again */
-		job_free(s, s->fly[--s->n]);
-	x->got = 0;
+	size_t want = LANE_SLOTS - in_flight(s, internal, 0), got = 0;
+	if (!want) {
+		x->full = 1;
+		return SF_DB_OK;
+	}
 	char ids[SLOTS * 22 + 4], subs[SLOTS * 22 + 4];
-	busy_lists(s, x->internal, ids, subs, sizeof ids);
+	busy_lists(s, internal, ids, subs, sizeof ids);
 	struct sf_db_cursor *cur = NULL;
-	struct sf_db_param p[] = {SF_DB_INT(x->now), SF_DB_INT((int64_t)(x->want + SLOTS)), SF_DB_INT(x->internal),
+	struct sf_db_param p[] = {SF_DB_INT(x->now), SF_DB_INT((int64_t)(want + SLOTS)), SF_DB_INT(internal),
 				  SF_DB_TEXT(ids), SF_DB_TEXT(subs)};
 	enum sf_db_status st = sf_db_query(c, SF_STMT_WEBHOOK_DELIVERY_DUE, p, 5, &cur);
 	if (st != SF_DB_OK)
 		return st;
-	while (x->got < x->want && (st = sf_db_next(cur)) == SF_DB_OK) {
+	while (got < want && (st = sf_db_next(cur)) == SF_DB_OK) {
 		int64_t sub = sf_db_col_is_null(cur, 1) ? 0 : sf_db_col_int(cur, 1);
 		if (sub && in_flight(s, 0, sub) >= SUB_SLOTS)
 			continue;
@@ -547,7 +551,7 @@ static enum sf_db_status due_txn(struct sf_db_conn *c, void *vctx)
 			break;
 		}
 		s->fly[s->n++] = j;
-		x->got++;
+		got++;
 		j->id = sf_db_col_int(cur, 0);
 		j->sub_id = sub;
 		j->url = strdup(sf_db_col_text(cur, 2, NULL));
@@ -561,7 +565,18 @@ static enum sf_db_status due_txn(struct sf_db_conn *c, void *vctx)
 		}
 	}
 	sf_db_cursor_close(cur);
+	x->full |= got == want;
 	return st < 0 ? st : SF_DB_OK;
+}
+
+/* Both lanes, the sandbox's own first, in one read transaction. */
+static enum sf_db_status due_txn(struct sf_db_conn *c, void *vctx)
+{
+	struct due_ctx *x = vctx;
+	drop_from(x->s, x->from); /* a retried transaction starts again */
+	x->full = 0;
+	enum sf_db_status st = due_lane(c, x, 1);
+	return st < 0 ? st : due_lane(c, x, 0);
 }
 
 struct secret_ctx {
@@ -784,23 +799,11 @@ static void drive(struct sf_webhook_sender *s, size_t fresh, unsigned kicks0)
 
 int sf_webhook_sender_run_once(struct sf_webhook_sender *s, int64_t now)
 {
-	int full = 0;
 	size_t fresh = s->n;
 	unsigned kicks0 = atomic_load(&s->kicks); /* what is kicked later may not be seen below */
-	for (int internal = 1; internal >= 0; internal--) {
-		struct due_ctx x = {.s = s, .now = now, .internal = internal, .from = s->n,
-				    .want = LANE_SLOTS - in_flight(s, internal, 0)};
-		if (!x.want) {
-			full = 1;
-			continue;
-		}
-		if (sf_db_txn_read(s->db, due_txn, &x, 3) < 0) {
-			while (s->n > x.from)
-				job_free(s, s->fly[--s->n]);
-			continue;
-		}
-		full |= x.got == x.want;
-	}
+	struct due_ctx x = {.s = s, .now = now, .from = fresh};
+	if (sf_db_txn_read(s->db, due_txn, &x, 3) < 0)
+		drop_from(s, fresh);
 	for (size_t i = fresh; i < s->n; i++) {
 		struct job *j = s->fly[i];
 		if (job_prepare(s, j, now) != 0) {
@@ -840,7 +843,7 @@ int sf_webhook_sender_run_once(struct sf_webhook_sender *s, int64_t now)
 	}
 	for (size_t i = 0; i < nfin; i++)
 		job_free(s, fin[i]);
-	s->more = full || s->n > 0;
+	s->more = x.full || s->n > 0;
 	return delivered;
 }
 
@@ -916,8 +919,7 @@ void sf_webhook_sender_stop(struct sf_webhook_sender *s)
 	if (!s)
 		return;
 	sf_ticker_stop(s->ticker);
-	while (s->n) /* still unanswered: pending, sent again by the next start */
-		job_free(s, s->fly[--s->n]);
+	drop_from(s, 0); /* still unanswered: pending, sent again by the next start */
 	if (s->multi)
 		curl_multi_cleanup(s->multi);
 	if (s->secret)

@@ -303,7 +303,7 @@ static void t_long_ship_name(void **state)
 	assert_int_equal(strlen(name), SF_SHIP_NAME_MAX);
 	int64_t mid = cfx_int(f, "SELECT id FROM shipping_methods WHERE code = 'standard'");
 	assert_int_equal(sf_bo_shipping_save(f->db, f->kr, mid, name, 490, 0, 5000, "standard", 1, &staff, &why), SF_OK);
-	strcat(name, "x"); /* one byte more is refused */
+	memcpy(name + SF_SHIP_NAME_MAX, "x", 2); /* one byte more is refused */
 	assert_int_equal(sf_bo_shipping_save(f->db, f->kr, mid, name, 490, 0, 5000, "standard", 1, &staff, &why),
 			 SF_ERR_BAD_PARAM);
 	name[SF_SHIP_NAME_MAX] = '\0';
