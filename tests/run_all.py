@@ -14,6 +14,9 @@ Suites, in order:
          concurrent buyers (tests/http/shop_test.py)
   accounts customer accounts over HTTPS: pages, API, CSRF, enumeration,
          lockout, reset, hostile input, sealed storage (tests/http/accounts_test.py)
+  housekeeping what `serve` deletes by itself: expired sessions and links,
+         dead guest carts, old mails and webhook deliveries, in bounded
+         batches (tests/http/housekeeping_test.py)
   staff  the back office's way in over HTTPS with the WAF blocking (PL1, PL2):
          enrollment, TOTP, roles per request, where-and-when policy, CSRF,
          re-authentication, API tokens, lockout, CLI (tests/http/staff_test.py)
@@ -97,6 +100,7 @@ SUITES = [
     ('app', 'http/app_test.py', 1200, ('app',)),
     ('accounts', 'http/accounts_test.py', 900, ('app',)),
     ('mail', 'http/mail_test.py', 600, ('app',)),
+    ('housekeeping', 'http/housekeeping_test.py', 300, ('app',)),
     ('staff', 'http/staff_test.py', 1200, ('app',)),
     ('shop', 'http/shop_test.py', 1200, ('app',)),
     ('admin', 'http/admin_test.py', 1200, ('app',)),

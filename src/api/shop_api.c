@@ -22,8 +22,6 @@
 #include "shop/order.h"
 #include "shop/payment.h"
 
-#define CART_COOKIE_MAX_AGE "2592000" /* 30 days */
-
 /* ==== Request helpers ==== */
 
 enum sf_err sf_shop_req_owner(struct sf_req *req, struct sf_resp *resp, int create, struct sf_cart_owner *o)
@@ -42,9 +40,8 @@ enum sf_err sf_shop_req_owner(struct sf_req *req, struct sf_resp *resp, int crea
 	sf_cart_token_new(fresh);
 	enum sf_err err = sf_cart_owner_guest(fresh, o);
 	const char *cookie = sf_arena_printf(req->arena,
-					     SF_CART_COOKIE "=%s; Path=/; Max-Age=" CART_COOKIE_MAX_AGE
-							    "; Secure; HttpOnly; SameSite=Lax",
-					     fresh);
+					     SF_CART_COOKIE "=%s; Path=/; Max-Age=%d; Secure; HttpOnly; SameSite=Lax",
+					     fresh, SF_CART_COOKIE_MAX_AGE);
 	memset(fresh, 0, sizeof fresh);
 	if (err)
 		return err;

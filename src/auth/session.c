@@ -130,11 +130,9 @@ enum sf_err sf_session_delete_principal(struct sf_db_conn *c, const char *kind, 
 	return st < 0 ? sf_db_err(st) : SF_OK;
 }
 
-enum sf_err sf_session_purge(struct sf_db_conn *c, int64_t now)
+enum sf_err sf_session_prune(struct sf_db *db, int64_t now, int limit, int64_t *n)
 {
-	struct sf_db_param p[] = {SF_DB_INT(now)};
-	enum sf_db_status st = sf_db_exec(c, SF_STMT_SESSION_PURGE, p, 1, NULL);
-	return st < 0 ? sf_db_err(st) : SF_OK;
+	return sf_db_prune(db, SF_STMT_SESSION_OLD, SF_STMT_SESSION_DROP, now, limit, n);
 }
 
 enum sf_err sf_session_cookie(const struct sf_session_policy *pol, const char *token, char *out, size_t n)

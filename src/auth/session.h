@@ -19,6 +19,7 @@
 
 #include "core/err.h"
 
+struct sf_db;
 struct sf_db_conn;
 
 #define SF_SESSION_TOKEN_BYTES 32
@@ -85,8 +86,10 @@ enum sf_err sf_session_delete(struct sf_db_conn *c, int64_t session_id) SF_WARN_
 enum sf_err sf_session_delete_principal(struct sf_db_conn *c, const char *kind, int64_t principal_id,
 					int64_t keep_id) SF_WARN_UNUSED;
 
-/* Delete sessions past their absolute expiry.  SF_OK or SF_ERR_DB*. */
-enum sf_err sf_session_purge(struct sf_db_conn *c, int64_t now) SF_WARN_UNUSED;
+/* Housekeeping: delete at most limit sessions past their absolute expiry
+ * (a staff session's stage goes with it); *n = how many.  SF_OK or
+ * SF_ERR_DB*. */
+enum sf_err sf_session_prune(struct sf_db *db, int64_t now, int limit, int64_t *n) SF_WARN_UNUSED;
 
 /* A Set-Cookie value for token under pol (Secure; HttpOnly; SameSite;
  * Path=/), or one that clears the cookie when token is NULL, written into

@@ -2139,3 +2139,8 @@ enum sf_err sf_staff_sessions_json(struct sf_app *app, int64_t staff_id, int64_t
 	struct sf_db_param p[] = {SF_DB_INT(staff_id)};
 	return sf_staff_json_rows(app, SF_STMT_STAFF_SESS_LIST, p, 1, session_row, &current, out);
 }
+
+enum sf_err sf_staff_tokens_prune(struct sf_db *db, int64_t now, int limit, int64_t *n)
+{
+	return sf_db_prune(db, SF_STMT_STAFF_TOKEN_OLD, SF_STMT_STAFF_TOKEN_DROP, now, limit, n);
+}

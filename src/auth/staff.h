@@ -325,4 +325,8 @@ enum sf_err sf_staff_json_rows(struct sf_app *app, enum sf_stmt id, const struct
  * it is not an acceptable address. */
 int sf_staff_email_norm(const char *in, char *out, size_t n);
 
+/* Housekeeping: delete at most limit enrollment links that have expired
+ * (used or not); *n = how many. */
+enum sf_err sf_staff_tokens_prune(struct sf_db *db, int64_t now, int limit, int64_t *n) SF_WARN_UNUSED;
+
 #endif

@@ -20,6 +20,7 @@
 #include "auth/staff.h"
 #include "cli/cmds.h"
 #include "cli/common.h"
+#include "cli/serve_housekeeping.h"
 #include "cli/serve_payments.h"
 #include "core/app.h"
 #include "core/log.h"
@@ -209,6 +210,13 @@ int sf_cmd_serve(struct sf_cli *cli, int argc, char **argv)
 		e = SF_ERR_INTERNAL;
 		snprintf(err, sizeof err, "cannot start the reservation reaper thread");
 	}
+	/* Expired sessions and links, dead guest carts, old mails and webhook
+	 * deliveries: every 10 minutes (serve_housekeeping.h). */
+	struct sf_housekeeper *housekeeper = NULL;
+	if (!e && sf_housekeeper_start(cli->db, cfg, 600, &housekeeper) != SF_OK) {
+		e = SF_ERR_INTERNAL;
+		snprintf(err, sizeof err, "cannot start the housekeeping thread");
+	}
 	if (!e)
 		e = sf_http_start(&opt, routes, nroutes, &hooks, &app, &srv, err, sizeof err);
 	if (cert)
@@ -216,6 +224,7 @@ int sf_cmd_serve(struct sf_cli *cli, int argc, char **argv)
 	if (key)
 		sf_tls_free_pem(key);
 	if (e) {
+		sf_housekeeper_stop(housekeeper);
 		sf_order_reaper_stop(reaper);
 		sf_mailer_stop(mailer);
 		sf_edge_free(edge);
@@ -230,6 +239,7 @@ int sf_cmd_serve(struct sf_cli *cli, int argc, char **argv)
 	if (sf_serve_payments_start(cfg, cli->db, cli->keys, sf_http_https_port(srv), sf_http_http_port(srv),
 				    &payments, &whsender, err, sizeof err) != SF_OK) {
 		sf_http_stop(srv);
+		sf_housekeeper_stop(housekeeper);
 		sf_order_reaper_stop(reaper);
 		sf_mailer_stop(mailer);
 		sf_edge_free(edge);
@@ -272,6 +282,7 @@ int sf_cmd_serve(struct sf_cli *cli, int argc, char **argv)
 	}
 	sf_http_stop(srv);
 	sf_serve_payments_stop(payments, whsender);
+	sf_housekeeper_stop(housekeeper);
 	sf_order_reaper_stop(reaper);
 	sf_mailer_stop(mailer);
 	sf_edge_free(edge);

@@ -105,6 +105,7 @@ static const struct key keys[] = {
 	{"mail", "ca_file", K_OPTPATH, F(mail_ca_file), 0, 0, NULL},
 	{"mail", "dir", K_PATH, F(mail_dir), 0, 0, NULL},
 	{"mail", "link_base", K_STR, F(mail_link_base), 0, 0, NULL},
+	{"mail", "keep_days", K_INT, F(mail_keep_days), 1, 3650, NULL},
 	{"payments", "provider", K_CHOICE, F(pay_provider), 0, 0, "sandbox|stripe"},
 	{"payments", "sandbox_secret_file", K_OPTPATH, F(pay_sandbox_secret_file), 0, 0, NULL},
 	{"payments", "stripe_secret_key_file", K_OPTPATH, F(pay_stripe_secret_key_file), 0, 0, NULL},
@@ -113,6 +114,7 @@ static const struct key keys[] = {
 	{"payments", "public_base", K_STR, F(pay_public_base), 0, 0, NULL},
 	{"webhooks", "timeout", K_INT, F(webhook_timeout_s), 1, 30, NULL},
 	{"webhooks", "max_attempts", K_INT, F(webhook_max_attempts), 1, 30, NULL},
+	{"webhooks", "keep_days", K_INT, F(webhook_keep_days), 1, 3650, NULL},
 	{"shop", "prices_include_tax", K_BOOL, F(shop_prices_include_tax), 0, 0, NULL},
 	{"shop", "reservation_minutes", K_INT, F(shop_reservation_minutes), 1, 10080, NULL},
 	{"shop", "max_line_quantity", K_INT, F(shop_max_line_quantity), 1, 10000, NULL},
@@ -204,6 +206,8 @@ void sf_config_defaults(struct sf_config *cfg)
 	sf_strlcpy(cfg->pay_stripe_api_base, "https://api.stripe.com", sizeof cfg->pay_stripe_api_base);
 	cfg->webhook_timeout_s = 3;
 	cfg->webhook_max_attempts = 10;
+	cfg->webhook_keep_days = 30;
+	cfg->mail_keep_days = 30;
 	cfg->shop_prices_include_tax = 1;
 	cfg->shop_reservation_minutes = 30;
 	cfg->shop_max_line_quantity = 20;

@@ -105,6 +105,7 @@ struct sf_config {
 	char mail_ca_file[SF_CFG_PATH_MAX]; /* trust for the relay instead of the system store, or "" */
 	char mail_dir[SF_CFG_PATH_MAX];
 	char mail_link_base[256];
+	int64_t mail_keep_days; /* sent/failed outbox rows older than this are deleted */
 	/* [payments] (src/shop/payment.h) */
 	char pay_provider[16];                          /* "sandbox" | "stripe" */
 	char pay_sandbox_secret_file[SF_CFG_PATH_MAX];  /* "": a random secret per process */
@@ -115,6 +116,7 @@ struct sf_config {
 	/* [webhooks] outgoing (src/shop/webhook.h) */
 	int64_t webhook_timeout_s;
 	int64_t webhook_max_attempts;
+	int64_t webhook_keep_days; /* delivered/failed deliveries older than this are deleted */
 
 	/* [admin] the back office: path, address allow list, staff sessions,
 	 * second factor and password policy (src/auth/staff.c) */

@@ -5,6 +5,7 @@
  * Nothing here knows SQL.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -455,6 +456,73 @@ void sf_db_group_stats(struct sf_db *db, uint64_t *batches, uint64_t *txns)
 enum sf_db_status sf_db_txn_read(struct sf_db *db, sf_db_txn_fn fn, void *ctx, int max_tries)
 {
 	return run_txn(db, 0, fn, ctx, max_tries);
+}
+
+/* ==== Housekeeping: bounded deletes ==== */
+
+struct prune {
+	enum sf_stmt old, drop;
+	int64_t cutoff, deleted;
+	int limit, found;
+	char ids[SF_DB_PRUNE_MAX * 21 + 3]; /* "[" id ("," id)* "]" */
+};
+
+static enum sf_db_status prune_list(struct sf_db_conn *c, void *ctx)
+{
+	struct prune *p = ctx;
+	struct sf_db_param par[] = {SF_DB_INT(p->cutoff), SF_DB_INT(p->limit)};
+	struct sf_db_cursor *cur = NULL;
+	size_t off = 0;
+	p->found = 0;
+	p->ids[off++] = '[';
+	enum sf_db_status st = sf_db_query(c, p->old, par, 2, &cur);
+	if (st != SF_DB_OK)
+		return st;
+	while (p->found < p->limit && (st = sf_db_next(cur)) == SF_DB_OK) {
+		int w = snprintf(p->ids + off, sizeof p->ids - off, "%s%" PRId64, p->found ? "," : "",
+				 sf_db_col_int(cur, 0));
+		if (w < 0 || (size_t)w >= sizeof p->ids - off - 1) {
+			st = SF_DB_HARD;
+			break;
+		}
+		off += (size_t)w;
+		p->found++;
+	}
+	sf_db_cursor_close(cur);
+	p->ids[off++] = ']';
+	p->ids[off] = '\0';
+	return st < 0 ? st : SF_DB_OK;
+}
+
+static enum sf_db_status prune_drop(struct sf_db_conn *c, void *ctx)
+{
+	struct prune *p = ctx;
+	struct sf_db_param par[] = {SF_DB_TEXT(p->ids), SF_DB_INT(p->cutoff)};
+	int64_t n = 0;
+	enum sf_db_status st = sf_db_exec(c, p->drop, par, 2, &n);
+	p->deleted = st < 0 ? 0 : n;
+	return st;
+}
+
+enum sf_err sf_db_prune(struct sf_db *db, enum sf_stmt old, enum sf_stmt drop, int64_t cutoff, int limit,
+			int64_t *deleted)
+{
+	*deleted = 0;
+	if (limit < 1 || limit > SF_DB_PRUNE_MAX)
+		return SF_ERR_INVALID;
+	struct prune *p = calloc(1, sizeof *p);
+	if (!p)
+		return SF_ERR_NOMEM;
+	p->old = old;
+	p->drop = drop;
+	p->cutoff = cutoff;
+	p->limit = limit;
+	enum sf_db_status st = sf_db_txn_read(db, prune_list, p, 3);
+	if (st >= 0 && p->found)
+		st = sf_db_txn(db, prune_drop, p, 3);
+	*deleted = p->deleted;
+	free(p);
+	return st < 0 ? sf_db_err(st) : SF_OK;
 }
 
 /* ==== Status mapping ==== */

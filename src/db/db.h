@@ -148,6 +148,16 @@ enum sf_db_status sf_db_after_commit(struct sf_db_conn *c, void (*fn)(void *arg)
  * reads that must agree with each other (audit verification, exports). */
 enum sf_db_status sf_db_txn_read(struct sf_db *db, sf_db_txn_fn fn, void *ctx, int max_tries);
 
+/* Housekeeping: delete at most limit (1..SF_DB_PRUNE_MAX) rows in two
+ * steps, so that a scan never holds the write lock: `old` ((cutoff, limit)
+ * -> id) lists them in a read transaction, then `drop` ((JSON array of ids,
+ * cutoff)) deletes them in a write transaction and must re-check its
+ * condition there.  *deleted: rows deleted.  SF_OK, SF_ERR_INVALID (limit),
+ * SF_ERR_NOMEM or a database error. */
+#define SF_DB_PRUNE_MAX 1000
+enum sf_err sf_db_prune(struct sf_db *db, enum sf_stmt old, enum sf_stmt drop, int64_t cutoff, int limit,
+			int64_t *deleted) SF_WARN_UNUSED;
+
 /* Schema migrations (numbered files embedded at build time, per backend).
  * sf_db_migrate applies every pending migration, each in its own transaction,
  * and reports how many were applied.  sf_db_schema_status reports the

@@ -138,7 +138,8 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 	[SF_STMT_SESSION_TOUCH] = "UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1",
 	[SF_STMT_SESSION_DELETE] = "DELETE FROM sessions WHERE id = ?1",
 	[SF_STMT_SESSION_DELETE_PRINCIPAL] = "DELETE FROM sessions WHERE kind = ?1 AND principal_id = ?2 AND id != ?3",
-	[SF_STMT_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_at <= ?1",
+	[SF_STMT_SESSION_OLD] = "SELECT id FROM sessions WHERE expires_at <= ?1 ORDER BY id LIMIT ?2",
+	[SF_STMT_SESSION_DROP] = "DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?1)) AND expires_at <= ?2",
 	[SF_STMT_SESSION_LIST] = "SELECT id, created_at, last_seen_at, expires_at, ip FROM sessions "
 				 "WHERE kind = ?1 AND principal_id = ?2 ORDER BY id DESC",
 
@@ -164,6 +165,8 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 	[SF_STMT_CUST_TOKEN_USE] = "UPDATE customer_tokens SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL",
 	[SF_STMT_CUST_TOKEN_INVALIDATE] = "UPDATE customer_tokens SET used_at = ?3 "
 					  "WHERE customer_id = ?1 AND purpose = ?2 AND used_at IS NULL",
+	[SF_STMT_CUST_TOKEN_OLD] = "SELECT id FROM customer_tokens WHERE expires_at <= ?1 ORDER BY id LIMIT ?2",
+	[SF_STMT_CUST_TOKEN_DROP] = "DELETE FROM customer_tokens WHERE id IN (SELECT value FROM json_each(?1)) AND expires_at <= ?2",
 	[SF_STMT_CUST_ADDR_INSERT] = "INSERT INTO customer_addresses(customer_id, created_at, updated_at) "
 				     "VALUES (?1, ?2, ?2)",
 	[SF_STMT_CUST_ADDR_SET] = "UPDATE customer_addresses SET data = ?3, updated_at = ?4 "
@@ -186,6 +189,8 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 	[SF_STMT_MAIL_FAILED] = "UPDATE mail_outbox SET status = 'failed', attempts = ?2, last_error = ?3 "
 				"WHERE id = ?1",
 	[SF_STMT_MAIL_COUNT] = "SELECT count(*) FROM mail_outbox WHERE status = ?1",
+	[SF_STMT_MAIL_OLD] = "SELECT id FROM mail_outbox WHERE status <> 'pending' AND created_at <= ?1 ORDER BY id LIMIT ?2",
+	[SF_STMT_MAIL_DROP] = "DELETE FROM mail_outbox WHERE id IN (SELECT value FROM json_each(?1)) AND status <> 'pending' AND created_at <= ?2",
 
 	/* ---- commerce: cart, checkout, orders, coupons ---- */
 	[SF_STMT_CART_BY_TOKEN] = "SELECT id, coupon_code FROM carts WHERE token_hash = ?1",
@@ -211,6 +216,8 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 	[SF_STMT_CART_CLEAR] = "DELETE FROM cart_items WHERE cart_id = ?1",
 	[SF_STMT_CART_SET_COUPON] = "UPDATE carts SET coupon_code = ?2, updated_at = ?3 WHERE id = ?1",
 	[SF_STMT_CART_DELETE] = "DELETE FROM carts WHERE id = ?1",
+	[SF_STMT_CART_OLD] = "SELECT id FROM carts WHERE customer_id IS NULL AND updated_at <= ?1 ORDER BY id LIMIT ?2",
+	[SF_STMT_CART_DROP] = "DELETE FROM carts WHERE id IN (SELECT value FROM json_each(?1)) AND customer_id IS NULL AND updated_at <= ?2",
 	[SF_STMT_SHOP_VARIANT_GET] = "SELECT v.id, v.stock, p.status = 'active', v.currency FROM variants v "
 				     "JOIN products p ON p.id = v.product_id WHERE v.id = ?1",
 	[SF_STMT_SHOP_VARIANT_BY_SKU] = "SELECT v.id, v.stock, p.status = 'active', v.currency FROM variants v "
@@ -401,6 +408,8 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 	[SF_STMT_STAFF_TOKEN_GET] = "SELECT id, staff_id, expires_at, used_at FROM staff_tokens WHERE token_hash = ?1",
 	[SF_STMT_STAFF_TOKEN_USE] = "UPDATE staff_tokens SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL",
 	[SF_STMT_STAFF_TOKEN_KILL] = "UPDATE staff_tokens SET used_at = ?2 WHERE staff_id = ?1 AND used_at IS NULL",
+	[SF_STMT_STAFF_TOKEN_OLD] = "SELECT id FROM staff_tokens WHERE expires_at <= ?1 ORDER BY id LIMIT ?2",
+	[SF_STMT_STAFF_TOKEN_DROP] = "DELETE FROM staff_tokens WHERE id IN (SELECT value FROM json_each(?1)) AND expires_at <= ?2",
 	[SF_STMT_STAFF_SESS_INSERT] = "INSERT INTO staff_sessions(session_id, staff_id, stage, user_agent) "
 				      "VALUES (?1, ?2, ?3, ?4)",
 	[SF_STMT_STAFF_SESS_GET] = "SELECT stage, fresh_until FROM staff_sessions WHERE session_id = ?1",
@@ -455,6 +464,10 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 					  "attempts = attempts + 1, last_error = NULL WHERE id = ?1 AND event_id = ?3",
 	[SF_STMT_WEBHOOK_DELIVERY_RETRY] = "UPDATE webhook_deliveries SET attempts = ?2, next_at = ?3, last_error = ?4, "
 					   "status = ?5 WHERE id = ?1 AND event_id = ?6",
+	[SF_STMT_WEBHOOK_DELIVERY_OLD] = "SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at <= ?1 "
+					 "ORDER BY id LIMIT ?2",
+	[SF_STMT_WEBHOOK_DELIVERY_PRUNE] = "DELETE FROM webhook_deliveries WHERE id IN (SELECT value FROM json_each(?1)) AND status <> 'pending' "
+					   "AND created_at <= ?2",
 	[SF_STMT_STOCK_TAKE_LEFT] = "UPDATE variants SET stock = stock - ?1 WHERE id = ?2 AND stock >= ?1 RETURNING stock",
 	[SF_STMT_STOCK_RETURN_LEFT] = "UPDATE variants SET stock = stock + ?1 WHERE id = ?2 RETURNING stock",
 	[SF_STMT_UNAPPLIED_INSERT] = "INSERT INTO unapplied_payments(order_id, provider, provider_ref, intent_ref, "

@@ -83,7 +83,8 @@ enum sf_stmt {
 	SF_STMT_SESSION_TOUCH,            /* (id, now) last_seen_at = now */
 	SF_STMT_SESSION_DELETE,           /* (id) */
 	SF_STMT_SESSION_DELETE_PRINCIPAL, /* (kind, principal_id, keep_id|0) all but keep_id */
-	SF_STMT_SESSION_PURGE,            /* (now) delete sessions past their absolute expiry */
+	SF_STMT_SESSION_OLD,              /* (now, limit) -> id of sessions past their absolute expiry */
+	SF_STMT_SESSION_DROP,             /* (JSON ids, now) delete those still past it */
 	SF_STMT_SESSION_LIST,             /* (kind, principal_id) -> id, created_at, last_seen_at,
 	                                     expires_at, ip (newest first) */
 
@@ -103,6 +104,8 @@ enum sf_stmt {
 	                                     used_at|NULL */
 	SF_STMT_CUST_TOKEN_USE,           /* (id, now) only when unused */
 	SF_STMT_CUST_TOKEN_INVALIDATE,    /* (customer_id, purpose, now) mark every unused one used */
+	SF_STMT_CUST_TOKEN_OLD,           /* (cutoff, limit) -> id of links expired before cutoff */
+	SF_STMT_CUST_TOKEN_DROP,          /* (JSON ids, cutoff) */
 	SF_STMT_CUST_ADDR_INSERT,         /* (customer_id, now) -> new row, data set next */
 	SF_STMT_CUST_ADDR_SET,            /* (id, customer_id, data, now) */
 	SF_STMT_CUST_ADDR_LIST,           /* (customer_id) -> id, data */
@@ -118,6 +121,8 @@ enum sf_stmt {
 	SF_STMT_MAIL_RETRY,               /* (id, attempts, next_attempt_at, last_error) */
 	SF_STMT_MAIL_FAILED,              /* (id, attempts, last_error) status failed */
 	SF_STMT_MAIL_COUNT,               /* (status) -> count */
+	SF_STMT_MAIL_OLD,                 /* (cutoff, limit) -> id of sent/failed mails made before cutoff */
+	SF_STMT_MAIL_DROP,                /* (JSON ids, cutoff) */
 
 	/* ---- commerce: cart, checkout, orders, coupons ---- */
 	SF_STMT_CART_BY_TOKEN,            /* (token_hash) -> id, coupon_code */
@@ -136,6 +141,8 @@ enum sf_stmt {
 	SF_STMT_CART_CLEAR,               /* (cart_id) every item */
 	SF_STMT_CART_SET_COUPON,          /* (cart_id, code|NULL, now) */
 	SF_STMT_CART_DELETE,              /* (cart_id) */
+	SF_STMT_CART_OLD,                 /* (cutoff, limit) -> id of guest carts untouched since cutoff */
+	SF_STMT_CART_DROP,                /* (JSON ids, cutoff) their lines go with them */
 	SF_STMT_SHOP_VARIANT_GET,         /* (variant_id) -> id, stock, active (product status), currency */
 	SF_STMT_SHOP_VARIANT_BY_SKU,      /* (sku) -> id, stock, active, currency */
 	SF_STMT_SHOP_STOCK_TAKE,          /* (qty, variant_id) only when stock >= qty */
@@ -297,6 +304,8 @@ enum sf_stmt {
 	SF_STMT_STAFF_TOKEN_GET,          /* (token_hash) -> id, staff_id, expires_at, used_at|NULL */
 	SF_STMT_STAFF_TOKEN_USE,          /* (id, now) only while unused */
 	SF_STMT_STAFF_TOKEN_KILL,         /* (staff_id, now) every unused link of the account */
+	SF_STMT_STAFF_TOKEN_OLD,          /* (cutoff, limit) -> id of links expired before cutoff */
+	SF_STMT_STAFF_TOKEN_DROP,         /* (JSON ids, cutoff) */
 	SF_STMT_STAFF_SESS_INSERT,        /* (session_id, staff_id, stage, user_agent) */
 	SF_STMT_STAFF_SESS_GET,           /* (session_id) -> stage, fresh_until */
 	SF_STMT_STAFF_SESS_FRESH,         /* (session_id, fresh_until) */
@@ -332,6 +341,8 @@ enum sf_stmt {
 	                                     NULL (the sandbox provider's own) */
 	SF_STMT_WEBHOOK_DELIVERY_DONE,    /* (id, now, event_id) */
 	SF_STMT_WEBHOOK_DELIVERY_RETRY,   /* (id, attempts, next_at, error, status, event_id) */
+	SF_STMT_WEBHOOK_DELIVERY_OLD,     /* (cutoff, limit) -> id of delivered/failed ones made before cutoff */
+	SF_STMT_WEBHOOK_DELIVERY_PRUNE,   /* (JSON ids, cutoff) */
 	SF_STMT_STOCK_TAKE_LEFT,          /* (qty, variant_id) when stock >= qty -> stock left */
 	SF_STMT_STOCK_RETURN_LEFT,        /* (qty, variant_id) -> stock now */
 	SF_STMT_UNAPPLIED_INSERT,         /* (order_id, provider, ref, intent|NULL, amount, currency, reason, now);

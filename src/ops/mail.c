@@ -572,3 +572,8 @@ void sf_mailer_stop(struct sf_mailer *m)
 		sodium_free(m->password);
 	free(m);
 }
+
+enum sf_err sf_mail_prune(struct sf_db *db, int64_t now, int keep_days, int limit, int64_t *n)
+{
+	return sf_db_prune(db, SF_STMT_MAIL_OLD, SF_STMT_MAIL_DROP, now - (int64_t)keep_days * 86400, limit, n);
+}

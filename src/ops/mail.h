@@ -70,4 +70,9 @@ void sf_mailer_stop(struct sf_mailer *m);
 /* The back-off before attempt n+1 after n failed attempts (seconds). */
 int64_t sf_mail_backoff(int attempts);
 
+/* Housekeeping: delete at most limit mails sent or failed that were queued
+ * more than keep_days days before now (their sealed recipient and subject
+ * go with them; pending mails stay); *n = how many. */
+enum sf_err sf_mail_prune(struct sf_db *db, int64_t now, int keep_days, int limit, int64_t *n) SF_WARN_UNUSED;
+
 #endif

@@ -668,3 +668,8 @@ enum sf_err sf_cart_merge(struct sf_db *db, const struct sf_shop_rules *r, const
 	enum sf_db_status st = sf_db_txn(db, merge_txn, &x, TXN_TRIES);
 	return x.err ? x.err : sf_db_err(st);
 }
+
+enum sf_err sf_cart_prune(struct sf_db *db, int64_t now, int limit, int64_t *n)
+{
+	return sf_db_prune(db, SF_STMT_CART_OLD, SF_STMT_CART_DROP, now - SF_CART_COOKIE_MAX_AGE, limit, n);
+}

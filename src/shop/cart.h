@@ -22,6 +22,7 @@ struct sf_db_conn;
 
 #define SF_CART_TOKEN_LEN 52 /* base32 characters: 260 random bits */
 #define SF_CART_COOKIE "__Host-sf_cart"
+#define SF_CART_COOKIE_MAX_AGE 2592000 /* seconds (30 days), from the cart's making */
 #define SF_CART_HASH_LEN 32
 
 /* Whose cart: a customer (customer_id > 0) or a guest (has_guest). */
@@ -114,5 +115,11 @@ enum sf_err sf_cart_merge(struct sf_db *db, const struct sf_shop_rules *r, const
  * none).  SF_OK, SF_ERR_NOT_FOUND (no cart), or a database error. */
 enum sf_err sf_cart_find(struct sf_db_conn *c, const struct sf_cart_owner *o, int64_t *cart_id,
 			 char *coupon) SF_WARN_UNUSED;
+
+/* Housekeeping: delete at most limit guest carts (and their lines) not
+ * changed for SF_CART_COOKIE_MAX_AGE seconds: their cookie, set once when
+ * the cart was made, has expired, so nobody can reach them.  Customers'
+ * carts stay.  *n = how many. */
+enum sf_err sf_cart_prune(struct sf_db *db, int64_t now, int limit, int64_t *n) SF_WARN_UNUSED;
 
 #endif

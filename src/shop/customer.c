@@ -1212,3 +1212,8 @@ enum sf_err sf_customer_address_delete(struct sf_app *app, const struct sf_custo
 	enum sf_db_status st = sf_db_txn(app->db, addr_txn, &x, TRIES);
 	return st == SF_DB_NO_ROWS ? SF_ERR_NOT_FOUND : sf_db_err(st);
 }
+
+enum sf_err sf_customer_tokens_prune(struct sf_db *db, int64_t now, int limit, int64_t *n)
+{
+	return sf_db_prune(db, SF_STMT_CUST_TOKEN_OLD, SF_STMT_CUST_TOKEN_DROP, now, limit, n);
+}

@@ -35,6 +35,7 @@
 #include "core/err.h"
 
 struct sf_app;
+struct sf_db;
 
 /* Who asks, from where, when (for audit events and expiry). */
 struct sf_customer_req {
@@ -130,5 +131,9 @@ enum sf_err sf_customer_address_delete(struct sf_app *app, const struct sf_custo
 /* Normalise an e-mail address (trim, lower-case ASCII) into out; 0 when
  * it is not an acceptable address (shape, length, UTF-8). */
 int sf_customer_email_norm(const char *in, char *out, size_t n);
+
+/* Housekeeping: delete at most limit verification and reset links that
+ * have expired (used or not: both answer as unknown); *n = how many. */
+enum sf_err sf_customer_tokens_prune(struct sf_db *db, int64_t now, int limit, int64_t *n) SF_WARN_UNUSED;
 
 #endif

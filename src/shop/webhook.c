@@ -928,3 +928,9 @@ void sf_webhook_sender_stop(struct sf_webhook_sender *s)
 	free(s->resolve);
 	free(s);
 }
+
+enum sf_err sf_webhook_prune(struct sf_db *db, int64_t now, int keep_days, int limit, int64_t *n)
+{
+	return sf_db_prune(db, SF_STMT_WEBHOOK_DELIVERY_OLD, SF_STMT_WEBHOOK_DELIVERY_PRUNE,
+			   now - (int64_t)keep_days * 86400, limit, n);
+}

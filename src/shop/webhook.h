@@ -132,4 +132,8 @@ void sf_webhook_sender_stop(struct sf_webhook_sender *s);
 /* Seconds before attempt n+1 after n failures: 2^n, capped at 1 hour. */
 int64_t sf_webhook_backoff(int attempts);
 
+/* Housekeeping: delete at most limit deliveries, delivered or failed, made
+ * more than keep_days days before now (pending ones stay); *n = how many. */
+enum sf_err sf_webhook_prune(struct sf_db *db, int64_t now, int keep_days, int limit, int64_t *n) SF_WARN_UNUSED;
+
 #endif

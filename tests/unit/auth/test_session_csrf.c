@@ -103,8 +103,19 @@ static void test_session_absolute_and_logout(void **state)
 	assert_int_equal(sf_session_delete_principal(c, "customer", 9, keep.id), SF_OK);
 	assert_int_equal(sf_session_lookup(c, &customer, tok2, t0 + 1, &got), SF_ERR_NOT_FOUND);
 	assert_int_equal(sf_session_lookup(c, &customer, tok3, t0 + 1, &got), SF_OK);
-	assert_int_equal(sf_session_purge(c, t0 + 8 * 86400), SF_OK);
-	assert_int_equal(sf_session_lookup(c, &customer, tok3, t0 + 2, &got), SF_ERR_NOT_FOUND);
+	/* housekeeping: nothing before the absolute expiry, then in bounded steps */
+	int64_t n = -1;
+	assert_int_equal(sf_session_prune(db, t0 + 2, 0, &n), SF_ERR_INVALID);
+	assert_int_equal(sf_session_prune(db, t0 + 2, SF_DB_PRUNE_MAX + 1, &n), SF_ERR_INVALID);
+	assert_int_equal(sf_session_prune(db, t0 + 2, SF_DB_PRUNE_MAX, &n), SF_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(sf_session_lookup(c, &customer, tok3, t0 + 2, &got), SF_OK);
+	assert_int_equal(sf_session_prune(db, t0 + 8 * 86400, 1, &n), SF_OK);
+	assert_int_equal(n, 1);
+	do /* the rest, one at a time */
+		assert_int_equal(sf_session_prune(db, t0 + 8 * 86400, 1, &n), SF_OK);
+	while (n);
+	assert_int_equal(sf_session_lookup(c, &customer, tok3, t0 + 3, &got), SF_ERR_NOT_FOUND);
 }
 
 static void test_session_cookie(void **state)

@@ -6,9 +6,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "commerce_fx.h"
+#include "db/db.h"
 #include "shop/money.h"
 
 static json_t *view(struct shop_fx *f, const struct sf_cart_owner *o)
@@ -208,6 +211,49 @@ static void t_merge(void **state)
 	json_decref(cart);
 }
 
+/* Housekeeping: a guest cart untouched past its cookie's lifetime goes with
+ * its lines; a younger one and a customer's cart of any age stay; the
+ * delete re-checks the age under the write lock (a cart touched between
+ * the listing and the delete stays). */
+static void t_prune(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner old, young, cust;
+	cfx_guest(&old);
+	cfx_guest(&young);
+	sf_cart_owner_customer(7, &cust);
+	assert_int_equal(sf_cart_add(f->db, &old, cfx_rules(), 0, "BOOK", 1), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &young, cfx_rules(), 0, "BOOK", 1), SF_OK);
+	assert_int_equal(sf_cart_add(f->db, &cust, cfx_rules(), 0, "BOOK", 1), SF_OK);
+	int64_t now = sf_shop_now();
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE carts SET updated_at = %" PRId64 " WHERE customer_id IS NOT NULL",
+		 now - 3 * (int64_t)SF_CART_COOKIE_MAX_AGE);
+	cfx_sql(f, sql);
+	snprintf(sql, sizeof sql, "UPDATE carts SET updated_at = %" PRId64 " WHERE id = (SELECT min(id) FROM carts)",
+		 now - SF_CART_COOKIE_MAX_AGE - 1);
+	cfx_sql(f, sql);
+	int64_t young_id = cfx_int(f, "SELECT max(id) FROM carts WHERE customer_id IS NULL");
+	int64_t n = -1;
+	assert_int_equal(sf_cart_prune(f->db, now, SF_DB_PRUNE_MAX, &n), SF_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM carts"), 2);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM cart_items"), 2);
+	json_t *cart = view(f, &young);
+	assert_int_equal(json_integer_value(json_object_get(cart, "count")), 1);
+	json_decref(cart);
+	/* listed as old, touched since: the delete keeps it; a customer's cart never goes */
+	char list[64];
+	snprintf(list, sizeof list, "[%" PRId64 ",%" PRId64 "]", young_id,
+		 cfx_int(f, "SELECT id FROM carts WHERE customer_id IS NOT NULL"));
+	struct sf_db_param p[] = {SF_DB_TEXT(list), SF_DB_INT(now - SF_CART_COOKIE_MAX_AGE)};
+	int64_t changes = -1;
+	assert_true(sf_db_exec(sf_db_conn_get(f->db), SF_STMT_CART_DROP, p, 2, &changes) >= 0);
+	assert_int_equal(changes, 0);
+	assert_int_equal(sf_cart_prune(f->db, now, SF_DB_PRUNE_MAX, &n), SF_OK);
+	assert_int_equal(n, 0);
+}
+
 /* A fresh guest cart holding qty of sku; its token in tok. */
 static void guest_with(struct shop_fx *f, char tok[SF_CART_TOKEN_LEN + 1], const char *sku, int64_t qty)
 {
@@ -347,6 +393,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_merge, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_merge_rules, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_money_cap, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_prune, commerce_fx_setup, commerce_fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
