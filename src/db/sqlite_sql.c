@@ -158,13 +158,15 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 	[SF_STMT_CUST_SET_PASSWORD] = "UPDATE customers SET password_hash = ?2, failed_logins = 0, locked_until = 0, "
 				      "updated_at = ?3 WHERE id = ?1",
 	[SF_STMT_CUST_SET_VERIFIED] = "UPDATE customers SET verified = 1, updated_at = ?2 WHERE id = ?1 AND verified = 0",
-	[SF_STMT_CUST_TOKEN_INSERT] = "INSERT INTO customer_tokens(token_hash, customer_id, purpose, expires_at) "
-				      "VALUES (?1, ?2, ?3, ?4)",
+	[SF_STMT_CUST_TOKEN_INSERT] = "INSERT INTO customer_tokens(token_hash, customer_id, purpose, expires_at, "
+				      "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[SF_STMT_CUST_TOKEN_GET] = "SELECT id, customer_id, expires_at, used_at FROM customer_tokens "
 				   "WHERE token_hash = ?1 AND purpose = ?2",
 	[SF_STMT_CUST_TOKEN_USE] = "UPDATE customer_tokens SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL",
 	[SF_STMT_CUST_TOKEN_INVALIDATE] = "UPDATE customer_tokens SET used_at = ?3 "
 					  "WHERE customer_id = ?1 AND purpose = ?2 AND used_at IS NULL",
+	[SF_STMT_CUST_TOKEN_NEWEST] = "SELECT max(created_at) FROM customer_tokens WHERE customer_id = ?1 "
+				      "AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3",
 	[SF_STMT_CUST_TOKEN_OLD] = "SELECT id FROM customer_tokens WHERE expires_at <= ?1 ORDER BY id LIMIT ?2",
 	[SF_STMT_CUST_TOKEN_DROP] = "DELETE FROM customer_tokens WHERE id IN (SELECT value FROM json_each(?1)) AND expires_at <= ?2",
 	[SF_STMT_CUST_ADDR_INSERT] = "INSERT INTO customer_addresses(customer_id, created_at, updated_at) "

@@ -99,11 +99,12 @@ enum sf_stmt {
 	SF_STMT_CUST_LOGIN_OK,            /* (id, password_hash) failures and lock cleared */
 	SF_STMT_CUST_SET_PASSWORD,        /* (id, password_hash, now) failures and lock cleared */
 	SF_STMT_CUST_SET_VERIFIED,        /* (id, now) changes 1 only when it was not verified */
-	SF_STMT_CUST_TOKEN_INSERT,        /* (token_hash, customer_id, purpose, expires_at) */
+	SF_STMT_CUST_TOKEN_INSERT,        /* (token_hash, customer_id, purpose, expires_at, now) */
 	SF_STMT_CUST_TOKEN_GET,           /* (token_hash, purpose) -> id, customer_id, expires_at,
 	                                     used_at|NULL */
 	SF_STMT_CUST_TOKEN_USE,           /* (id, now) only when unused */
 	SF_STMT_CUST_TOKEN_INVALIDATE,    /* (customer_id, purpose, now) mark every unused one used */
+	SF_STMT_CUST_TOKEN_NEWEST,        /* (customer_id, purpose, now) -> when the newest live one was made (NULL: none) */
 	SF_STMT_CUST_TOKEN_OLD,           /* (cutoff, limit) -> id of links expired before cutoff */
 	SF_STMT_CUST_TOKEN_DROP,          /* (JSON ids, cutoff) */
 	SF_STMT_CUST_ADDR_INSERT,         /* (customer_id, now) -> new row, data set next */

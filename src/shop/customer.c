@@ -255,13 +255,14 @@ static enum sf_err email_index(const struct sf_app *app, const char *norm, unsig
 /* ==== Tokens ==== */
 
 static enum sf_db_status token_insert(struct sf_db_conn *c, const char *domain, const char *purpose, int64_t cid,
-				      int64_t expires, char tok[SF_SESSION_COOKIE_LEN + 1])
+				      int64_t now, int64_t expires, char tok[SF_SESSION_COOKIE_LEN + 1])
 {
 	unsigned char h[SF_SESSION_HASH_LEN];
 	sf_token_new(tok);
 	sf_token_hash(domain, tok, h);
-	struct sf_db_param p[] = {SF_DB_BLOB(h, sizeof h), SF_DB_INT(cid), SF_DB_TEXT(purpose), SF_DB_INT(expires)};
-	return sf_db_exec(c, SF_STMT_CUST_TOKEN_INSERT, p, 4, NULL);
+	struct sf_db_param p[] = {SF_DB_BLOB(h, sizeof h), SF_DB_INT(cid), SF_DB_TEXT(purpose), SF_DB_INT(expires),
+				  SF_DB_INT(now)};
+	return sf_db_exec(c, SF_STMT_CUST_TOKEN_INSERT, p, 5, NULL);
 }
 
 struct tokrow {
@@ -318,7 +319,15 @@ static enum sf_db_status token_use(struct sf_db_conn *c, const char *domain, con
 
 /* A mail carrying a single-use link: the account's earlier links of the
  * same purpose die (only the newest one works), a token is stored (hashed)
- * and its link mailed, all in the caller's transaction. */
+ * and its link mailed, all in the caller's transaction.
+ *
+ * At most one such mail per account and purpose every LINK_MAIL_EVERY
+ * seconds: whoever knows an address (or the password of an unconfirmed
+ * account) could otherwise fill its mailbox from many addresses, which the
+ * per-client rate limits do not stop, and hurt the shop's standing with
+ * mail providers.  Within that time nothing is sent and the link mailed
+ * last keeps working: SF_DB_NO_ROWS. */
+#define LINK_MAIL_EVERY 180
 struct link_mail {
 	const char *domain, *purpose, *path, *subject;
 	const char *intro; /* the shop name and "." follow */
@@ -332,10 +341,21 @@ static enum sf_db_status mail_link(struct sf_db_conn *c, const struct sf_app *ap
 {
 	char tok[SF_SESSION_COOKIE_LEN + 1], body[2048];
 	struct sf_db_param p[] = {SF_DB_INT(cid), SF_DB_TEXT(lm->purpose), SF_DB_INT(r->now)};
-	enum sf_db_status st = sf_db_exec(c, SF_STMT_CUST_TOKEN_INVALIDATE, p, 3, NULL);
+	struct sf_db_cursor *cur = NULL;
+	enum sf_db_status st = sf_db_query(c, SF_STMT_CUST_TOKEN_NEWEST, p, 3, &cur);
+	if (st != SF_DB_OK)
+		return st < 0 ? st : SF_DB_HARD;
+	st = sf_db_next(cur);
+	int recent = st == SF_DB_OK && !sf_db_col_is_null(cur, 0) && sf_db_col_int(cur, 0) > r->now - LINK_MAIL_EVERY;
+	sf_db_cursor_close(cur);
 	if (st < 0)
 		return st;
-	st = token_insert(c, lm->domain, lm->purpose, cid, r->now + amount * lm->unit_s, tok);
+	if (recent)
+		return SF_DB_NO_ROWS;
+	st = sf_db_exec(c, SF_STMT_CUST_TOKEN_INVALIDATE, p, 3, NULL);
+	if (st < 0)
+		return st;
+	st = token_insert(c, lm->domain, lm->purpose, cid, r->now, r->now + amount * lm->unit_s, tok);
 	if (st != SF_DB_OK)
 		return st;
 	snprintf(body, sizeof body, "Hello,\n\n%s %s.\n\nOpen this link within %lld %s (it works once):\n\n%s%s?token=%s\n\n%s\n",
@@ -444,7 +464,7 @@ static enum sf_db_status reg_existing(struct sf_db_conn *c, struct reg_ctx *x)
 		st = sf_db_exec(c, SF_STMT_CUST_TOKEN_INVALIDATE, p, 3, NULL);
 		if (st == SF_DB_OK)
 			st = mail_link(c, x->app, x->r, &claim_mail, CFG(x->app, auth_reset_minutes, 60), a.id, x->email);
-		if (st != SF_DB_OK)
+		if (st < 0)
 			return st;
 		return audit(c, x->app, x->r, 0, "customer.register", a.id, "failure",
 			     "{\"reason\":\"address_unconfirmed\"}");
@@ -619,7 +639,7 @@ static enum sf_db_status login_txn(struct sf_db_conn *c, void *arg)
 		 * just registered the address with this password that it had no
 		 * account before.  The owner gets a new link to finish with. */
 		x->out = L_UNVERIFIED;
-		if (x->app->mail_enqueue && (st = mail_verify(c, x->app, x->r, a.id, x->email, 1)) != SF_DB_OK)
+		if (x->app->mail_enqueue && (st = mail_verify(c, x->app, x->r, a.id, x->email, 1)) < 0)
 			return st;
 		return audit(c, x->app, x->r, 0, "customer.login", a.id, "failure", "{\"reason\":\"unverified\"}");
 	}
@@ -703,9 +723,10 @@ static enum sf_db_status resetreq_txn(struct sf_db_conn *c, void *arg)
 	if (!a.found)
 		return audit(c, x->app, x->r, 0, "customer.reset_request", 0, "failure", "{\"reason\":\"unknown\"}");
 	st = mail_link(c, x->app, x->r, &reset_mail, CFG(x->app, auth_reset_minutes, 60), a.id, x->email);
-	if (st != SF_DB_OK)
+	if (st < 0)
 		return st;
-	return audit(c, x->app, x->r, 0, "customer.reset_request", a.id, "success", NULL);
+	return audit(c, x->app, x->r, 0, "customer.reset_request", a.id, "success",
+		     st == SF_DB_NO_ROWS ? "{\"mail\":\"recent_link\"}" : NULL);
 }
 
 enum sf_err sf_customer_reset_request(struct sf_app *app, const struct sf_customer_req *r, const char *email)

@@ -162,20 +162,28 @@ static int64_t registered(const char *email, const char *name)
 	free(m);
 	assert_string_equal(tok, old);
 	/* The right password fails the same way (the answer must not tell
-	 * that the address had no account before), audited as a failure, and
-	 * mails a new link that voids the old one. */
+	 * that the address had no account before), audited as a failure.
+	 * Within 3 minutes of the last link no new one is mailed (the link
+	 * just mailed still works); later a new link voids the old one. */
 	assert_int_equal(sf_customer_login(&app, &r, email, PW, &id), SF_ERR_LOGIN_FAILED);
 	assert_int_equal(id, 0);
+	expect_login_failure("unverified", 1);
+	m = newest_mail();
+	link_token(m, tok);
+	free(m);
+	assert_string_equal(tok, old);
+	struct sf_customer_req later = at(T0 + 181);
+	assert_int_equal(sf_customer_login(&app, &later, email, PW, &id), SF_ERR_LOGIN_FAILED);
 	expect_login_failure("unverified", 1);
 	m = newest_mail();
 	assert_non_null(strstr(m, "Subject: Confirm your e-mail address"));
 	link_token(m, tok);
 	free(m);
 	assert_string_not_equal(tok, old);
-	assert_int_equal(sf_customer_verify(&app, &r, old), SF_ERR_TOKEN_INVALID);
-	assert_int_equal(sf_customer_verify(&app, &r, tok), SF_OK);
-	assert_int_equal(sf_customer_verify(&app, &r, tok), SF_ERR_TOKEN_INVALID); /* single use */
-	assert_int_equal(sf_customer_login(&app, &r, email, PW, &id), SF_OK);
+	assert_int_equal(sf_customer_verify(&app, &later, old), SF_ERR_TOKEN_INVALID);
+	assert_int_equal(sf_customer_verify(&app, &later, tok), SF_OK);
+	assert_int_equal(sf_customer_verify(&app, &later, tok), SF_ERR_TOKEN_INVALID); /* single use */
+	assert_int_equal(sf_customer_login(&app, &later, email, PW, &id), SF_OK);
 	assert_true(id > 0);
 	return id;
 }
@@ -402,11 +410,29 @@ static void test_reset(void **state)
 	char *m = newest_mail();
 	link_token(m, old);
 	free(m);
+	/* asked again within 3 minutes: no mail, the link mailed still works */
+	struct sf_customer_req soon = at(T0 + 179);
+	assert_int_equal(sf_customer_reset_request(&app, &soon, "ursula@example.org"), SF_OK);
+	m = newest_mail();
+	link_token(m, tok);
+	free(m);
+	assert_string_equal(tok, old);
+	json_t *ev = last_event("customer.reset_request");
+	assert_string_equal(json_string_value(json_object_get(ev, "detail")), "{\"mail\":\"recent_link\"}");
+	json_decref(ev);
 	assert_int_equal(sf_customer_reset_request(&app, &r, "ursula@example.org"), SF_OK);
+	m = newest_mail();
+	link_token(m, tok);
+	free(m);
+	assert_string_equal(tok, old);
+	/* later, a new link */
+	struct sf_customer_req later = at(T0 + 181);
+	assert_int_equal(sf_customer_reset_request(&app, &later, "ursula@example.org"), SF_OK);
 	m = newest_mail();
 	assert_non_null(strstr(m, "/account/reset?token="));
 	link_token(m, tok);
 	free(m);
+	assert_string_not_equal(tok, old);
 	/* a newer link voids the older one */
 	assert_int_equal(sf_customer_reset_confirm(&app, &r, old, "Fresh-Passphrase-2024", &id, &why),
 			 SF_ERR_TOKEN_INVALID);
@@ -414,7 +440,7 @@ static void test_reset(void **state)
 	assert_int_equal(sf_customer_reset_confirm(&app, &r, tok, "Ursula-Example-Orbit", &id, &why),
 			 SF_ERR_WEAK_PASSWORD);
 	/* expired */
-	struct sf_customer_req late = at(T0 + 61 * 60);
+	struct sf_customer_req late = at(T0 + 181 + 61 * 60);
 	assert_int_equal(sf_customer_reset_confirm(&app, &late, tok, "Fresh-Passphrase-2024", &id, &why),
 			 SF_ERR_TOKEN_INVALID);
 	assert_int_equal(sf_customer_reset_confirm(&app, &r, tok, "Fresh-Passphrase-2024", &id, &why), SF_OK);
@@ -604,7 +630,7 @@ static void test_outbox_unrecorded(void **state)
 static void test_outbox_folder(void **state)
 {
 	(void)state;
-	struct sf_customer_req r = at(T0);
+	struct sf_customer_req r = at(T0 + 1000); /* past other tests' links (one mail per 3 minutes) */
 	sf_test_rmtree(maildir);
 	assert_int_equal(sf_customer_reset_request(&app, &r, "frank@example.org"), SF_OK);
 	char *text = newest_mail();
@@ -617,7 +643,8 @@ static void test_outbox_folder(void **state)
 	struct sf_mailer *m = NULL;
 	char err[256];
 	assert_int_equal(sf_mailer_new(db, kr, &c2, &m, err, sizeof err), SF_OK);
-	assert_int_equal(sf_customer_reset_request(&app, &r, "frank@example.org"), SF_OK);
+	struct sf_customer_req later = at(T0 + 1200);
+	assert_int_equal(sf_customer_reset_request(&app, &later, "frank@example.org"), SF_OK);
 	int64_t now = (int64_t)time(NULL) + 1;
 	assert_int_equal(sf_mailer_run_once(m, now), 0);
 	sf_mailer_stop(m);
