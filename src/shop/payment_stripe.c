@@ -176,7 +176,11 @@ enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_ord
 	snprintf(oid, sizeof oid, "%" PRId64, o->id);
 	snprintf(amount, sizeof amount, "%" PRId64, o->total);
 	snprintf(expiry, sizeof expiry, "%" PRId64, *expires_at);
-	snprintf(ok_url, sizeof ok_url, "%s/orders/%s/return?session_id={CHECKOUT_SESSION_ID}", s.public_base, oid);
+	/* No {CHECKOUT_SESSION_ID} in it: the return page does not need it (the
+	 * signed webhook says whether the order is paid), and a parameter named
+	 * session_id trips CRS 943110/943120 (session fixation) when the
+	 * shopper's browser comes back without a Referer or with Stripe's. */
+	snprintf(ok_url, sizeof ok_url, "%s/orders/%s/return", s.public_base, oid);
 	snprintf(cancel_url, sizeof cancel_url, "%s/orders/%s", s.public_base, oid);
 	snprintf(name, sizeof name, "Order %s", oid);
 	char rnd[17];

@@ -639,6 +639,17 @@ def test_stripe(cli, d, tmp, sku):
               f.get('line_items[0][price_data][currency]') == [total[1].lower()] and
               f.get('success_url', [''])[0].startswith('https://shop.example/orders/%d/return' % oid) and
               f.get('cancel_url') == ['https://shop.example/orders/%d' % oid], f)
+        # The shopper comes back from Stripe's page to success_url, as Stripe
+        # fills it in, with no Referer or with Stripe's: the WAF (blocking)
+        # must let it through (a session_id parameter tripped CRS 943110/943120).
+        ok = urllib.parse.urlsplit(f.get('success_url', [''])[0].replace('{CHECKOUT_SESSION_ID}',
+                                                                            'cs_test_a1B2c3D4e5F6g7H8i9J0'))
+        back = ok.path + ('?' + ok.query if ok.query else '')
+        for ref in (None, 'https://checkout.stripe.com/'):
+            st, _, body = s.send('GET', back, headers={'Referer': ref} if ref else None)
+            check('back from Stripe (%s): the return page, not a WAF block' % ('no Referer' if ref is None else
+                                                                               'Referer from Stripe'),
+                  st == 200 and b'Order %d' % oid in body, (st, back, body[:200]))
         exp = f.get('expires_at', [''])[0]
         exp = int(exp) if exp.isdigit() else 0
         check('expires_at: in Stripe\'s window (30 min .. 24 h from creation), not before the reservation ends',
