@@ -154,7 +154,7 @@ static const struct sf_route routes[] = {
 	PUBLIC_READ("GET", "/orders/{id}", sf_web_order),
 	CUSTOMER_READ("/account/orders", sf_web_account_orders),
 	/* payments: the pay step, the return page, the sandbox provider's page */
-	SHOP_WRITE("POST", "/orders/{id}/pay", sf_web_order_pay),
+	SHOP_ORDER("/orders/{id}/pay", sf_web_order_pay),
 	PUBLIC_READ("GET", "/orders/{id}/return", sf_web_order_return),
 	PUBLIC_READ("GET", "/sandbox-pay/{session}", sf_web_sandbox_pay),
 	SHOP_WRITE("POST", "/sandbox-pay/{session}", sf_web_sandbox_decide),
@@ -168,7 +168,7 @@ static const struct sf_route routes[] = {
 	SHOP_ORDER("/api/v1/checkout", sf_api_checkout),
 	CUSTOMER_READ("/api/v1/orders", sf_api_orders_list),
 	PUBLIC_READ("GET", "/api/v1/orders/{id}", sf_api_order_get),
-	SHOP_WRITE("POST", "/api/v1/orders/{id}/pay", sf_api_order_pay),
+	SHOP_ORDER("/api/v1/orders/{id}/pay", sf_api_order_pay),
 	/* payment providers' webhooks: the signature is the credential */
 	PAY_WEBHOOK("/api/v1/payments/sandbox/webhook", sf_api_pay_webhook_sandbox),
 	PAY_WEBHOOK("/api/v1/payments/stripe/webhook", sf_api_pay_webhook_stripe),

@@ -179,7 +179,7 @@ void sf_config_defaults(struct sf_config *cfg)
 	cfg->waf_body_limit = 1048576;
 	cfg->rl_enabled = 1;
 	sf_strlcpy(cfg->rl_auth, "5/60", sizeof cfg->rl_auth);
-	sf_strlcpy(cfg->rl_order, "10/1800", sizeof cfg->rl_order);
+	sf_strlcpy(cfg->rl_order, "20/1800", sizeof cfg->rl_order);
 	sf_strlcpy(cfg->rl_read, "600/60", sizeof cfg->rl_read);
 	sf_strlcpy(cfg->rl_write, "120/60", sizeof cfg->rl_write);
 	sf_strlcpy(cfg->rl_admin, "600/60", sizeof cfg->rl_admin);

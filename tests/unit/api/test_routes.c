@@ -34,6 +34,18 @@ static void test_table_rules(void **state)
 			if (!strcmp(r[i].method, r[j].method) && !strcmp(r[i].pattern, r[j].pattern))
 				fail_msg("duplicate route %s %s", r[i].method, r[i].pattern);
 	}
+	/* What creates an order or a payment session (a provider API call) is
+	 * in the order class, against card testing (docs/SECURITY.md). */
+	static const char *const creating[] = {"/checkout/place", "/api/v1/checkout", "/orders/{id}/pay",
+					       "/api/v1/orders/{id}/pay"};
+	for (size_t k = 0; k < sizeof creating / sizeof *creating; k++) {
+		size_t i = 0;
+		while (i < n && !(!strcmp(r[i].method, "POST") && !strcmp(r[i].pattern, creating[k])))
+			i++;
+		assert_true(i < n);
+		if (r[i].rclass != SF_RC_ORDER)
+			fail_msg("POST %s is not in the order rate class", creating[k]);
+	}
 }
 
 static void test_matching_real_table(void **state)
