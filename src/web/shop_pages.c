@@ -428,6 +428,17 @@ enum sf_err sf_web_shop_order_page(struct sf_req *req, struct sf_resp *resp, int
 	const json_t *refunded = json_object_get(json_object_get(json_object_get(order, "totals"), "refunded"), "amount");
 	if (ctx)
 		json_object_set_new(ctx, "has_refund", json_boolean(json_integer_value(refunded) > 0));
+	/* The return page's outcome: paid and on its way, cancelled (a payment
+	 * that came too late is refunded by itself), or refunded. */
+	const char *status = json_string_value(json_object_get(order, "status"));
+	if (ctx && status) {
+		int cancelled = !strcmp(status, "cancelled");
+		int gave_back = !strcmp(status, "refunded") || !strcmp(status, "partially_refunded");
+		json_object_set_new(ctx, "ret_cancelled", json_boolean(cancelled));
+		json_object_set_new(ctx, "ret_refunded", json_boolean(gave_back));
+		json_object_set_new(ctx, "ret_paid", json_boolean(!cancelled && !gave_back &&
+								   strcmp(status, "pending_payment")));
+	}
 	if (ctx)
 		json_object_set_new(ctx, "order", order);
 	else

@@ -196,6 +196,17 @@ def test_e2e(P, d, db, sku):
         for n in before), before)
     st, hd, body = b.send('GET', '/orders/%d/return' % oid)
     check('return page: thank you, paid', st == 200 and b'Thank you' in body and b'paid' in body, st)
+    # An order cancelled before its payment arrived (the payment is then
+    # refunded by itself) or refunded is no "thank you".
+    g, goid, _ = place_order(P, sku)
+    for status, want in (('cancelled', b'the money is refunded to you'), ('refunded', b'was refunded')):
+        con = sqlite3.connect(db)
+        con.execute('UPDATE orders SET status = ? WHERE id = ?', (status, goid))
+        con.commit()
+        con.close()
+        st, hd, body = g.send('GET', '/orders/%d/return' % goid)
+        check('return page of a %s order says so, no "thank you"' % status,
+              st == 200 and want in body and b'Thank you' not in body, (st, body[-800:]))
     # order history and detail for the signed-in customer
     st, js, _ = b.api('GET', '/api/v1/orders')
     check('order history lists the order', st == 200 and [o['id'] for o in js['items']] == [oid], (st, js))
