@@ -23,19 +23,14 @@
 #include "ops/mail.h"
 #include "shop/customer.h"
 #include "web/pages.h"
+#include "web/shop_pages.h"
 #include "web/tmpl.h"
 
 /* A new page context: shop, title, search box, CSRF token.  NULL on
  * allocation failure. */
 static json_t *page_ctx(struct sf_req *req, struct sf_resp *resp, const char *title)
 {
-	const struct sf_app *app = req->app;
-	const char *shop = app && app->cfg && app->cfg->shop_name[0] ? app->cfg->shop_name : SF_WEB_SHOP_NAME;
-	const char *tok = sf_auth_csrf_token(req, resp);
-	if (!tok)
-		return NULL;
-	return json_pack("{s:s, s:s, s:s, s:b, s:s}", "shop", shop, "title", title, "search_q", "", "has_nav", 0,
-			 "csrf_token", tok);
+	return sf_web_form_base(req, resp, title);
 }
 
 static void set_str(json_t *ctx, const char *k, const char *v)

@@ -16,6 +16,7 @@
 
 #include "api/catalog_api.h"
 #include "core/app.h"
+#include "core/config.h"
 #include "core/buf.h"
 #include "shop/catalog.h"
 #include "shop/catalog_cache.h"
@@ -184,14 +185,21 @@ static void put_meta_description(struct jb *jb, json_t *ctx, const char *text)
 /* The fields every page has: shop, title, search box value and the category
  * navigation (root categories; current_slug's entry is marked).  When
  * with_nav is 0 or the catalog cannot be read, the navigation is left out. */
+json_t *sf_web_page_base(const struct sf_app *app, const char *title)
+{
+	const struct sf_config *cfg = app ? app->cfg : NULL;
+	const char *shop = cfg && cfg->shop_name[0] ? cfg->shop_name : SF_WEB_SHOP_NAME;
+	return json_pack("{s:s,s:o,s:s,s:b,s:b}", "shop", shop, "title", title ? json_string(title) : json_null(),
+			 "search_q", "", "has_nav", 0, "prices_incl", cfg ? cfg->shop_prices_include_tax != 0 : 1);
+}
+
 static enum sf_err base_ctx(struct sf_req *req, const char *title, int with_nav, json_t **out)
 {
 	struct sf_app *app = req->app;
 	struct jb jb = {0};
-	json_t *ctx = json_object();
-	put(&jb, ctx, "shop", json_string(SF_WEB_SHOP_NAME));
-	put(&jb, ctx, "title", str_or_null(title));
-	put(&jb, ctx, "search_q", json_string(""));
+	json_t *ctx = sf_web_page_base(app, title);
+	if (!ctx)
+		return SF_ERR_NOMEM;
 	json_t *nav = NULL;
 	if (with_nav && app && app->db) {
 		json_t *cats = NULL;
@@ -304,7 +312,10 @@ static enum sf_err home_build(void *job_, char **body, size_t *len)
 	put(&jb, ctx, "has_categories", json_boolean(json_array_size(nav) > 0));
 	put(&jb, ctx, "new_arrivals", list);
 	list = NULL;
-	put_meta_description(&jb, ctx, "Everyday things, thoughtfully chosen: browse the " SF_WEB_SHOP_NAME ".");
+	char desc[200];
+	snprintf(desc, sizeof desc, "Everyday things, thoughtfully chosen: browse %s.",
+		 json_string_value(json_object_get(ctx, "shop")));
+	put_meta_description(&jb, ctx, desc);
 	if (jb.oom) {
 		err = SF_ERR_NOMEM;
 		goto out;
@@ -613,6 +624,11 @@ void sf_web_error_page(struct sf_req *req, struct sf_resp *resp, enum sf_err err
 		e = base_ctx(req, heading, 0, &ctx);
 	if (!e) {
 		put(&jb, ctx, "status", json_integer(status));
+		/* A shopper's session ended: offer to log in again (staff have their own way in). */
+		const struct sf_app *app = req->app;
+		const char *admin = app && app->cfg && app->cfg->admin_path[0] ? app->cfg->admin_path : "/admin";
+		put(&jb, ctx, "is_401", json_boolean(status == 401 && req->path &&
+						     strncmp(req->path, admin, strlen(admin)) != 0));
 		put(&jb, ctx, "heading", json_string(heading));
 		put(&jb, ctx, "message", json_string(message));
 		put(&jb, ctx, "code", json_string(sf_err_code(err)));

@@ -22,6 +22,7 @@
 #ifndef SF_WEB_PAGES_H
 #define SF_WEB_PAGES_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "core/err.h"
@@ -31,6 +32,13 @@
 #define SF_WEB_SHOP_NAME "storefort demo shop"
 #define SF_WEB_PER_PAGE "24"                 /* products per category/search page */
 #define SF_WEB_NEW_ARRIVALS "8"              /* products on the home page */
+
+struct sf_app;
+/* The fields every storefront page starts from: "shop" ([app] shop_name),
+ * "title" (may be NULL), an empty "search_q", "has_nav" false and
+ * "prices_incl" ([shop] prices_include_tax, for the footer).  NULL when
+ * out of memory. */
+json_t *sf_web_page_base(const struct sf_app *app, const char *title);
 
 /* GET / — category tiles and the newest products.
  * Returns SF_OK (resp filled, 200), or the catalog's/renderer's error

@@ -28,15 +28,21 @@
 static const char *const addr_fields[] = {"email", "name", "street", "city", "postcode", "country", "phone"};
 #define N_ADDR (sizeof addr_fields / sizeof addr_fields[0])
 
+json_t *sf_web_form_base(struct sf_req *req, struct sf_resp *resp, const char *title)
+{
+	const char *tok = sf_auth_csrf_token(req, resp);
+	json_t *ctx = tok ? sf_web_page_base(req->app, title) : NULL;
+	if (ctx && json_object_set_new(ctx, "csrf_token", json_string(tok)) != 0) {
+		json_decref(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 /* The context every page of this file starts from (NULL when out of memory). */
 static json_t *ctx_new(struct sf_req *req, struct sf_resp *resp, const char *title)
 {
-	const struct sf_app *app = req->app;
-	const char *tok = sf_auth_csrf_token(req, resp);
-	const char *shop = app && app->cfg && app->cfg->shop_name[0] ? app->cfg->shop_name : SF_WEB_SHOP_NAME;
-	return tok ? json_pack("{s:s,s:s,s:s,s:b,s:s}", "shop", shop, "title", title, "search_q", "", "has_nav", 0,
-			       "csrf_token", tok)
-		   : NULL;
+	return sf_web_form_base(req, resp, title);
 }
 
 /* Render template name with ctx (stolen). */

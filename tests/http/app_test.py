@@ -400,6 +400,25 @@ def test_http(cli, d):
     finally:
         rc, out, err = srv.stop()
         check('serve (paranoia 2) stops cleanly', rc == 0, (rc, err[-2000:]))
+    # The merchant's name and tax setting on every storefront page; ways to
+    # the cart and the account from every page.
+    srv = Server(cli, ini, env={'STOREFORT_APP_SHOP_NAME': 'Acme Goods', 'STOREFORT_SHOP_PRICES_INCLUDE_TAX': 'off'})
+    try:
+        P = srv.https
+        for path, want in (('/', 200), ('/c/no-such-category', 404), ('/cart', 200)):
+            st, h, body = get(P, path)
+            check('%s: [app] shop_name, the tax footer of [shop] prices_include_tax, cart and account links' % path,
+                  st == want and b'Acme Goods' in body and b'storefort demo shop' not in body and
+                  b'Prices exclude tax' in body and b'href="/cart"' in body and b'href="/account"' in body,
+                  (st, body[:300], body[-500:]))
+        st, h, body = get(P, '/account')
+        check('an account page without a session (401) offers to log in', st == 401 and
+              b'href="/account/login"' in body, (st, body[-600:]))
+        st, h, body = get(P, '/admin/orders')
+        check('a back-office page without a session never links to the shoppers\' login',
+              b'href="/account/login"' not in body, (st, body[-600:]))
+    finally:
+        srv.stop()
 
 
 def run_http_cases(srv):
