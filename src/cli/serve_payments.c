@@ -70,6 +70,7 @@ enum sf_err sf_serve_payments_start(const struct sf_config *cfg, struct sf_db *d
 		.internal_secret_len = slen,
 		.internal_ca_file = tls ? cfg->tls_cert : NULL,
 		.internal_resolve = entry,
+		.allow_private = cfg->webhook_allow_private,
 	};
 	err = sf_webhook_sender_start(db, kr, &wo, snd);
 	if (err)

@@ -115,6 +115,7 @@ static const struct key keys[] = {
 	{"webhooks", "timeout", K_INT, F(webhook_timeout_s), 1, 30, NULL},
 	{"webhooks", "max_attempts", K_INT, F(webhook_max_attempts), 1, 30, NULL},
 	{"webhooks", "keep_days", K_INT, F(webhook_keep_days), 1, 3650, NULL},
+	{"webhooks", "allow_private", K_BOOL, F(webhook_allow_private), 0, 0, NULL},
 	{"shop", "prices_include_tax", K_BOOL, F(shop_prices_include_tax), 0, 0, NULL},
 	{"shop", "reservation_minutes", K_INT, F(shop_reservation_minutes), 1, 10080, NULL},
 	{"shop", "max_line_quantity", K_INT, F(shop_max_line_quantity), 1, 10000, NULL},

@@ -116,7 +116,8 @@ struct sf_config {
 	/* [webhooks] outgoing (src/shop/webhook.h) */
 	int64_t webhook_timeout_s;
 	int64_t webhook_max_attempts;
-	int64_t webhook_keep_days; /* delivered/failed deliveries older than this are deleted */
+	int64_t webhook_keep_days;
+	int webhook_allow_private; /* subscriptions may reach internal addresses */ /* delivered/failed deliveries older than this are deleted */
 
 	/* [admin] the back office: path, address allow list, staff sessions,
 	 * second factor and password policy (src/auth/staff.c) */

@@ -6,12 +6,14 @@
  */
 #include "shop/webhook.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "audit/audit.h"
@@ -423,6 +425,7 @@ struct sf_webhook_sender {
 	struct sf_db *db;
 	const struct sf_keyring *kr;
 	int timeout_s, max_attempts;
+	int allow_private;     /* subscriptions may reach private, loopback, link-local addresses */
 	unsigned char *secret; /* guarded */
 	size_t secret_len;
 	char *ca_file, *resolve;
@@ -443,8 +446,66 @@ struct job {
 	long status;
 	CURLcode rc;
 	int added, done;
+	char refused[INET6_ADDRSTRLEN]; /* the address not connected to ("": none) */
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+/* ==== Where a subscription may connect ==== */
+
+/* Is a an address of this host, its networks or the cloud's metadata
+ * service rather than the internet: unspecified, loopback, private
+ * (RFC 1918, RFC 4193), shared (RFC 6598), link-local (169.254/16 holds the
+ * metadata services), benchmarking, multicast, reserved; IPv4 inside IPv6
+ * (mapped, NAT64) as its IPv4. */
+static int v4_internal(const unsigned char b[4])
+{
+	return b[0] == 0 || b[0] == 10 || b[0] == 127 || b[0] >= 224 || (b[0] == 100 && (b[1] & 0xC0) == 64) ||
+	       (b[0] == 169 && b[1] == 254) || (b[0] == 172 && (b[1] & 0xF0) == 16) ||
+	       (b[0] == 192 && b[1] == 168) || (b[0] == 192 && b[1] == 0 && b[2] == 0) ||
+	       (b[0] == 198 && (b[1] & 0xFE) == 18);
+}
+
+/* a: the address bytes (4 or 16) of family. */
+static int addr_internal(int family, const unsigned char *b)
+{
+	if (family == AF_INET)
+		return v4_internal(b);
+	if (family != AF_INET6)
+		return 1;
+	static const unsigned char zero[16] = {0};
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+	static const unsigned char nat64[12] = {0, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0};
+	if (!memcmp(b, mapped, 12) || !memcmp(b, nat64, 12))
+		return v4_internal(b + 12);
+	if (!memcmp(b, zero, 15) && (b[15] == 0 || b[15] == 1)) /* :: and ::1 */
+		return 1;
+	return (b[0] & 0xFE) == 0xFC || (b[0] == 0xFE && (b[1] & 0xC0) == 0x80) || b[0] == 0xFF;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION of subscription deliveries: checked on the
+ * address actually connected to, after DNS, so a name that resolves (or is
+ * re-pointed) to an internal address gets nothing either. */
+static curl_socket_t open_public(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct job *j = clientp;
+	(void)purpose;
+	unsigned char b[16] = {0};
+	if (a->family == AF_INET && a->addrlen >= sizeof(struct sockaddr_in)) {
+		struct sockaddr_in in;
+		memcpy(&in, &a->addr, sizeof in);
+		memcpy(b, &in.sin_addr, 4);
+	} else if (a->family == AF_INET6 && a->addrlen >= sizeof(struct sockaddr_in6)) {
+		struct sockaddr_in6 in;
+		memcpy(&in, &a->addr, sizeof in);
+		memcpy(b, &in.sin6_addr, 16);
+	}
+	if (addr_internal(a->family, b)) {
+		if (!inet_ntop(a->family, b, j->refused, sizeof j->refused))
+			snprintf(j->refused, sizeof j->refused, "?");
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
 
 static void job_free(struct sf_webhook_sender *s, struct job *j)
 {
@@ -671,6 +732,9 @@ static int job_prepare(struct sf_webhook_sender *s, struct job *j, int64_t now)
 			j->resolve = curl_slist_append(NULL, s->resolve);
 			curl_easy_setopt(j->h, CURLOPT_RESOLVE, j->resolve);
 		}
+	} else if (!s->allow_private) {
+		curl_easy_setopt(j->h, CURLOPT_OPENSOCKETFUNCTION, open_public);
+		curl_easy_setopt(j->h, CURLOPT_OPENSOCKETDATA, j);
 	}
 	return 0;
 }
@@ -678,6 +742,11 @@ static int job_prepare(struct sf_webhook_sender *s, struct job *j, int64_t now)
 /* The outcome of j as an error text in err (NULL: delivered). */
 static const char *job_error(const struct job *j, char err[ERROR_MAX])
 {
+	if (j->refused[0]) {
+		snprintf(err, ERROR_MAX, "refused to connect to %s: a private, loopback or link-local address "
+			 "([webhooks] allow_private)", j->refused);
+		return err;
+	}
 	if (j->rc != CURLE_OK) {
 		snprintf(err, ERROR_MAX, "%.180s", j->errbuf[0] ? j->errbuf : curl_easy_strerror(j->rc));
 		return err;
@@ -857,6 +926,7 @@ enum sf_err sf_webhook_sender_new(struct sf_db *db, const struct sf_keyring *kr,
 	s->kr = kr;
 	s->timeout_s = o->timeout_s > 0 ? o->timeout_s : 3;
 	s->max_attempts = o->max_attempts > 0 ? o->max_attempts : 10;
+	s->allow_private = o->allow_private;
 	s->multi = curl_multi_init();
 	/* Keep a connection per concurrent delivery open between batches (the
 	 * default, 4 x the handles added, drops to 0 when a batch ends, so

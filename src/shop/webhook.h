@@ -110,6 +110,8 @@ struct sf_webhook_sender_opts {
 	size_t internal_secret_len;
 	const char *internal_ca_file;     /* trust for those (the server's own certificate), or NULL */
 	const char *internal_resolve;     /* a CURLOPT_RESOLVE entry "host:port:addr", or NULL */
+	int allow_private;                /* subscriptions may reach private, loopback and link-local
+	                                     addresses (else refused at connect, after DNS) */
 };
 
 struct sf_webhook_sender;

@@ -897,7 +897,8 @@ def main():
                 f.write(SANDBOX_SECRET + '\n')
             env = {'STOREFORT_WAF_MODE': 'block', 'STOREFORT_RATELIMIT_ENABLED': 'off',
                    'STOREFORT_BANS_FAILED_LOGINS': '1000', 'STOREFORT_PAYMENTS_SANDBOX_SECRET_FILE': secret_file,
-                   'STOREFORT_WEBHOOKS_TIMEOUT': '2'}
+                   'STOREFORT_WEBHOOKS_TIMEOUT': '2',
+                   'STOREFORT_WEBHOOKS_ALLOW_PRIVATE': 'on'}  # the test receivers listen on 127.0.0.1
             srv = Server(cli, ini, env=env)
             paid = test_e2e(srv.https, d, db, sku)
             test_sandbox_webhooks(srv.https, d, db, sku, paid)

@@ -255,7 +255,7 @@ static void test_sandbox_flow(void **state)
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders WHERE status = 'paid'"), 0);
 	size_t klen = 0;
 	const unsigned char *key = sf_pay_sandbox_secret(r.p, &klen);
-	struct sf_webhook_sender_opts so = {.timeout_s = 2, .max_attempts = 3, .internal_secret = key,
+	struct sf_webhook_sender_opts so = {.timeout_s = 2, .max_attempts = 3, .allow_private = 1, .internal_secret = key,
 					    .internal_secret_len = klen};
 	struct sf_webhook_sender *s = NULL;
 	assert_int_equal(sf_webhook_sender_new(f->db, f->kr, &so, &s), SF_OK);
@@ -1206,7 +1206,7 @@ static void test_sender_slow_endpoint(void **state)
 	/* 12 order.created for each, queued in that order: slow's first */
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"), 24);
 	const unsigned char key[] = "unit-internal-secret";
-	struct sf_webhook_sender_opts so = {.timeout_s = 4, .max_attempts = 3, .internal_secret = key,
+	struct sf_webhook_sender_opts so = {.timeout_s = 4, .max_attempts = 3, .allow_private = 1, .internal_secret = key,
 					    .internal_secret_len = sizeof key - 1};
 	struct sf_webhook_sender *s = NULL;
 	assert_int_equal(sf_webhook_sender_new(f->db, f->kr, &so, &s), SF_OK);
@@ -1288,7 +1288,7 @@ static void test_sender_unrecorded(void **state)
 	assert_int_equal(cfx_buy(f, &o, "TEE-L", 1, "pay-unit-unrec", &oid), SF_OK);
 	cfx_sql(f, "CREATE TRIGGER no_outcome BEFORE UPDATE OF status ON webhook_deliveries "
 		   "BEGIN SELECT RAISE(ABORT, 'disk full'); END");
-	struct sf_webhook_sender_opts so = {.timeout_s = 2, .max_attempts = 3};
+	struct sf_webhook_sender_opts so = {.timeout_s = 2, .max_attempts = 3, .allow_private = 1};
 	struct sf_webhook_sender *s = NULL;
 	assert_int_equal(sf_webhook_sender_new(f->db, f->kr, &so, &s), SF_OK);
 	int64_t now = (int64_t)time(NULL);
@@ -1303,6 +1303,61 @@ static void test_sender_unrecorded(void **state)
 	assert_int_equal(sf_webhook_sender_run_once(s, now), 0);
 	assert_int_equal(r.hits, 1);
 	sf_webhook_sender_stop(s);
+	rx_stop(&r);
+}
+
+/* A subscription may not reach this host, its networks or the cloud's
+ * metadata service unless [webhooks] allow_private says so: refused at
+ * connect time, after DNS, with the reason on the delivery; the sandbox's
+ * own notifications to this server are not concerned. */
+static void test_private_addresses(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_shop_actor a = {.type = "cli"};
+	struct rx r = {0};
+	rx_start(&r, 200);
+	int64_t sub = 0;
+	char sec[SF_WEBHOOK_SECRET_LEN + 1], url[80];
+	static const char *const hosts[] = {"127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "[::1]"};
+	for (size_t i = 0; i < sizeof hosts / sizeof *hosts; i++) {
+		snprintf(url, sizeof url, "http://%s:%d/h", hosts[i], r.port);
+		assert_int_equal(sf_webhook_add(f->db, f->kr, url, "order.created", &a, &sub, sec), SF_OK);
+	}
+	struct sf_cart_owner o;
+	cfx_guest(&o);
+	int64_t oid = 0;
+	assert_int_equal(cfx_buy(f, &o, "TEE-L", 1, "pay-unit-private", &oid), SF_OK);
+	struct sf_webhook_sender_opts so = {.timeout_s = 2, .max_attempts = 3};
+	struct sf_webhook_sender *s = NULL;
+	assert_int_equal(sf_webhook_sender_new(f->db, f->kr, &so, &s), SF_OK);
+	int64_t now = (int64_t)time(NULL);
+	assert_int_equal(sf_webhook_sender_run_once(s, now), 0);
+	for (int i = 0; i < 20 && cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE attempts = 1") < 4; i++)
+		assert_int_equal(sf_webhook_sender_run_once(s, now), 0);
+	sf_webhook_sender_stop(s);
+	assert_int_equal(r.hits, 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND attempts = 1 "
+				    "AND last_error LIKE 'refused to connect to %allow_private)'"),
+			 4);
+	/* the address named is the one refused (localhost: 127.0.0.1 or ::1, whichever was tried last) */
+	assert_true(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE last_error LIKE '%to 127.0.0.1:%' "
+			       "OR last_error LIKE '%to ::ffff:127.0.0.1:%'") >= 2);
+	assert_true(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE last_error LIKE '%to ::1:%'") >= 1);
+	/* allowed, the same deliveries go out once due (the receiver listens
+	 * on 127.0.0.1 only: [::1] now fails to connect, not by refusal) */
+	so.allow_private = 1;
+	assert_int_equal(sf_webhook_sender_new(f->db, f->kr, &so, &s), SF_OK);
+	now += sf_webhook_backoff(1) + 1;
+	int sent = 0;
+	for (int i = 0; i < 20 && cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE attempts = 2 OR "
+					      "status = 'delivered'") < 4; i++)
+		sent += sf_webhook_sender_run_once(s, now);
+	sf_webhook_sender_stop(s);
+	assert_int_equal(sent, 3);
+	assert_int_equal(r.hits, 3);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries WHERE attempts = 2 AND last_error NOT LIKE "
+				    "'refused to connect%'"),
+			 1);
 	rx_stop(&r);
 }
 
@@ -1350,7 +1405,7 @@ static void test_subscriptions_and_events(void **state)
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_deliveries"), 2);
 	/* the failing receiver: retried with back-off, error kept */
 	cfx_sql(f, "DELETE FROM webhook_deliveries WHERE url LIKE 'https://x.example%'");
-	struct sf_webhook_sender_opts so = {.timeout_s = 2, .max_attempts = 2};
+	struct sf_webhook_sender_opts so = {.timeout_s = 2, .max_attempts = 2, .allow_private = 1};
 	struct sf_webhook_sender *s = NULL;
 	assert_int_equal(sf_webhook_sender_new(f->db, f->kr, &so, &s), SF_OK);
 	int64_t now = (int64_t)time(NULL);
@@ -1453,6 +1508,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_subscriptions_and_events, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sender_slow_endpoint, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sender_unrecorded, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_private_addresses, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_version_only_on_flips, commerce_fx_setup,
 						commerce_fx_teardown),
 	};
