@@ -30,6 +30,9 @@ Suites, in order:
          exports, CSRF and hostile input (tests/http/admin_test.py)
   browser the shopper journey in Debian's chromium driven by Playwright
          (tests/e2e/browser_test.py)
+The suites that send requests themselves end with one more check: every
+/api/v1 answer they received matches the OpenAPI document
+(tests/http/contract.py; its own test, http_contract, is in the unit suite).
 Exit status 1 when anything failed.
 """
 import argparse

@@ -95,6 +95,7 @@ class Browser:
             hd[k] = v
         hd['_set_cookie'] = setc
         self.absorb(setc)
+        app_test.contract.record(method, path, st, hd, b)
         return st, hd, b
 
     def form(self, path, fields, token=True):

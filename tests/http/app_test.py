@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import contract  # noqa: E402  (every /api/v1 answer is checked against the OpenAPI document)
+
 RESULTS = []
 # The WAF runs in block mode in these tests (the default).  Deliberately hostile
 # requests are sent while HOSTILE['on'] is set: they carry X-Test-Hostile and their
@@ -105,7 +108,9 @@ class Server:
 
 
 def summary():
-    """Print the suite's "N passed, N failed" line; the exit status for main()."""
+    """Check the /api/v1 answers received against the OpenAPI document, then
+    print the suite's "N passed, N failed" line; the exit status for main()."""
+    contract.check_recorded(check)
     passed = sum(RESULTS)
     failed = len(RESULTS) - passed
     print('%d passed, %d failed' % (passed, failed))
@@ -152,6 +157,7 @@ def raw(port, data, tls=True, timeout=10):
         headers[k.strip().lower()] = v.strip()
     if HOSTILE['on'] and headers.get('x-request-id'):
         HOSTILE['ids'].add(headers['x-request-id'])
+    contract.record_raw(data, status, headers, body)
     return status, headers, body
 
 

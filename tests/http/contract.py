@@ -38,10 +38,10 @@ except ImportError:  # a python3 of its own (pyenv, venv) beside Debian's packag
     sys.path.append('/usr/lib/python3/dist-packages')
     import jsonschema  # noqa: E402
 
-METHODS = ('get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace')
 # Refusals that come before the router knows the operation: the WAF or a ban
-# (403), the body, URI and header caps (413, 414, 431), the rate limits (429).
-EDGE = (403, 413, 414, 429, 431)
+# (403), the body, URI and header caps (413, 414, 431), the rate limits (429),
+# the connection caps (503).
+EDGE = (403, 413, 414, 429, 431, 503)
 # How many distinct mismatches one check prints (app_test.check shows 20 lines).
 MAX_SHOWN = 19
 

@@ -82,6 +82,7 @@ def req(port, path, method='GET', headers=None, body=None, src='127.0.0.1', sock
         return 0, {}, b''
     if own:
         s.close()
+    A.contract.record(method, path, *r)
     return r
 
 
