@@ -2,6 +2,7 @@
  * form.c — form and JSON request bodies (form.h).
  */
 #include "auth/form.h"
+#include "core/log.h"
 #include "core/util.h"
 
 #include <string.h>
@@ -104,6 +105,11 @@ const char *sf_form_get(struct sf_req *req, const char *name)
 		if (strcmp(st->form[i].k, name) == 0)
 			return st->form[i].v;
 	return NULL;
+}
+
+const char *sf_form_echo(const char *v)
+{
+	return v && !sf_log_has_card(v, strlen(v)) ? v : "";
 }
 
 size_t sf_json_depth(const char *text, size_t n)

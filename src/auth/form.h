@@ -36,6 +36,12 @@ enum sf_err sf_form_parse(struct sf_req *req) SF_WARN_UNUSED;
  * the two apart). */
 const char *sf_form_get(struct sf_req *req, const char *name);
 
+/* v as a refused form may show it again (docs/SECURITY.md): v itself, or ""
+ * for NULL and for any value that holds a card number, whatever error the
+ * form got (a card number in a field that failed another check first must
+ * not come back in the page).  Pages echo posted values only through this. */
+const char *sf_form_echo(const char *v);
+
 /* A file part of a multipart/form-data body by field name (data points into
  * the request body), or NULL when absent or the body did not parse. */
 const struct sf_part *sf_form_file(struct sf_req *req, const char *name);

@@ -18,7 +18,6 @@
 #include "core/app.h"
 #include "core/buf.h"
 #include "core/config.h"
-#include "core/log.h"
 #include "core/util.h"
 #include "ops/mail.h"
 #include "shop/customer.h"
@@ -93,14 +92,6 @@ static enum sf_err message_page(struct sf_req *req, struct sf_resp *resp, const 
 	return show(req, resp, 200, "account_message", ctx);
 }
 
-/* v as a form may show it again: "" for NULL, and for any value that holds
- * a card number, whatever error the form got (a card number in a field
- * that failed another check first must not come back in the page). */
-static const char *echo(const char *v)
-{
-	return v && !sf_log_has_card(v, strlen(v)) ? v : "";
-}
-
 /* The form parsed, or the error to answer (400/415). */
 static enum sf_err form_ok(struct sf_req *req)
 {
@@ -132,7 +123,7 @@ enum sf_err sf_web_account_register(struct sf_req *req, struct sf_resp *resp)
 	sf_account_req(req, &r);
 	err = sf_customer_register(req->app, &r, email, sf_form_get(req, "password"), name, &why);
 	if (err) {
-		json_t *v = json_pack("{s:s, s:s}", "email", echo(email), "name", echo(name));
+		json_t *v = json_pack("{s:s, s:s}", "email", sf_form_echo(email), "name", sf_form_echo(name));
 		return show_error(req, resp, "account_register", "Create an account", err, why, v);
 	}
 	kick_mail(req);
@@ -380,7 +371,7 @@ static enum sf_err address_save(struct sf_req *req, struct sf_resp *resp, int64_
 		void *tmp;
 		json_object_foreach_safe(fields, tmp, k, f)
 		{
-			if (!*echo(json_string_value(f)))
+			if (!*sf_form_echo(json_string_value(f)))
 				json_object_del(fields, k);
 		}
 		const char *action = aid ? sf_arena_printf(req->arena, "/account/addresses/%lld", (long long)aid)

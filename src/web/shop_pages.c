@@ -233,14 +233,12 @@ enum sf_err sf_web_cart_coupon(struct sf_req *req, struct sf_resp *resp)
 /* ==== Checkout ==== */
 
 /* The address fields of the form into ctx.form (for re-display and the
- * hidden inputs of later steps). */
+ * hidden inputs of later steps), never one holding a card number. */
 static void form_values(struct sf_req *req, json_t *ctx)
 {
 	json_t *f = json_object();
-	for (size_t i = 0; i < N_ADDR; i++) {
-		const char *v = sf_form_get(req, addr_fields[i]);
-		json_object_set_new(f, addr_fields[i], json_string(v ? v : ""));
-	}
+	for (size_t i = 0; i < N_ADDR; i++)
+		json_object_set_new(f, addr_fields[i], json_string(sf_form_echo(sf_form_get(req, addr_fields[i]))));
 	json_object_set_new(ctx, "form", f);
 }
 

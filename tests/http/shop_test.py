@@ -195,6 +195,38 @@ def test_pages(P, db, sku, slug):
     check('order history page needs a customer session', st in (401, 303), st)
 
 
+# ==== what a refused checkout form shows again ====
+
+def checkout_ready(P, sku):
+    """A visitor with sku in the cart, and the CSRF token of its pages."""
+    s = Shopper(P)
+    st, _, _ = s.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1})
+    check('checkout setup: add to cart', st == 201, st)
+    return s, hidden(s.send('GET', '/cart')[2].decode(), 'csrf_token')
+
+
+def test_checkout_echo(P, db, sku):
+    """A refused checkout form never puts a card number back into the page
+    (docs/SECURITY.md), whichever step refused it; the other fields stay."""
+    s, tok = checkout_ready(P, sku)
+    orders = count(db, 'SELECT count(*) FROM orders')
+    fields = dict(ADDRESS, email='ada@example.org', csrf_token=tok, street='Card ' + CARD)
+    for path, extra in [('/checkout/shipping', {}), ('/checkout/review', {'shipping_method': 'standard'}),
+                        ('/checkout/place', {'shipping_method': 'standard', 'idempotency_key': 'echo-key-0001'})]:
+        st, hd, body = s.form(path, dict(fields, **extra))
+        html = body.decode('utf-8', 'replace')
+        check('%s with a card number in the street: 400 card_data_refused' % path,
+              st == 400 and 'card_data_refused' in html, (st, html[:300]))
+        check('... the page holds neither the card number nor its field\'s value',
+              CARD not in html and 'value="Card' not in html, html)
+        check('... and the other fields are kept', 'value="Paris"' in html and 'value="Ada Lovelace"' in html, html)
+    st, hd, body = s.form('/checkout/shipping', dict(fields, street=ADDRESS['street'], name='x' * 101, phone=CARD))
+    html = body.decode('utf-8', 'replace')
+    check('a card number in a field refused for another reason first: still not shown',
+          st == 400 and CARD not in html and 'value="Paris"' in html, (st, html[:300]))
+    check('refused checkout forms: no order written', count(db, 'SELECT count(*) FROM orders') == orders)
+
+
 # ==== hostile input ====
 
 def test_hostile(P, db, sku):
@@ -431,6 +463,7 @@ def main():
             test_api_flow(srv.https, db, rows[0][0])
             test_pages(srv.https, db, rows[1][0], rows[1][1])
             test_hostile(srv.https, db, rows[0][0])
+            test_checkout_echo(srv.https, db, rows[0][0])
             test_money_cap(srv.https, db, capped)
             test_race(srv.https, db, rows[2][0])
             test_reads_beside_blocked_writes(srv.https, db, rows[0][0])
