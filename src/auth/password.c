@@ -140,15 +140,6 @@ uint64_t sf_password_verify_count(void)
 
 /* ==== Policy ==== */
 
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if ((*p & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
 /* Does hay contain needle, ignoring ASCII case? */
 static int contains_ci(const char *hay, const char *needle, size_t nlen)
 {
@@ -249,7 +240,7 @@ enum sf_err sf_password_policy(const char *pw, const char *const *hints, const c
 		*why = "The password must be text without control characters.";
 		return SF_ERR_WEAK_PASSWORD;
 	}
-	size_t chars = utf8_chars(pw);
+	size_t chars = sf_utf8_chars(pw);
 	if (chars < SF_PW_MIN_CHARS) {
 		*why = "The password must have at least 12 characters.";
 		return SF_ERR_WEAK_PASSWORD;

@@ -644,14 +644,6 @@ static int pw_expired(const struct pwpol *p, const struct srow *r, int64_t now)
 	return p->max_age_days > 0 && now - r->pw_changed >= p->max_age_days * 86400;
 }
 
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
 /* Is pw acceptable for account r?  Runs argon2 once per remembered password. */
 static enum sf_err pw_acceptable(struct sf_app *app, struct sf_db_conn *c, const struct srow *r, const char *pw,
 				 const char **why)
@@ -665,7 +657,7 @@ static enum sf_err pw_acceptable(struct sf_app *app, struct sf_db_conn *c, const
 	enum sf_db_status st = pw_policy(app, c, r, &pol);
 	if (st < 0)
 		return sf_db_err(st);
-	if ((int64_t)utf8_chars(pw) < pol.min_len) {
+	if ((int64_t)sf_utf8_chars(pw) < pol.min_len) {
 		*why = "The password is shorter than the minimum length set for this account.";
 		return SF_ERR_WEAK_PASSWORD;
 	}
@@ -1625,7 +1617,7 @@ enum sf_err sf_staff_add(struct sf_app *app, const struct sf_staff_actor *a, con
 	if (!name)
 		name = "";
 	if (strlen(name) > SF_STAFF_NAME_MAX * 4 || !sf_utf8_valid(name, strlen(name), 1) ||
-	    utf8_chars(name) > SF_STAFF_NAME_MAX) {
+	    sf_utf8_chars(name) > SF_STAFF_NAME_MAX) {
 		*why = "The name must be at most 100 characters of text.";
 		return SF_ERR_BAD_PARAM;
 	}

@@ -96,6 +96,15 @@ int sf_utf8_valid(const char *str, size_t n, int no_ctl)
 	return 1;
 }
 
+size_t sf_utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
 size_t sf_utf8_clip(char *s)
 {
 	size_t n = strlen(s), i = n, cont = 0;

@@ -22,6 +22,11 @@ enum sf_err sf_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) 
 #define SF_UTF8_LINE 2
 int sf_utf8_valid(const char *s, size_t n, int no_ctl);
 
+/* The number of characters (code points) of the NUL-terminated UTF-8 text
+ * s: its bytes that do not continue a sequence.  Limits a form states in
+ * characters (maxlength) are checked with this, after sf_utf8_valid. */
+size_t sf_utf8_chars(const char *s);
+
 /* After snprintf cut s to fit its buffer: drop a trailing incomplete UTF-8
  * sequence, so that a well-formed text stays well-formed.  Returns the new
  * length.  A text that ends well-formed is left as it is. */

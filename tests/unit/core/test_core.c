@@ -119,6 +119,10 @@ static void test_utf8(void **state)
 	assert_false(sf_utf8_valid("a\rb", 3, SF_UTF8_LINE));
 	assert_false(sf_utf8_valid("a\x7f", 2, SF_UTF8_LINE));
 	assert_true(sf_utf8_valid("h\xc3\xa9 b", 5, SF_UTF8_LINE));
+	/* characters, not bytes: 1-, 2-, 3- and 4-byte sequences count one each */
+	assert_int_equal(sf_utf8_chars(""), 0);
+	assert_int_equal(sf_utf8_chars("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"), 9);
+	assert_int_equal(sf_utf8_chars("\xd0\x96\xd0\x96"), 2);
 }
 
 /* sf_utf8_clip drops what snprintf left of a cut character, and only that. */
