@@ -386,6 +386,15 @@ enum sf_err sf_api_checkout(struct sf_req *req, struct sf_resp *resp)
 	sf_shop_req_rules(req, &r);
 	struct sf_order_viewer v = {.owner = &cr.owner, .actor = cr.actor};
 	err = sf_checkout_place_view(app->db, app->keys, &r, &cr, &v, &id, &replayed, &order);
+	if (err == SF_ERR_ADDRESS) {
+		/* name the field that failed (never its value) */
+		char country[3], why[SF_CHECKOUT_WHY_MAX];
+		if (sf_checkout_validate(&cr.address, cr.email, country, why, sizeof why) == SF_ERR_ADDRESS) {
+			sf_resp_error(req, resp, err, why);
+			err = SF_OK;
+		}
+		goto out;
+	}
 	if (err)
 		goto out;
 	if (json_is_true(pay) && !(payment = checkout_payment(app, id, order))) {

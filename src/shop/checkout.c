@@ -168,14 +168,17 @@ enum sf_err sf_quote_load(struct sf_db_conn *c, int64_t cart_id, const struct sf
 
 /* ==== Input validation ==== */
 
+/* A one-line text of at most max characters, as the form's maxlength
+ * counts them (code points, not bytes: "Ж" is one character in two bytes),
+ * and so at most 4 x max bytes. */
 static int text_ok(const char *s, size_t max, int required)
 {
 	if (!s)
 		return !required;
-	size_t n = strlen(s);
+	size_t n = strnlen(s, 4 * max + 1);
 	if (required && n == 0)
 		return 0;
-	return n <= max && sf_utf8_valid(s, n, 1) && !strpbrk(s, "\r\n\t");
+	return n <= 4 * max && sf_utf8_valid(s, n, SF_UTF8_LINE) && sf_utf8_chars(s) <= max;
 }
 
 static int has_card(const char *s)
@@ -183,35 +186,66 @@ static int has_card(const char *s)
 	return s && sf_log_has_card(s, strlen(s));
 }
 
-enum sf_err sf_checkout_validate(const struct sf_address *a, const char *email, char country_out[3])
+/* SF_ERR_ADDRESS, saying in why[n] (when given) which field failed and
+ * what it must be: never its value. */
+static enum sf_err address_fault(char *why, size_t n, const char *text)
 {
-	const char *fields[] = {a->name, a->street, a->city, a->postcode, a->country, a->phone, email};
-	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-		if (has_card(fields[i]))
+	if (why && n)
+		sf_strlcpy(why, text, n);
+	return SF_ERR_ADDRESS;
+}
+
+enum sf_err sf_checkout_validate(const struct sf_address *a, const char *email, char country_out[3], char *why,
+				 size_t why_n)
+{
+	const struct {
+		const char *v, *label;
+		size_t max;
+		int required;
+	} f[] = {
+		{a->name, "name", SF_ADDR_NAME_MAX, 1},
+		{a->street, "street and number", SF_ADDR_STREET_MAX, 1},
+		{a->city, "city", SF_ADDR_CITY_MAX, 1},
+		{a->postcode, "postcode", SF_ADDR_POSTCODE_MAX, 1},
+		{a->phone, "phone", SF_ADDR_PHONE_MAX, 0},
+	};
+	if (why && why_n)
+		why[0] = '\0';
+	if (has_card(a->country) || has_card(email))
+		return SF_ERR_CARD_DATA;
+	for (size_t i = 0; i < SF_ARRAY_LEN(f); i++)
+		if (has_card(f[i].v))
 			return SF_ERR_CARD_DATA;
-	if (!text_ok(a->name, SF_ADDR_NAME_MAX, 1) || !text_ok(a->street, SF_ADDR_STREET_MAX, 1) ||
-	    !text_ok(a->city, SF_ADDR_CITY_MAX, 1) || !text_ok(a->postcode, SF_ADDR_POSTCODE_MAX, 1) ||
-	    !text_ok(a->phone, SF_ADDR_PHONE_MAX, 0))
-		return SF_ERR_ADDRESS;
+	for (size_t i = 0; i < SF_ARRAY_LEN(f); i++) {
+		char text[96];
+		if (f[i].required && (!f[i].v || !*f[i].v))
+			snprintf(text, sizeof text, "Fill in the %s.", f[i].label);
+		else if (!text_ok(f[i].v, f[i].max, f[i].required))
+			snprintf(text, sizeof text, "The %s must be one line of at most %zu characters.", f[i].label,
+				 f[i].max);
+		else
+			continue;
+		return address_fault(why, why_n, text);
+	}
 	if (!a->country || strlen(a->country) != 2)
-		return SF_ERR_ADDRESS;
+		return address_fault(why, why_n, "The country must be two letters, e.g. FR.");
 	for (int i = 0; i < 2; i++) {
 		char ch = a->country[i];
 		if (ch >= 'a' && ch <= 'z')
 			ch = (char)(ch - 'a' + 'A');
 		if (ch < 'A' || ch > 'Z')
-			return SF_ERR_ADDRESS;
+			return address_fault(why, why_n, "The country must be two letters, e.g. FR.");
 		country_out[i] = ch;
 	}
 	country_out[2] = '\0';
 	for (const char *p = a->phone ? a->phone : ""; *p; p++)
 		if (!strchr("0123456789 +-()", *p))
-			return SF_ERR_ADDRESS;
+			return address_fault(why, why_n, "The phone may hold only digits, blanks and + - ( ).");
 	/* The rule an account's address follows, so that every order's mails can
 	 * be queued: the outbox refuses what this refuses (<, >, quotes, commas). */
 	char norm[SF_CUSTOMER_EMAIL_MAX + 1];
 	if (!text_ok(email, SF_EMAIL_MAX, 1) || strchr(email, ' ') || !sf_customer_email_norm(email, norm, sizeof norm))
-		return SF_ERR_ADDRESS;
+		return address_fault(why, why_n, "Enter an e-mail address an order's mails can be sent to.");
 	return SF_OK;
 }
 
@@ -525,7 +559,7 @@ static enum sf_err place(struct sf_db *db, struct place_ctx *x, int64_t *order_i
 		return SF_ERR_IDEMPOTENCY_KEY;
 	if (req->owner.customer_id <= 0 && !req->owner.has_guest)
 		return SF_ERR_CART_EMPTY;
-	err = sf_checkout_validate(&req->address, req->email, x->country);
+	err = sf_checkout_validate(&req->address, req->email, x->country, NULL, 0);
 	if (err)
 		return err;
 	if (has_card(req->shipping_method) || has_card(req->coupon))

@@ -85,11 +85,17 @@ struct sf_address {
 
 /* Validate a: name, street, city, postcode required; country two letters
  * A-Z (upper-cased copy written to country_out[3]); phone optional (digits,
- * blanks, + - ( ) only); lengths as above; valid UTF-8 without control
- * characters.  SF_OK, SF_ERR_CARD_DATA (a field holds a card number), or
- * SF_ERR_ADDRESS.  Also checks email (required, <= SF_EMAIL_MAX, and an
- * address an account could have: sf_customer_email_norm). */
-enum sf_err sf_checkout_validate(const struct sf_address *a, const char *email, char country_out[3]) SF_WARN_UNUSED;
+ * blanks, + - ( ) only); one line of valid UTF-8 without control
+ * characters, of at most the limits above in characters (code points, as a
+ * form's maxlength counts them; so at most 4 x the limit in bytes).  Also
+ * checks email (required, and an address an account could have:
+ * sf_customer_email_norm, at most SF_EMAIL_MAX bytes).  SF_OK,
+ * SF_ERR_CARD_DATA (a field holds a card number), or SF_ERR_ADDRESS with
+ * why[why_n] (when why is not NULL) saying which field failed and what it
+ * must be, never its value; why holds "" otherwise.  Pure. */
+#define SF_CHECKOUT_WHY_MAX 128
+enum sf_err sf_checkout_validate(const struct sf_address *a, const char *email, char country_out[3], char *why,
+				 size_t why_n) SF_WARN_UNUSED;
 
 struct sf_checkout_req {
 	struct sf_cart_owner owner;

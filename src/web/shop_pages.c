@@ -72,11 +72,17 @@ static int user_error(enum sf_err err)
 	return err && sf_err_status(err) < 500;
 }
 
-static void set_error(json_t *ctx, enum sf_err err)
+/* ctx.error: err's code, and message (NULL: the registry's description). */
+static void set_error_msg(json_t *ctx, enum sf_err err, const char *message)
 {
 	if (ctx && err)
 		json_object_set_new(ctx, "error", json_pack("{s:s,s:s}", "code", sf_err_code(err), "message",
-							    sf_err_desc(err)));
+							    message ? message : sf_err_desc(err)));
+}
+
+static void set_error(json_t *ctx, enum sf_err err)
+{
+	set_error_msg(ctx, err, NULL);
 }
 
 /* ==== Cart ==== */
@@ -252,8 +258,11 @@ static void address_of(struct sf_req *req, struct sf_address *a)
 	a->phone = sf_form_get(req, "phone");
 }
 
+/* A checkout step's page with the posted address, extra (stolen) and the
+ * refusal why that brought the shopper there (message NULL: the registry's
+ * description). */
 static enum sf_err checkout_step(struct sf_req *req, struct sf_resp *resp, const char *tmpl, enum sf_err why,
-				 json_t *extra)
+				 json_t *extra, const char *message)
 {
 	json_t *ctx = ctx_new(req, resp, "Checkout");
 	if (ctx) {
@@ -262,8 +271,21 @@ static enum sf_err checkout_step(struct sf_req *req, struct sf_resp *resp, const
 			json_object_update(ctx, extra);
 	}
 	json_decref(extra);
-	set_error(ctx, why);
+	set_error_msg(ctx, why, message);
 	return page(req, resp, why ? sf_err_status(why) : 200, tmpl, ctx);
+}
+
+/* Step 1 again, refused with err; for SF_ERR_ADDRESS the message names the
+ * field that failed (never its value). */
+static enum sf_err address_step(struct sf_req *req, struct sf_resp *resp, enum sf_err err)
+{
+	struct sf_address a;
+	char country[3], why[SF_CHECKOUT_WHY_MAX];
+	address_of(req, &a);
+	if (err != SF_ERR_ADDRESS || sf_checkout_validate(&a, sf_form_get(req, "email"), country, why, sizeof why) !=
+					     SF_ERR_ADDRESS)
+		why[0] = '\0';
+	return checkout_step(req, resp, "checkout", err, NULL, why[0] ? why : NULL);
 }
 
 /* The visitor's non-empty cart for a checkout step: SF_OK and *cart, or
@@ -302,7 +324,7 @@ enum sf_err sf_web_checkout(struct sf_req *req, struct sf_resp *resp)
 	enum sf_err err = checkout_cart(req, resp, &cart, &shown);
 	if (err || shown)
 		return err;
-	return checkout_step(req, resp, "checkout", SF_OK, json_pack("{s:o}", "cart", cart));
+	return checkout_step(req, resp, "checkout", SF_OK, json_pack("{s:o}", "cart", cart), NULL);
 }
 
 /* Step 2: the address checks out; offer the shipping methods. */
@@ -321,7 +343,7 @@ static enum sf_err shipping_step(struct sf_req *req, struct sf_resp *resp, enum 
 		const char *code = json_string_value(json_object_get(m, "code"));
 		json_object_set_new(m, "checked", json_boolean(chosen ? code && !strcmp(code, chosen) : i == 0));
 	}
-	return checkout_step(req, resp, "checkout_shipping", why, json_pack("{s:o}", "cart", cart));
+	return checkout_step(req, resp, "checkout_shipping", why, json_pack("{s:o}", "cart", cart), NULL);
 }
 
 /* Parse the form and check the address carried in it.  SF_OK, or the
@@ -335,10 +357,10 @@ static enum sf_err posted_address(struct sf_req *req, struct sf_resp *resp, int 
 	if (err)
 		return err;
 	address_of(req, &a);
-	err = sf_checkout_validate(&a, sf_form_get(req, "email"), country);
+	err = sf_checkout_validate(&a, sf_form_get(req, "email"), country, NULL, 0);
 	if (user_error(err)) {
 		*shown = 1;
-		return checkout_step(req, resp, "checkout", err, NULL);
+		return address_step(req, resp, err);
 	}
 	return err;
 }
@@ -375,7 +397,8 @@ enum sf_err sf_web_checkout_review(struct sf_req *req, struct sf_resp *resp)
 	key[32] = '\0';
 	return checkout_step(req, resp, "checkout_review", SF_OK,
 			     json_pack("{s:o,s:s,s:s}", "review", review, "idempotency_key", key, "shipping_method",
-				       sf_form_get(req, "shipping_method")));
+				       sf_form_get(req, "shipping_method")),
+			     NULL);
 }
 
 enum sf_err sf_web_checkout_place(struct sf_req *req, struct sf_resp *resp)
@@ -399,7 +422,7 @@ enum sf_err sf_web_checkout_place(struct sf_req *req, struct sf_resp *resp)
 		return cart_page(req, resp, SF_ERR_CART_EMPTY, NULL);
 	err = sf_checkout_place(app->db, app->keys, &r, &cr, &id, &replayed);
 	if (err == SF_ERR_ADDRESS || err == SF_ERR_CARD_DATA)
-		return checkout_step(req, resp, "checkout", err, NULL);
+		return address_step(req, resp, err);
 	if (user_error(err))
 		return cart_page(req, resp, err, NULL);
 	if (err)

@@ -227,6 +227,37 @@ def test_checkout_echo(P, db, sku):
     check('refused checkout forms: no order written', count(db, 'SELECT count(*) FROM orders') == orders)
 
 
+def test_checkout_limits(P, db, sku):
+    """Field limits are characters, as the form's maxlength counts them; a
+    refusal names the field, never its value."""
+    s, tok = checkout_ready(P, sku)
+    fields = dict(ADDRESS, email='ada@example.org', csrf_token=tok)
+    st, hd, body = s.form('/checkout/shipping', dict(fields, name='Ж' * 60))
+    check('a name of 60 x "Ж" (120 bytes, maxlength 100): step 2', st == 200 and b'name="shipping_method"' in body,
+          (st, body[:300]))
+    street = '東京都千代田区千代田一丁目一番一号' * 4  # 68 characters, 204 bytes
+    st, hd, body = s.form('/checkout/review', dict(fields, street=street, shipping_method='standard'))
+    check('a Japanese street of %d characters: the review' % len(street), st == 200 and b'Place order' in body,
+          (st, body[:300]))
+    st, hd, body = s.form('/checkout/shipping', dict(fields, street='あ' * 201))
+    html = body.decode('utf-8', 'replace')
+    alert = re.search(r'role="alert">(.*?)</p>', html, re.S)
+    check('a street of 201 characters: 400 naming the field, without its value',
+          st == 400 and alert and 'invalid_address' in alert.group(1)
+          and 'street and number must be one line of at most 200' in alert.group(1) and 'あ' not in alert.group(1),
+          (st, html[:600]))
+    st, js, _ = s.api('POST', '/api/v1/checkout', {'email': 'a@b.example', 'address': dict(ADDRESS, name='Ж' * 101),
+                                                    'shipping_method': 'standard'},
+                      headers={'Idempotency-Key': 'limits-key-0001'})
+    check('the API names the field too', st == 400 and code(js) == 'invalid_address'
+          and 'name must be one line of at most 100 characters' in js['error']['message']
+          and 'Ж' not in js['error']['message'], (st, js))
+    st, js, _ = s.api('POST', '/api/v1/checkout', {'email': 'a@b.example', 'address': dict(ADDRESS, name='Ж' * 100),
+                                                    'shipping_method': 'standard'},
+                      headers={'Idempotency-Key': 'limits-key-0002'})
+    check('and takes a name of 100 x "Ж" (200 bytes): 201', st == 201, (st, js))
+
+
 # ==== hostile input ====
 
 def test_hostile(P, db, sku):
@@ -464,6 +495,7 @@ def main():
             test_pages(srv.https, db, rows[1][0], rows[1][1])
             test_hostile(srv.https, db, rows[0][0])
             test_checkout_echo(srv.https, db, rows[0][0])
+            test_checkout_limits(srv.https, db, rows[0][0])
             test_money_cap(srv.https, db, capped)
             test_race(srv.https, db, rows[2][0])
             test_reads_beside_blocked_writes(srv.https, db, rows[0][0])

@@ -210,6 +210,85 @@ static void t_quote_limits(void **state)
 	assert_int_equal(sf_quote_compute(&q, NULL, NULL), SF_ERR_INVALID);
 }
 
+/* ==== Address limits ==== */
+
+/* text made of n copies of the character ch (any UTF-8 length) */
+static char *repeat(const char *ch, size_t n)
+{
+	size_t w = strlen(ch);
+	char *s = malloc(w * n + 1);
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++)
+		memcpy(s + i * w, ch, w);
+	s[w * n] = '\0';
+	return s;
+}
+
+/* The limits are characters, as the form's maxlength counts them: 60 x "Ж"
+ * (120 bytes) is a name of 60 characters, a street of 68 kana is 204 bytes;
+ * a refusal names the field and never holds its value. */
+static void t_validate_chars(void **state)
+{
+	(void)state;
+	char cc[3], why[SF_CHECKOUT_WHY_MAX];
+	struct sf_address base = {.name = "Ada Lovelace", .street = "12 Rue de la Paix", .city = "Paris",
+				  .postcode = "75002", .country = "fr", .phone = NULL};
+	struct sf_address a = base;
+	char *zhe60 = repeat("\xd0\x96", 60), *zhe100 = repeat("\xd0\x96", 100), *zhe101 = repeat("\xd0\x96", 101);
+	char *kana68 = repeat("\xe3\x81\x82", 68), *kana200 = repeat("\xe3\x81\x82", 200);
+	char *kana201 = repeat("\xe3\x81\x82", 201), *grin100 = repeat("\xf0\x9f\x98\x80", 100);
+	a.name = zhe60;
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_OK);
+	assert_string_equal(why, "");
+	a.name = zhe100;
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_OK);
+	a.name = grin100; /* 400 bytes: the 4 x cap */
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_OK);
+	a.street = kana68;
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_OK);
+	a.street = kana200;
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_OK);
+	a.street = kana201;
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_ERR_ADDRESS);
+	assert_string_equal(why, "The street and number must be one line of at most 200 characters.");
+	a = base;
+	a.name = zhe101;
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_ERR_ADDRESS);
+	assert_string_equal(why, "The name must be one line of at most 100 characters.");
+	assert_null(strstr(why, "\xd0\x96"));
+	a = base;
+	a.city = "";
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_ERR_ADDRESS);
+	assert_string_equal(why, "Fill in the city.");
+	a = base;
+	a.postcode = "75\t002";
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_ERR_ADDRESS);
+	assert_non_null(strstr(why, "postcode"));
+	a = base;
+	a.country = "F1";
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_ERR_ADDRESS);
+	assert_non_null(strstr(why, "country"));
+	a = base;
+	a.phone = "call me";
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, NULL, 0), SF_ERR_ADDRESS);
+	assert_int_equal(sf_checkout_validate(&a, "x<y@example.org", cc, why, sizeof why), SF_ERR_ADDRESS);
+	assert_non_null(strstr(why, "phone"));
+	a = base;
+	assert_int_equal(sf_checkout_validate(&a, "x<y@example.org", cc, why, sizeof why), SF_ERR_ADDRESS);
+	assert_non_null(strstr(why, "e-mail"));
+	/* a card number anywhere: its own error, no field text */
+	a.street = "4111 1111 1111 1111";
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_ERR_CARD_DATA);
+	assert_string_equal(why, "");
+	free(zhe60);
+	free(zhe100);
+	free(zhe101);
+	free(kana68);
+	free(kana200);
+	free(kana201);
+	free(grin100);
+}
+
 /* ==== Placing orders ==== */
 
 static void t_place(void **state)
@@ -556,6 +635,7 @@ int main(void)
 		cmocka_unit_test(t_quote_exclusive_coupon),
 		cmocka_unit_test(t_quote_shipping_taxed),
 		cmocka_unit_test(t_quote_limits),
+		cmocka_unit_test(t_validate_chars),
 		cmocka_unit_test_setup_teardown(t_place, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_idempotency, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_place_view, commerce_fx_setup, commerce_fx_teardown),
