@@ -343,7 +343,10 @@ static enum sf_err shipping_step(struct sf_req *req, struct sf_resp *resp, enum 
 		const char *code = json_string_value(json_object_get(m, "code"));
 		json_object_set_new(m, "checked", json_boolean(chosen ? code && !strcmp(code, chosen) : i == 0));
 	}
-	return checkout_step(req, resp, "checkout_shipping", why, json_pack("{s:o}", "cart", cart), NULL);
+	/* a refusal the shopper repairs in the cart (a coupon, stock) */
+	int fix_cart = why && why != SF_ERR_SHIPPING_METHOD;
+	return checkout_step(req, resp, "checkout_shipping", why,
+			     json_pack("{s:o,s:b}", "cart", cart, "fix_cart", fix_cart), NULL);
 }
 
 /* Parse the form and check the address carried in it.  SF_OK, or the
@@ -372,33 +375,53 @@ enum sf_err sf_web_checkout_shipping(struct sf_req *req, struct sf_resp *resp)
 	return err || shown ? err : shipping_step(req, resp, SF_OK);
 }
 
-enum sf_err sf_web_checkout_review(struct sf_req *req, struct sf_resp *resp)
+/* Where a refused checkout form goes back to, keeping what the shopper
+ * typed: the address step for the address, the cart page when the cart
+ * has nothing to order or is above the money cap (the cart says what to
+ * change), else the shipping step with the address and method kept and
+ * the error (a coupon no longer valid, stock gone, no such method).
+ * Errors of the server (5xx) go to the layer. */
+static enum sf_err refused(struct sf_req *req, struct sf_resp *resp, enum sf_err err)
+{
+	if (!user_error(err))
+		return err;
+	if (err == SF_ERR_ADDRESS || err == SF_ERR_CARD_DATA)
+		return address_step(req, resp, err);
+	if (err == SF_ERR_CART_EMPTY || err == SF_ERR_TOO_LARGE)
+		return cart_page(req, resp, err, NULL);
+	return shipping_step(req, resp, err);
+}
+
+/* Step 3: the cart priced with the posted shipping method, and a fresh
+ * idempotency key for the place form; why and message (NULL: the
+ * registry's description): the refusal of a place that brought the
+ * shopper back here. */
+static enum sf_err review_step(struct sf_req *req, struct sf_resp *resp, enum sf_err why, const char *message)
 {
 	struct sf_app *app = req->app;
 	struct sf_cart_owner o;
 	struct sf_shop_rules r;
 	char key[33];
 	json_t *review = NULL;
-	int shown = 0;
-	enum sf_err err = posted_address(req, resp, &shown);
-	if (err || shown)
-		return err;
 	sf_shop_req_rules(req, &r);
 	if (sf_shop_req_owner(req, resp, 0, &o) != SF_OK)
 		return cart_page(req, resp, SF_ERR_CART_EMPTY, NULL);
-	err = sf_checkout_preview(app->db, &r, &o, sf_form_get(req, "shipping_method"), NULL, &review);
-	if (err == SF_ERR_SHIPPING_METHOD)
-		return shipping_step(req, resp, err);
-	if (user_error(err))
-		return cart_page(req, resp, err, NULL);
+	enum sf_err err = sf_checkout_preview(app->db, &r, &o, sf_form_get(req, "shipping_method"), NULL, &review);
 	if (err)
-		return err;
+		return refused(req, resp, err);
 	sf_rand_base32(key, 32);
 	key[32] = '\0';
-	return checkout_step(req, resp, "checkout_review", SF_OK,
+	return checkout_step(req, resp, "checkout_review", why,
 			     json_pack("{s:o,s:s,s:s}", "review", review, "idempotency_key", key, "shipping_method",
 				       sf_form_get(req, "shipping_method")),
-			     NULL);
+			     message);
+}
+
+enum sf_err sf_web_checkout_review(struct sf_req *req, struct sf_resp *resp)
+{
+	int shown = 0;
+	enum sf_err err = posted_address(req, resp, &shown);
+	return err || shown ? err : review_step(req, resp, SF_OK, NULL);
 }
 
 enum sf_err sf_web_checkout_place(struct sf_req *req, struct sf_resp *resp)
@@ -421,12 +444,14 @@ enum sf_err sf_web_checkout_place(struct sf_req *req, struct sf_resp *resp)
 	if (sf_shop_req_owner(req, resp, 0, &cr.owner) != SF_OK)
 		return cart_page(req, resp, SF_ERR_CART_EMPTY, NULL);
 	err = sf_checkout_place(app->db, app->keys, &r, &cr, &id, &replayed);
-	if (err == SF_ERR_ADDRESS || err == SF_ERR_CARD_DATA)
-		return address_step(req, resp, err);
-	if (user_error(err))
-		return cart_page(req, resp, err, NULL);
+	/* the form's hidden key is missing, malformed, or was used for
+	 * another order: a shopper knows nothing of headers */
+	if (err == SF_ERR_IDEMPOTENCY_KEY || err == SF_ERR_IDEMPOTENCY)
+		return review_step(req, resp, err,
+				   "This order form has expired or was already used: please check the order and "
+				   "place it again.");
 	if (err)
-		return err;
+		return refused(req, resp, err);
 	const char *loc = sf_arena_printf(req->arena, "/orders/%" PRId64, id);
 	return loc ? sf_resp_redirect(req, resp, 303, loc) : SF_ERR_NOMEM;
 }

@@ -258,6 +258,90 @@ def test_checkout_limits(P, db, sku):
     check('and takes a name of 100 x "Ж" (200 bytes): 201', st == 201, (st, js))
 
 
+def sql(db, statement, args=()):
+    c = sqlite3.connect(db, timeout=10)
+    try:
+        c.execute(statement, args)
+        c.commit()
+    finally:
+        c.close()
+
+
+def review(s, fields, method='standard'):
+    """POST /checkout/review: (status, html, the place form's fields)."""
+    st, hd, body = s.form('/checkout/review', dict(fields, shipping_method=method))
+    html = body.decode('utf-8', 'replace')
+    place = dict(fields, shipping_method=method, idempotency_key=hidden(html, 'idempotency_key'))
+    fp = hidden(html, 'review_fingerprint')
+    if fp is not None:
+        place['review_fingerprint'] = fp
+    return st, html, place
+
+
+def kept(html):
+    """Does the page carry the address typed at step 1?"""
+    return all('value="%s"' % v in html for v in ('ada@example.org', 'Ada Lovelace', '12 Rue de la Paix', 'Paris',
+                                                   '75002', 'FR', '+33 1 23 45 67 89'))
+
+
+def test_place_refusals(P, db, sku):
+    """What place refuses shows a checkout step again with the address kept
+    and the reason, never the cart page with the address lost."""
+    s, tok = checkout_ready(P, sku)
+    fields = dict(ADDRESS, email='ada@example.org', csrf_token=tok)
+    orders = count(db, 'SELECT count(*) FROM orders')
+    # a coupon deactivated between review and place
+    sql(db, "INSERT INTO coupons (code, kind, value, active, created_at) VALUES ('GONE10', 'percent', 1000, 1, 0)")
+    st, js, _ = s.api('PATCH', '/api/v1/cart', {'coupon': 'GONE10'})
+    check('refusals setup: the coupon applies', st == 200, (st, js))
+    st, html, place = review(s, fields)
+    check('refusals setup: the review shows the discount', st == 200 and 'GONE10' in html, (st, html[:300]))
+    sql(db, "UPDATE coupons SET active = 0 WHERE code = 'GONE10'")
+    st, hd, body = s.form('/checkout/place', place)
+    html = body.decode('utf-8', 'replace')
+    check('place with a coupon deactivated since the review: 400 coupon_invalid on the shipping step',
+          st == 400 and 'coupon_invalid' in html and 'action="/checkout/review"' in html, (st, html[:400]))
+    check('... the address kept, the method still chosen, a way to the cart',
+          kept(html) and 'value="standard" checked' in html and 'href="/cart">Change the cart' in html, html)
+    st, js, _ = s.api('PATCH', '/api/v1/cart', {'coupon': ''})
+    check('the shopper drops the coupon', st == 200, (st, js))
+    # stock gone between review and place
+    st, html, place = review(s, fields)
+    stock = count(db, 'SELECT stock FROM variants WHERE sku = ?', (sku,))
+    sql(db, 'UPDATE variants SET stock = 0 WHERE sku = ?', (sku,))
+    st, hd, body = s.form('/checkout/place', place)
+    html = body.decode('utf-8', 'replace')
+    sql(db, 'UPDATE variants SET stock = ? WHERE sku = ?', (stock, sku))
+    check('place with the stock gone since the review: 409 out_of_stock, address kept',
+          st == 409 and 'out_of_stock' in html and kept(html) and 'action="/checkout/review"' in html,
+          (st, html[:400]))
+    # no shipping method
+    st, html, place = review(s, fields)
+    del place['shipping_method']
+    st, hd, body = s.form('/checkout/place', place)
+    html = body.decode('utf-8', 'replace')
+    check('place without a shipping method: 400, back to the shipping step with the address',
+          st == 400 and 'invalid_shipping_method' in html and 'name="shipping_method"' in html and kept(html)
+          and 'Change the cart' not in html, (st, html[:400]))
+    # the form's idempotency key: missing, or malformed
+    for what, key in [('without', None), ('with a malformed', 'short')]:
+        st, html, place = review(s, fields)
+        if key is None:
+            del place['idempotency_key']
+        else:
+            place['idempotency_key'] = key
+        st, hd, body = s.form('/checkout/place', place)
+        html = body.decode('utf-8', 'replace')
+        check('place %s idempotency key: 400, the review again with a human message and a fresh key' % what,
+              st == 400 and 'Idempotency-Key' not in html and 'This order form has expired' in html
+              and 'Place order' in html and len(hidden(html, 'idempotency_key') or '') == 32 and kept(html),
+              (st, html[:600]))
+    check('refusals at place: no order written', count(db, 'SELECT count(*) FROM orders') == orders)
+    st, html, place = review(s, fields)
+    st, hd, body = s.form('/checkout/place', place)
+    check('and then the order is placed: 303', st == 303 and '/orders/' in hd.get('location', ''), (st, body[:300]))
+
+
 # ==== hostile input ====
 
 def test_hostile(P, db, sku):
@@ -496,6 +580,7 @@ def main():
             test_hostile(srv.https, db, rows[0][0])
             test_checkout_echo(srv.https, db, rows[0][0])
             test_checkout_limits(srv.https, db, rows[0][0])
+            test_place_refusals(srv.https, db, rows[0][0])
             test_money_cap(srv.https, db, capped)
             test_race(srv.https, db, rows[2][0])
             test_reads_beside_blocked_writes(srv.https, db, rows[0][0])
