@@ -371,6 +371,13 @@ enum sf_err sf_api_checkout(struct sf_req *req, struct sf_resp *resp)
 	cr.address.country = str_member(addr, "country", &bad);
 	cr.address.phone = str_member(addr, "phone", &bad);
 	const json_t *pay = json_object_get(body, "pay");
+	/* the total the client showed its shopper: no order at another one */
+	const json_t *expect = json_object_get(body, "expected_total");
+	if (expect && !json_is_null(expect)) {
+		cr.check_total = 1;
+		cr.expect_total = json_is_integer(expect) ? json_integer_value(expect) : -1;
+		bad |= cr.expect_total < 0;
+	}
 	if (bad || (pay && !json_is_boolean(pay) && !json_is_null(pay))) {
 		err = SF_ERR_BAD_PARAM;
 		goto out;

@@ -114,6 +114,10 @@
 	  "Choose one of the offered shipping methods.")                                   \
 	X(SF_ERR_ADDRESS, 836, 400, "invalid_address",                                     \
 	  "The shipping address is incomplete or not valid.")                             \
+	X(SF_ERR_CART_CHANGED, 837, 409, "cart_changed",                                   \
+	  "Your cart changed since you reviewed it: please check the order again.")       \
+	X(SF_ERR_TOTAL_CHANGED, 838, 409, "total_mismatch",                                \
+	  "The order's total is not the expected_total: the cart, its prices, coupon or shipping changed.") \
 	/* 84x: payments and webhooks */                                                   \
 	X(SF_ERR_SIGNATURE, 840, 400, "signature_invalid",                                 \
 	  "The request signature is missing or does not verify.")                          \

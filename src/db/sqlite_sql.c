@@ -243,7 +243,7 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 				      "VALUES (?1, ?2, ?3, ?4)",
 	[SF_STMT_COUPON_USE_BY_ORDER] = "SELECT coupon_id FROM coupon_uses WHERE order_id = ?1",
 	[SF_STMT_COUPON_USE_DELETE] = "DELETE FROM coupon_uses WHERE order_id = ?1",
-	[SF_STMT_ORDER_BY_IDEM] = "SELECT id, idem_body_hash FROM orders WHERE idem_owner = ?1 AND idem_key_hash = ?2",
+	[SF_STMT_ORDER_BY_IDEM] = "SELECT id, idem_body_hash, total_minor FROM orders WHERE idem_owner = ?1 AND idem_key_hash = ?2",
 	[SF_STMT_ORDER_INSERT] = "INSERT INTO orders(customer_id, guest_hash, status, currency, prices_include_tax, "
 				 "subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor, coupon_code, "
 				 "shipping_method, shipping_name, idem_owner, idem_key_hash, idem_body_hash, "

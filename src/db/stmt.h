@@ -160,7 +160,7 @@ enum sf_stmt {
 	SF_STMT_COUPON_USE_INSERT,        /* (coupon_id, order_id, customer_id|NULL, now) */
 	SF_STMT_COUPON_USE_BY_ORDER,      /* (order_id) -> coupon_id */
 	SF_STMT_COUPON_USE_DELETE,        /* (order_id) */
-	SF_STMT_ORDER_BY_IDEM,            /* (idem_owner, idem_key_hash) -> id, idem_body_hash */
+	SF_STMT_ORDER_BY_IDEM,            /* (idem_owner, idem_key_hash) -> id, idem_body_hash, total_minor */
 	SF_STMT_ORDER_INSERT,             /* (customer_id|NULL, guest_hash|NULL, currency, incl_tax, subtotal,
 	                                     discount, shipping, tax, total, coupon|NULL, ship_code, ship_name,
 	                                     idem_owner, idem_key_hash, idem_body_hash, reserved_until, now) */

@@ -166,6 +166,97 @@ enum sf_err sf_quote_load(struct sf_db_conn *c, int64_t cart_id, const struct sf
 	return err;
 }
 
+/* ==== The priced cart: what review shows and place orders ==== */
+
+void sf_quote_fingerprint(const struct sf_quote *q, const char *coupon, const char *ship_code,
+			  char out[SF_QUOTE_FP_LEN + 1])
+{
+	crypto_generichash_state st;
+	unsigned char h[SF_QUOTE_FP_LEN / 2]; /* two letters a byte */
+	char rec[192];
+	const char *texts[] = {coupon ? coupon : "", ship_code ? ship_code : ""};
+	crypto_generichash_init(&st, NULL, 0, sizeof h);
+	/* one record per line of text: numbers, and the two codes with their
+	 * length, so that no two quotes write the same text */
+	int n = snprintf(rec, sizeof rec, "storefort review v1\n%s %d %zu\n", q->currency, q->include_tax, q->n);
+	crypto_generichash_update(&st, (const unsigned char *)rec, (size_t)n);
+	for (size_t i = 0; i < q->n; i++) {
+		const struct sf_quote_line *l = &q->lines[i];
+		n = snprintf(rec, sizeof rec,
+			     "line %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 "\n",
+			     l->variant_id, l->qty, l->unit, l->gross, l->discount, l->tax);
+		crypto_generichash_update(&st, (const unsigned char *)rec, (size_t)n);
+	}
+	for (size_t i = 0; i < SF_ARRAY_LEN(texts); i++) {
+		n = snprintf(rec, sizeof rec, "%s %zu:", i ? "shipping" : "coupon", strlen(texts[i]));
+		crypto_generichash_update(&st, (const unsigned char *)rec, (size_t)n);
+		crypto_generichash_update(&st, (const unsigned char *)texts[i], strlen(texts[i]));
+	}
+	n = snprintf(rec, sizeof rec,
+		     "\ntotals %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 "\n",
+		     q->subtotal, q->discount, q->goods, q->shipping, q->shipping_tax, q->tax, q->total);
+	crypto_generichash_update(&st, (const unsigned char *)rec, (size_t)n);
+	crypto_generichash_final(&st, h, sizeof h);
+	/* letters only: a hidden form field that can never look like a card
+	 * number (util.h, sf_token_text) */
+	sf_token_text(h, sizeof h, out);
+}
+
+/* The owner's cart priced as of now: its lines from the variants table,
+ * shipping method ship_code, and coupon (NULL: the cart's; "": none)
+ * checked against the subtotal.  The one pricing of review and place, so
+ * that what the shopper reviewed is what place compares. */
+struct priced {
+	struct sf_quote q; /* sf_quote_free */
+	struct sf_ship_method methods[SF_SHIP_MAX_METHODS];
+	const struct sf_ship_method *m; /* into methods */
+	struct sf_coupon cp;
+	const struct sf_coupon *use; /* &cp, or NULL: no coupon */
+	char code[SF_COUPON_CODE_MAX + 1];
+	int64_t cart_id;
+};
+
+/* SF_OK and *p (the caller frees p->q), or SF_ERR_CART_EMPTY,
+ * SF_ERR_SHIPPING_METHOD, a coupon error, SF_ERR_TOO_LARGE, a quote or a
+ * database error (p->q freed). */
+static enum sf_err price_cart(struct sf_db_conn *c, const struct sf_shop_rules *r, const struct sf_cart_owner *o,
+			      const char *ship_code, const char *coupon, int64_t now, struct priced *p)
+{
+	char cart_coupon[SF_COUPON_CODE_MAX + 1] = "";
+	size_t nm = 0;
+	memset(p, 0, sizeof *p);
+	enum sf_err err = sf_cart_find(c, o, &p->cart_id, cart_coupon);
+	if (err == SF_ERR_NOT_FOUND)
+		return SF_ERR_CART_EMPTY;
+	if (!err)
+		err = sf_quote_load(c, p->cart_id, r, &p->q);
+	if (err)
+		return err;
+	if (p->q.n == 0)
+		err = SF_ERR_CART_EMPTY;
+	if (!err)
+		err = sf_shipping_methods(c, p->methods, SF_SHIP_MAX_METHODS, &nm);
+	if (!err && !(p->m = sf_shipping_find(p->methods, nm, ship_code)))
+		err = SF_ERR_SHIPPING_METHOD;
+	if (!err)
+		err = sf_quote_compute(&p->q, NULL, NULL);
+	const char *want = coupon ? coupon : cart_coupon;
+	if (!err && want && *want) {
+		err = sf_coupon_normalize(want, p->code);
+		if (!err)
+			err = sf_coupon_load(c, p->code, &p->cp);
+		if (!err)
+			err = sf_coupon_check(&p->cp, p->q.subtotal, p->q.currency, now, o->customer_id);
+		if (!err)
+			p->use = &p->cp;
+	}
+	if (!err)
+		err = sf_quote_compute(&p->q, p->use, p->m);
+	if (err)
+		sf_quote_free(&p->q);
+	return err;
+}
+
 /* ==== Input validation ==== */
 
 /* A one-line text of at most max characters, as the form's maxlength
@@ -292,7 +383,7 @@ static void hash_fields(unsigned char out[32], const char *domain, const char *c
 }
 
 struct idem_row {
-	int64_t id;
+	int64_t id, total;
 	unsigned char body[32];
 	int ok;
 };
@@ -303,6 +394,7 @@ static void read_idem(struct sf_db_cursor *cur, void *ctx)
 	size_t n = 0;
 	const void *b = sf_db_col_blob(cur, 1, &n);
 	r->id = sf_db_col_int(cur, 0);
+	r->total = sf_db_col_int(cur, 2);
 	r->ok = n == 32;
 	if (r->ok)
 		memcpy(r->body, b, 32);
@@ -311,16 +403,11 @@ static void read_idem(struct sf_db_cursor *cur, void *ctx)
 static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
 {
 	const struct sf_checkout_req *rq = x->req;
-	struct sf_quote q = {0};
-	struct sf_ship_method methods[SF_SHIP_MAX_METHODS];
-	size_t nmethods = 0;
-	struct sf_coupon cp;
-	const struct sf_coupon *use = NULL;
-	char cart_coupon[SF_COUPON_CODE_MAX + 1] = "", code[SF_COUPON_CODE_MAX + 1] = "";
+	struct priced p;
 	unsigned char *sealed_email = NULL, *sealed_addr = NULL;
 	size_t email_len = 0, addr_len = 0;
 	char *addr_json = NULL;
-	int64_t cart_id = 0, now = sf_shop_now();
+	int64_t now = sf_shop_now();
 	enum sf_db_status st;
 	enum sf_err err;
 
@@ -333,64 +420,47 @@ static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
 	if (st == SF_DB_OK) {
 		if (!idem.ok || sf_ct_compare(idem.body, x->body_hash, 32) != 0)
 			return SF_ERR_IDEMPOTENCY;
+		if (rq->check_total && idem.total != rq->expect_total)
+			return SF_ERR_TOTAL_CHANGED;
 		x->order_id = idem.id;
 		x->replayed = 1;
 		return SF_OK;
 	}
 
-	/* 2. the cart, priced from the variants table */
-	err = sf_cart_find(c, &rq->owner, &cart_id, cart_coupon);
-	if (err == SF_ERR_NOT_FOUND)
-		return SF_ERR_CART_EMPTY;
-	if (!err)
-		err = sf_quote_load(c, cart_id, x->r, &q);
+	/* 2. the cart, priced from the variants table: what the shopper
+	 * reviewed, or nothing is written */
+	err = price_cart(c, x->r, &rq->owner, rq->shipping_method, rq->coupon, now, &p);
 	if (err)
-		goto out;
-	if (q.n == 0) {
-		err = SF_ERR_CART_EMPTY;
+		return err;
+	if (rq->review_fp) {
+		char fp[SF_QUOTE_FP_LEN + 1];
+		sf_quote_fingerprint(&p.q, p.code, p.m->code, fp);
+		if (strnlen(rq->review_fp, SF_QUOTE_FP_LEN + 1) != SF_QUOTE_FP_LEN ||
+		    sf_ct_compare(fp, rq->review_fp, SF_QUOTE_FP_LEN) != 0) {
+			err = SF_ERR_CART_CHANGED;
+			goto out;
+		}
+	}
+	if (rq->check_total && p.q.total != rq->expect_total) {
+		err = SF_ERR_TOTAL_CHANGED;
 		goto out;
 	}
-	for (size_t i = 0; i < q.n; i++) {
-		if (!q.lines[i].active) {
+	for (size_t i = 0; i < p.q.n; i++) {
+		if (!p.q.lines[i].active) {
 			err = SF_ERR_OUT_OF_STOCK;
 			goto out;
 		}
-		if (q.lines[i].qty > x->r->max_line_qty) {
+		if (p.q.lines[i].qty > x->r->max_line_qty) {
 			err = SF_ERR_QUANTITY;
 			goto out;
 		}
 	}
-	err = sf_shipping_methods(c, methods, SF_SHIP_MAX_METHODS, &nmethods);
-	if (err)
-		goto out;
-	const struct sf_ship_method *m = sf_shipping_find(methods, nmethods, rq->shipping_method);
-	if (!m) {
-		err = SF_ERR_SHIPPING_METHOD;
-		goto out;
-	}
-	err = sf_quote_compute(&q, NULL, NULL);
-	if (err)
-		goto out;
-	const char *want = rq->coupon ? rq->coupon : cart_coupon;
-	if (want && *want) {
-		err = sf_coupon_normalize(want, code);
-		if (!err)
-			err = sf_coupon_load(c, code, &cp);
-		if (!err)
-			err = sf_coupon_check(&cp, q.subtotal, q.currency, now, rq->owner.customer_id);
-		if (err)
-			goto out;
-		use = &cp;
-	}
-	err = sf_quote_compute(&q, use, m);
-	if (err)
-		goto out;
 
 	/* 3. reserve the stock: a guarded UPDATE per line; any shortfall
 	 * rolls the whole transaction back */
 	int flipped = 0;
-	for (size_t i = 0; i < q.n; i++) {
-		err = sf_stock_take(c, q.lines[i].variant_id, q.lines[i].qty, &flipped);
+	for (size_t i = 0; i < p.q.n; i++) {
+		err = sf_stock_take(c, p.q.lines[i].variant_id, p.q.lines[i].qty, &flipped);
 		if (err)
 			goto out;
 	}
@@ -408,16 +478,16 @@ static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
 	struct sf_db_param op[] = {
 		rq->owner.customer_id > 0 ? SF_DB_INT(rq->owner.customer_id) : SF_DB_NULL,
 		rq->owner.customer_id > 0 ? SF_DB_NULL : SF_DB_BLOB(rq->owner.guest_hash, SF_CART_HASH_LEN),
-		SF_DB_TEXT(q.currency),
-		SF_DB_INT(q.include_tax),
-		SF_DB_INT(q.subtotal),
-		SF_DB_INT(q.discount),
-		SF_DB_INT(q.shipping),
-		SF_DB_INT(q.tax),
-		SF_DB_INT(q.total),
-		use ? SF_DB_TEXT(use->code) : SF_DB_NULL,
-		SF_DB_TEXT(m->code),
-		SF_DB_TEXT(m->name),
+		SF_DB_TEXT(p.q.currency),
+		SF_DB_INT(p.q.include_tax),
+		SF_DB_INT(p.q.subtotal),
+		SF_DB_INT(p.q.discount),
+		SF_DB_INT(p.q.shipping),
+		SF_DB_INT(p.q.tax),
+		SF_DB_INT(p.q.total),
+		p.use ? SF_DB_TEXT(p.use->code) : SF_DB_NULL,
+		SF_DB_TEXT(p.m->code),
+		SF_DB_TEXT(p.m->name),
 		SF_DB_TEXT(x->owner),
 		SF_DB_BLOB(x->key_hash, 32),
 		SF_DB_BLOB(x->body_hash, 32),
@@ -451,8 +521,8 @@ static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
 	struct sf_db_param sp[] = {SF_DB_INT(x->order_id), SF_DB_BLOB(sealed_email, email_len),
 				   SF_DB_BLOB(sealed_addr, addr_len)};
 	st = sf_db_exec(c, SF_STMT_ORDER_SET_SEALED, sp, 3, NULL);
-	for (size_t i = 0; i < q.n && st >= 0; i++) {
-		const struct sf_quote_line *l = &q.lines[i];
+	for (size_t i = 0; i < p.q.n && st >= 0; i++) {
+		const struct sf_quote_line *l = &p.q.lines[i];
 		char name[LINE_NAME_MAX];
 		snprintf(name, sizeof name, "%s%s%s", l->name, l->variant[0] ? " - " : "", l->variant);
 		sf_utf8_clip(name);
@@ -468,20 +538,20 @@ static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
 	}
 
 	/* 5. coupon use, order event + audit, cart emptied, webhook event */
-	if (use) {
-		err = sf_coupon_redeem(c, use, x->order_id, rq->owner.customer_id);
+	if (p.use) {
+		err = sf_coupon_redeem(c, p.use, x->order_id, rq->owner.customer_id);
 		if (err)
 			goto out;
 	}
-	json_t *extra = json_pack("{s:I,s:s,s:I}", "total", (json_int_t)q.total, "currency", q.currency, "lines",
-				  (json_int_t)q.n);
+	json_t *extra = json_pack("{s:I,s:s,s:I}", "total", (json_int_t)p.q.total, "currency", p.q.currency, "lines",
+				  (json_int_t)p.q.n);
 	err = extra ? sf_order_record(c, x->kr, x->order_id, NULL, SF_ORDER_PENDING_PAYMENT, &rq->actor,
 				      "order placed", "order.create", extra)
 		    : SF_ERR_NOMEM;
 	json_decref(extra);
 	if (err)
 		goto out;
-	struct sf_db_param cp_[] = {SF_DB_INT(cart_id), SF_DB_NULL, SF_DB_INT(now)};
+	struct sf_db_param cp_[] = {SF_DB_INT(p.cart_id), SF_DB_NULL, SF_DB_INT(now)};
 	st = sf_db_exec(c, SF_STMT_CART_CLEAR, cp_, 1, NULL);
 	if (st >= 0)
 		st = sf_db_exec(c, SF_STMT_CART_SET_COUPON, cp_, 3, NULL);
@@ -491,7 +561,7 @@ static enum sf_err place_in_txn(struct sf_db_conn *c, struct place_ctx *x)
 	}
 	/* No mail yet: the order confirmation goes out when the order is paid
 	 * (sf_order_payment_settled); an unpaid order may still expire. */
-	err = sf_webhook_order_event(c, "order.created", x->order_id, "pending_payment", q.total, q.currency);
+	err = sf_webhook_order_event(c, "order.created", x->order_id, "pending_payment", p.q.total, p.q.currency);
 out:
 	free(sealed_email);
 	free(sealed_addr);
@@ -499,7 +569,7 @@ out:
 		sodium_memzero(addr_json, strlen(addr_json));
 		free(addr_json);
 	}
-	sf_quote_free(&q);
+	sf_quote_free(&p.q);
 	return err;
 }
 
@@ -604,67 +674,38 @@ static enum sf_err place(struct sf_db *db, struct place_ctx *x, int64_t *order_i
 enum sf_err sf_checkout_preview(struct sf_db *db, const struct sf_shop_rules *r, const struct sf_cart_owner *o,
 				const char *ship_code, const char *coupon, json_t **out)
 {
-	struct sf_quote q = {0};
-	struct sf_ship_method methods[SF_SHIP_MAX_METHODS];
-	size_t nm = 0;
-	struct sf_coupon cp;
-	char cart_coupon[SF_COUPON_CODE_MAX + 1] = "", code[SF_COUPON_CODE_MAX + 1] = "";
-	int64_t cart_id = 0;
+	struct priced p;
+	char fp[SF_QUOTE_FP_LEN + 1];
 	int oom = 0;
 	*out = NULL;
 	struct sf_db_conn *c = sf_db_conn_get(db);
 	if (!c)
 		return SF_ERR_DB;
-	enum sf_err err = sf_cart_find(c, o, &cart_id, cart_coupon);
-	if (err == SF_ERR_NOT_FOUND)
-		return SF_ERR_CART_EMPTY;
-	if (!err)
-		err = sf_quote_load(c, cart_id, r, &q);
-	if (!err && q.n == 0)
-		err = SF_ERR_CART_EMPTY;
-	if (!err)
-		err = sf_shipping_methods(c, methods, SF_SHIP_MAX_METHODS, &nm);
+	enum sf_err err = price_cart(c, r, o, ship_code, coupon, sf_shop_now(), &p);
 	if (err)
-		goto out;
-	const struct sf_ship_method *m = sf_shipping_find(methods, nm, ship_code);
-	if (!m) {
-		err = SF_ERR_SHIPPING_METHOD;
-		goto out;
-	}
-	err = sf_quote_compute(&q, NULL, NULL);
-	const char *want = coupon ? coupon : cart_coupon;
-	if (!err && want && *want) {
-		err = sf_coupon_normalize(want, code);
-		if (!err)
-			err = sf_coupon_load(c, code, &cp);
-		if (!err)
-			err = sf_coupon_check(&cp, q.subtotal, q.currency, sf_shop_now(), o->customer_id);
-	}
-	if (!err)
-		err = sf_quote_compute(&q, code[0] ? &cp : NULL, m);
-	if (err)
-		goto out;
+		return err;
+	const struct sf_quote *q = &p.q;
 	json_t *lines = json_array();
-	for (size_t i = 0; i < q.n; i++) {
-		const struct sf_quote_line *l = &q.lines[i];
+	for (size_t i = 0; i < q->n; i++) {
+		const struct sf_quote_line *l = &q->lines[i];
 		json_t *j = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o}", "sku", l->sku, "name", l->name, "variant", l->variant,
-				      "quantity", (json_int_t)l->qty, "unit_price", sf_money_json(l->unit, q.currency),
-				      "line_total", sf_money_json(l->gross, q.currency));
+				      "quantity", (json_int_t)l->qty, "unit_price", sf_money_json(l->unit, q->currency),
+				      "line_total", sf_money_json(l->gross, q->currency));
 		oom |= !j || json_array_append_new(lines, j);
 	}
-	json_t *totals = json_pack("{s:o,s:o,s:o,s:o,s:o}", "subtotal", sf_money_json(q.subtotal, q.currency),
-				   "discount", sf_money_json(q.discount, q.currency), "shipping",
-				   sf_money_json(q.shipping, q.currency), "tax", sf_money_json(q.tax, q.currency),
-				   "total", sf_money_json(q.total, q.currency));
-	*out = json_pack("{s:o,s:o,s:b,s:{s:s,s:s},s:s?,s:b}", "lines", lines, "totals", totals, "has_discount",
-			 q.discount > 0, "shipping", "code", m->code, "name", m->name, "coupon",
-			 code[0] ? code : NULL, "prices_include_tax", q.include_tax);
+	json_t *totals = json_pack("{s:o,s:o,s:o,s:o,s:o}", "subtotal", sf_money_json(q->subtotal, q->currency),
+				   "discount", sf_money_json(q->discount, q->currency), "shipping",
+				   sf_money_json(q->shipping, q->currency), "tax", sf_money_json(q->tax, q->currency),
+				   "total", sf_money_json(q->total, q->currency));
+	sf_quote_fingerprint(q, p.code, p.m->code, fp);
+	*out = json_pack("{s:o,s:o,s:b,s:{s:s,s:s},s:s?,s:b,s:s}", "lines", lines, "totals", totals, "has_discount",
+			 q->discount > 0, "shipping", "code", p.m->code, "name", p.m->name, "coupon",
+			 p.code[0] ? p.code : NULL, "prices_include_tax", q->include_tax, "fingerprint", fp);
 	if (!*out || oom) {
 		json_decref(*out);
 		*out = NULL;
 		err = SF_ERR_NOMEM;
 	}
-out:
-	sf_quote_free(&q);
+	sf_quote_free(&p.q);
 	return err;
 }

@@ -16,7 +16,8 @@
  * Every amount is integer minor units and at most SF_MONEY_MAX.
  *
  * Placing an order (sf_checkout_place) is one transaction: idempotency
- * lookup, cart read, quote, stock reservation (guarded UPDATE per line; any
+ * lookup, cart read, quote, the comparison with what the shopper reviewed
+ * (review_fp, expect_total), stock reservation (guarded UPDATE per line; any
  * shortfall rolls everything back), order + lines + sealed e-mail and
  * address, coupon use, order event, audit event, cart emptied, the
  * order.created webhook queued.  No mail: the order confirmation is sent
@@ -71,6 +72,17 @@ enum sf_err sf_quote_load(struct sf_db_conn *c, int64_t cart_id, const struct sf
 /* Free q's lines (q itself is the caller's). */
 void sf_quote_free(struct sf_quote *q);
 
+/* The fingerprint of a priced quote, as the review step shows it and place
+ * compares it: BLAKE2b-256 over a canonical text of the currency, the tax
+ * mode, every line (variant, quantity, unit price, gross, discount, tax),
+ * the coupon code (normalised; NULL or "": none), the shipping method's
+ * code and every total, written in SF_TOKEN_ALPHABET letters (util.h) into
+ * out (SF_QUOTE_FP_LEN characters and a NUL).  Equal fingerprints: the same
+ * lines, prices, coupon, shipping and totals.  Pure. */
+#define SF_QUOTE_FP_LEN 64
+void sf_quote_fingerprint(const struct sf_quote *q, const char *coupon, const char *ship_code,
+			  char out[SF_QUOTE_FP_LEN + 1]);
+
 #define SF_ADDR_NAME_MAX 100
 #define SF_ADDR_STREET_MAX 200
 #define SF_ADDR_CITY_MAX 100
@@ -105,17 +117,27 @@ struct sf_checkout_req {
 	const char *coupon;          /* NULL: the cart's coupon; "": none */
 	const char *idem_key;        /* 8..128 visible ASCII characters */
 	struct sf_shop_actor actor;
+	/* What the shopper agreed to; a new order is placed only when the
+	 * cart, priced in the placing transaction, still matches it:
+	 * review_fp (NULL: not checked) the review's fingerprint
+	 * (sf_checkout_preview's "fingerprint"; "" or any other text never
+	 * matches), check_total and expect_total the total in minor units. */
+	const char *review_fp;
+	int check_total;
+	int64_t expect_total;
 };
 
 /* Place an order from the owner's cart.  Same idem_key from the same
  * owner: the same order again (*replayed = 1), whatever happened to the
- * cart since; with a different request (address, e-mail, method, coupon):
- * SF_ERR_IDEMPOTENCY.  Returns SF_OK with *order_id, or
+ * cart since (review_fp is not compared then; expect_total is, with the
+ * order's total); with a different request (address, e-mail, method,
+ * coupon): SF_ERR_IDEMPOTENCY.  Returns SF_OK with *order_id, or
  * SF_ERR_IDEMPOTENCY_KEY, SF_ERR_ADDRESS, SF_ERR_CARD_DATA,
- * SF_ERR_SHIPPING_METHOD, SF_ERR_CART_EMPTY, SF_ERR_OUT_OF_STOCK (nothing
- * reserved), SF_ERR_CURRENCY_MIX, SF_ERR_QUANTITY, a coupon error,
- * SF_ERR_TOO_LARGE, or a database/crypto error.  Nothing is written on
- * error. */
+ * SF_ERR_SHIPPING_METHOD, SF_ERR_CART_EMPTY, SF_ERR_CART_CHANGED (not the
+ * reviewed quote), SF_ERR_TOTAL_CHANGED (not expect_total),
+ * SF_ERR_OUT_OF_STOCK (nothing reserved), SF_ERR_CURRENCY_MIX,
+ * SF_ERR_QUANTITY, a coupon error, SF_ERR_TOO_LARGE, or a database/crypto
+ * error.  Nothing is written on error. */
 enum sf_err sf_checkout_place(struct sf_db *db, const struct sf_keyring *kr, const struct sf_shop_rules *r,
 			      const struct sf_checkout_req *req, int64_t *order_id, int *replayed) SF_WARN_UNUSED;
 /* sf_checkout_place, and *order the order as v sees it (sf_order_get's
@@ -132,7 +154,8 @@ enum sf_err sf_checkout_place_view(struct sf_db *db, const struct sf_keyring *kr
  * coupon (coupon NULL: the cart's; "": none), as JSON (caller owns *out):
  *   {"lines":[{"sku","name","quantity","unit_price","line_total"}],
  *    "totals":{"subtotal","discount","shipping","tax","total"},
- *    "has_discount","shipping":{"code","name"},"coupon","prices_include_tax"}
+ *    "has_discount","shipping":{"code","name"},"coupon","prices_include_tax",
+ *    "fingerprint"}  (sf_quote_fingerprint: what place compares)
  * SF_OK, SF_ERR_CART_EMPTY, SF_ERR_SHIPPING_METHOD, a coupon error,
  * SF_ERR_TOO_LARGE, or a database error.  Nothing is written. */
 enum sf_err sf_checkout_preview(struct sf_db *db, const struct sf_shop_rules *r, const struct sf_cart_owner *o,

@@ -439,6 +439,11 @@ enum sf_err sf_web_checkout_place(struct sf_req *req, struct sf_resp *resp)
 	cr.email = sf_form_get(req, "email");
 	cr.shipping_method = sf_form_get(req, "shipping_method");
 	cr.idem_key = sf_form_get(req, "idempotency_key");
+	/* the review's fingerprint: the form always sends it, and without it
+	 * nothing says what the shopper agreed to ("" never matches) */
+	cr.review_fp = sf_form_get(req, "review_fingerprint");
+	if (!cr.review_fp)
+		cr.review_fp = "";
 	sf_shop_req_rules(req, &r);
 	sf_shop_req_actor(req, &cr.actor);
 	if (sf_shop_req_owner(req, resp, 0, &cr.owner) != SF_OK)
@@ -450,6 +455,10 @@ enum sf_err sf_web_checkout_place(struct sf_req *req, struct sf_resp *resp)
 		return review_step(req, resp, err,
 				   "This order form has expired or was already used: please check the order and "
 				   "place it again.");
+	/* not what was reviewed: nothing placed; the new figures and a fresh
+	 * fingerprint to agree to */
+	if (err == SF_ERR_CART_CHANGED)
+		return review_step(req, resp, err, NULL);
 	if (err)
 		return refused(req, resp, err);
 	const char *loc = sf_arena_printf(req->arena, "/orders/%" PRId64, id);

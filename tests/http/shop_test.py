@@ -175,9 +175,11 @@ def test_pages(P, db, sku, slug):
     st, hd, body = s.form('/checkout/review', dict(fields, shipping_method='parcel'))
     html = body.decode('utf-8', 'replace')
     key = hidden(html, 'idempotency_key')
-    check('step 3 reviews totals with a fresh idempotency key', st == 200 and key and 'Place order' in html, st)
+    fp = hidden(html, 'review_fingerprint')
+    check('step 3 reviews totals with a fresh idempotency key and the fingerprint of what it shows',
+          st == 200 and key and fp and len(fp) == 64 and 'Place order' in html, st)
     check('checkout pages are CSP-clean', csp_clean(html))
-    place = dict(fields, shipping_method='parcel', idempotency_key=key)
+    place = dict(fields, shipping_method='parcel', idempotency_key=key, review_fingerprint=fp)
     st, hd, body = s.form('/checkout/place', place)
     loc = hd.get('location', '')
     check('place order: 303 to the order page', st == 303 and '/orders/' in loc, (st, hd, body[:300]))
@@ -340,6 +342,82 @@ def test_place_refusals(P, db, sku):
     st, html, place = review(s, fields)
     st, hd, body = s.form('/checkout/place', place)
     check('and then the order is placed: 303', st == 303 and '/orders/' in hd.get('location', ''), (st, body[:300]))
+
+
+def test_reviewed_is_placed(P, db, sku, other):
+    """The order placed is the order reviewed: a cart changed in another tab,
+    a price changed in the back office, or a missing fingerprint -> 409, the
+    review again with the new figures and a fresh fingerprint, no order."""
+    s, tok = checkout_ready(P, sku)
+    fields = dict(ADDRESS, email='ada@example.org', csrf_token=tok)
+    orders = count(db, 'SELECT count(*) FROM orders')
+    st, html, place = review(s, fields)
+    total = re.search(r'<dt>Total</dt><dd><strong>([^<]*)</strong>', html).group(1)
+    st, js, _ = s.api('POST', '/api/v1/cart/items', {'sku': other, 'quantity': 5})
+    check('second tab: 5 of another item added', st == 201, (st, js))
+    st, hd, body = s.form('/checkout/place', place)
+    html = body.decode('utf-8', 'replace')
+    new_total = re.search(r'<dt>Total</dt><dd><strong>([^<]*)</strong>', html)
+    check('place after the cart changed: 409 cart_changed, nothing placed', st == 409 and 'cart_changed' in html
+          and 'Your cart changed since you reviewed it: please check the order again' in html
+          and count(db, 'SELECT count(*) FROM orders') == orders, (st, html[:500]))
+    check('... the review again: the new total, a fresh fingerprint and key, the address kept',
+          new_total and new_total.group(1) != total and 'Place order' in html
+          and hidden(html, 'review_fingerprint') not in (None, place['review_fingerprint'])
+          and hidden(html, 'idempotency_key') != place['idempotency_key'] and kept(html), (total, html[:800]))
+    place2 = dict(place, review_fingerprint=hidden(html, 'review_fingerprint'),
+                  idempotency_key=hidden(html, 'idempotency_key'))
+    # a price changed in the back office between review and place
+    vid = count(db, 'SELECT id FROM variants WHERE sku = ?', (sku,))
+    price = count(db, 'SELECT price_minor FROM variants WHERE id = ?', (vid,))
+    sql(db, 'UPDATE variants SET price_minor = ? WHERE id = ?', (price + 100, vid))
+    st, hd, body = s.form('/checkout/place', place2)
+    html = body.decode('utf-8', 'replace')
+    check('place after a price change: 409 cart_changed, nothing placed',
+          st == 409 and 'cart_changed' in html and count(db, 'SELECT count(*) FROM orders') == orders, (st, html[:300]))
+    sql(db, 'UPDATE variants SET price_minor = ? WHERE id = ?', (price, vid))
+    st, html, place3 = review(s, fields)
+    nofp = dict(place3)
+    del nofp['review_fingerprint']
+    st, hd, body = s.form('/checkout/place', nofp)
+    check('place without the fingerprint: 409 the same way', st == 409 and b'cart_changed' in body
+          and count(db, 'SELECT count(*) FROM orders') == orders, st)
+    st, hd, body = s.form('/checkout/place', place3)
+    loc = hd.get('location', '')
+    check('place with the fingerprint of the cart as it is: 303 to the order', st == 303 and '/orders/' in loc,
+          (st, body[:300]))
+    st, hd, body = s.form('/checkout/place', place3)
+    check('the same form again: the same order', st == 303 and hd.get('location') == loc, (st, hd))
+    oid = int(loc.rstrip('/').rsplit('/', 1)[1])
+    check('the order is what was reviewed last', count(db, 'SELECT count(*) FROM order_lines WHERE order_id = ?',
+                                                       (oid,)) == 2, oid)
+    # the API's expected_total
+    a = Shopper(P)
+    st, js, _ = a.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 1})
+    check('API setup: add to cart', st == 201, st)
+    body = {'email': 'ada@example.org', 'address': ADDRESS, 'shipping_method': 'standard'}
+    orders = count(db, 'SELECT count(*) FROM orders')
+    for bad in ('100', 1.5, -1, True):
+        st, js, _ = a.api('POST', '/api/v1/checkout', dict(body, expected_total=bad),
+                          headers={'Idempotency-Key': 'expect-key-bad'})
+        check('expected_total %r: 400 bad_parameter' % (bad,), st == 400 and code(js) == 'bad_parameter', (st, js))
+    st, js, _ = a.api('POST', '/api/v1/checkout', dict(body, expected_total=1),
+                      headers={'Idempotency-Key': 'expect-key-0001'})
+    check('API checkout with another expected_total: 409 total_mismatch, nothing written',
+          st == 409 and code(js) == 'total_mismatch' and count(db, 'SELECT count(*) FROM orders') == orders, (st, js))
+    rev_total = price + (490 if price < 5000 else 0)
+    st, js, _ = a.api('POST', '/api/v1/checkout', dict(body, expected_total=rev_total),
+                      headers={'Idempotency-Key': 'expect-key-0001'})
+    check('with the right expected_total: 201', st == 201 and js['order']['totals']['total']['amount'] == rev_total,
+          (st, js, rev_total))
+    oid = (js or {}).get('order', {}).get('id')
+    st, js, _ = a.api('POST', '/api/v1/checkout', dict(body, expected_total=rev_total),
+                      headers={'Idempotency-Key': 'expect-key-0001'})
+    check('the same request again: the same order (200)', st == 200 and js['order']['id'] == oid, (st, js))
+    st, js, _ = a.api('POST', '/api/v1/checkout', dict(body, expected_total=rev_total + 1),
+                      headers={'Idempotency-Key': 'expect-key-0001'})
+    check('the same key with another expected_total: 409 total_mismatch', st == 409 and code(js) == 'total_mismatch',
+          (st, js))
 
 
 # ==== hostile input ====
@@ -581,6 +659,7 @@ def main():
             test_checkout_echo(srv.https, db, rows[0][0])
             test_checkout_limits(srv.https, db, rows[0][0])
             test_place_refusals(srv.https, db, rows[0][0])
+            test_reviewed_is_placed(srv.https, db, rows[0][0], rows[1][0])
             test_money_cap(srv.https, db, capped)
             test_race(srv.https, db, rows[2][0])
             test_reads_beside_blocked_writes(srv.https, db, rows[0][0])

@@ -453,6 +453,180 @@ static void t_place_view(void **state)
 	json_decref(keep);
 }
 
+/* ==== What the shopper reviewed is what place orders ==== */
+
+/* The review's fingerprint of o's cart with method "standard". */
+static void review_fp(struct shop_fx *f, const struct sf_cart_owner *o, char fp[SF_QUOTE_FP_LEN + 1])
+{
+	json_t *rev = NULL;
+	assert_int_equal(sf_checkout_preview(f->db, cfx_rules(), o, "standard", NULL, &rev), SF_OK);
+	const char *s = json_string_value(json_object_get(rev, "fingerprint"));
+	assert_non_null(s);
+	assert_int_equal(strlen(s), SF_QUOTE_FP_LEN);
+	assert_int_equal(strspn(s, SF_TOKEN_ALPHABET), SF_QUOTE_FP_LEN);
+	memcpy(fp, s, SF_QUOTE_FP_LEN + 1);
+	json_decref(rev);
+}
+
+/* rq is refused with want, and nothing is written: no order, the stock
+ * and the cart as they were. */
+static void refused_untouched(struct shop_fx *f, struct sf_checkout_req *rq, enum sf_err want)
+{
+	int64_t id = 0, orders = cfx_int(f, "SELECT count(*) FROM orders");
+	int64_t stock = cfx_int(f, "SELECT sum(stock) FROM variants"), audits = shop_fx_audit_count(f);
+	int64_t items = cfx_int(f, "SELECT count(*) * 1000 + sum(quantity) FROM cart_items");
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), rq, &id, NULL), want);
+	assert_int_equal(id, 0);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders"), orders);
+	assert_int_equal(cfx_int(f, "SELECT sum(stock) FROM variants"), stock);
+	assert_int_equal(cfx_int(f, "SELECT count(*) * 1000 + sum(quantity) FROM cart_items"), items);
+	assert_int_equal(shop_fx_audit_count(f), audits);
+}
+
+/* Place compares the cart it prices with the review's fingerprint: a line
+ * added, a quantity or a price changed, another method, a shipping rate
+ * changed, a coupon added since the review -> SF_ERR_CART_CHANGED and
+ * nothing written; the fingerprint of the cart as it is places it. */
+static void t_review_fingerprint(void **state)
+{
+	struct shop_fx *f = *state;
+	static const struct sf_shop_actor staff = {"staff", "7", "192.0.2.1", "req1"};
+	struct sf_cart_owner o;
+	char fp[SF_QUOTE_FP_LEN + 1], fp2[SF_QUOTE_FP_LEN + 1];
+	int64_t id = 0, id2 = 0;
+	int replayed = 0;
+	cfx_guest(&o);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "BOOK", 1), SF_OK);
+	review_fp(f, &o, fp);
+	review_fp(f, &o, fp2);
+	assert_string_equal(fp, fp2); /* the same cart, the same fingerprint */
+	struct sf_checkout_req rq = cfx_req(&o, "review-key-0001");
+	rq.review_fp = fp;
+	/* another line added in a second tab */
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "TEE-S", 5), SF_OK);
+	refused_untouched(f, &rq, SF_ERR_CART_CHANGED);
+	review_fp(f, &o, fp);
+	/* a quantity changed */
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "BOOK", 1), SF_OK);
+	refused_untouched(f, &rq, SF_ERR_CART_CHANGED);
+	review_fp(f, &o, fp);
+	/* a price changed in the back office */
+	cfx_sql(f, "UPDATE variants SET price_minor = 600 WHERE sku = 'BOOK'");
+	refused_untouched(f, &rq, SF_ERR_CART_CHANGED);
+	review_fp(f, &o, fp);
+	/* another method than the one reviewed */
+	rq.shipping_method = "express";
+	refused_untouched(f, &rq, SF_ERR_CART_CHANGED);
+	rq.shipping_method = "standard";
+	/* the method's rate changed (the goods are below its free threshold) */
+	cfx_sql(f, "DELETE FROM cart_items WHERE variant_id = (SELECT id FROM variants WHERE sku = 'TEE-S')");
+	review_fp(f, &o, fp);
+	int64_t mid = cfx_int(f, "SELECT id FROM shipping_methods WHERE code = 'standard'");
+	const char *why = NULL;
+	assert_int_equal(sf_bo_shipping_save(f->db, f->kr, mid, "Standard", 590, 0, 5000, "standard", 1, &staff, &why),
+			 SF_OK);
+	refused_untouched(f, &rq, SF_ERR_CART_CHANGED);
+	review_fp(f, &o, fp);
+	/* a coupon added since */
+	cfx_sql(f, "INSERT INTO coupons (code, kind, value, active, created_at) "
+		   "VALUES ('TENOFF', 'percent', 1000, 1, 0)");
+	assert_int_equal(sf_cart_set_coupon(f->db, &o, cfx_rules(), "tenoff"), SF_OK);
+	refused_untouched(f, &rq, SF_ERR_CART_CHANGED);
+	/* no fingerprint, a short one, one letter changed */
+	review_fp(f, &o, fp);
+	memcpy(fp2, fp, sizeof fp2);
+	fp2[10] = fp2[10] == 'b' ? 'c' : 'b';
+	const char *bad[] = {"", "bcdf", fp2};
+	for (size_t i = 0; i < SF_ARRAY_LEN(bad); i++) {
+		rq.review_fp = bad[i];
+		refused_untouched(f, &rq, SF_ERR_CART_CHANGED);
+	}
+	/* the cart as it is now: placed, at the price reviewed */
+	rq.review_fp = fp;
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, &replayed), SF_OK);
+	assert_int_equal(replayed, 0);
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT total_minor FROM orders WHERE id = %lld", (long long)id);
+	assert_int_equal(cfx_int(f, sql), 2 * 600 - 120 + 590); /* 10 % off, then shipping */
+	/* the same form again: the same order, though the cart is now empty */
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id2, &replayed), SF_OK);
+	assert_int_equal(id2, id);
+	assert_int_equal(replayed, 1);
+}
+
+/* The API's expected_total: another total -> SF_ERR_TOTAL_CHANGED and
+ * nothing written; the right one places; a replay is compared with the
+ * order's total. */
+static void t_expected_total(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	int64_t id = 0, id2 = 0;
+	int replayed = 0;
+	cfx_guest(&o);
+	assert_int_equal(sf_cart_add(f->db, &o, cfx_rules(), 0, "BOOK", 1), SF_OK);
+	struct sf_checkout_req rq = cfx_req(&o, "expect-key-0001");
+	rq.check_total = 1;
+	rq.expect_total = 550 + 490 - 1;
+	refused_untouched(f, &rq, SF_ERR_TOTAL_CHANGED);
+	rq.expect_total = 550 + 490;
+	cfx_sql(f, "UPDATE variants SET price_minor = 560 WHERE sku = 'BOOK'");
+	refused_untouched(f, &rq, SF_ERR_TOTAL_CHANGED);
+	cfx_sql(f, "UPDATE variants SET price_minor = 550 WHERE sku = 'BOOK'");
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id, &replayed), SF_OK);
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id2, &replayed), SF_OK);
+	assert_int_equal(id2, id);
+	assert_int_equal(replayed, 1);
+	rq.expect_total = 1;
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id2, &replayed), SF_ERR_TOTAL_CHANGED);
+	rq.check_total = 0; /* not given: the order as it is */
+	assert_int_equal(sf_checkout_place(f->db, f->kr, cfx_rules(), &rq, &id2, &replayed), SF_OK);
+	assert_int_equal(id2, id);
+	assert_int_equal(cfx_int(f, "SELECT count(*) FROM orders"), 1);
+}
+
+/* The fingerprint moves with every figure the review shows. */
+static void t_fingerprint_pure(void **state)
+{
+	(void)state;
+	struct sf_quote_line l[2] = {line(1999, 3, 2000, 200), line(550, 1, 550, 450)};
+	l[0].variant_id = 1;
+	l[1].variant_id = 2;
+	struct sf_quote q = {.include_tax = 1, .currency = "EUR", .n = 2, .lines = l};
+	struct sf_ship_method m = {.code = "standard", .kind = SF_SHIP_FLAT, .base = 490, .free_above = 50000};
+	char a[SF_QUOTE_FP_LEN + 1], b[SF_QUOTE_FP_LEN + 1];
+	assert_int_equal(sf_quote_compute(&q, NULL, &m), SF_OK);
+	sf_quote_fingerprint(&q, NULL, "standard", a);
+	sf_quote_fingerprint(&q, "", "standard", b);
+	assert_string_equal(a, b); /* no coupon either way */
+	sf_quote_fingerprint(&q, "X", "standard", b);
+	assert_string_not_equal(a, b);
+	sf_quote_fingerprint(&q, NULL, "express", b);
+	assert_string_not_equal(a, b);
+	/* the codes are length-prefixed: coupon "AB" + method "C" is not "A" + "BC" */
+	sf_quote_fingerprint(&q, "AB", "C", a);
+	sf_quote_fingerprint(&q, "A", "BC", b);
+	assert_string_not_equal(a, b);
+	sf_quote_fingerprint(&q, NULL, "standard", a);
+	l[1].variant_id = 3;
+	sf_quote_fingerprint(&q, NULL, "standard", b);
+	assert_string_not_equal(a, b);
+	l[1].variant_id = 2;
+	m.base = 590;
+	assert_int_equal(sf_quote_compute(&q, NULL, &m), SF_OK);
+	sf_quote_fingerprint(&q, NULL, "standard", b);
+	assert_string_not_equal(a, b);
+	m.base = 490;
+	l[0].unit = 1998;
+	assert_int_equal(sf_quote_compute(&q, NULL, &m), SF_OK);
+	sf_quote_fingerprint(&q, NULL, "standard", b);
+	assert_string_not_equal(a, b);
+	l[0].unit = 1999;
+	assert_int_equal(sf_quote_compute(&q, NULL, &m), SF_OK);
+	sf_quote_fingerprint(&q, NULL, "standard", b);
+	assert_string_equal(a, b);
+}
+
 static void t_idempotency(void **state)
 {
 	struct shop_fx *f = *state;
@@ -636,6 +810,9 @@ int main(void)
 		cmocka_unit_test(t_quote_shipping_taxed),
 		cmocka_unit_test(t_quote_limits),
 		cmocka_unit_test(t_validate_chars),
+		cmocka_unit_test(t_fingerprint_pure),
+		cmocka_unit_test_setup_teardown(t_review_fingerprint, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_expected_total, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_place, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_idempotency, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_place_view, commerce_fx_setup, commerce_fx_teardown),
