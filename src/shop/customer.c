@@ -36,12 +36,14 @@
 
 /* A text field: valid UTF-8, no control characters, at most max bytes,
  * never a card number.  NULL or "" passes unless required. */
+/* max counts characters, as the forms' maxlength does (a name in Cyrillic
+ * or Japanese takes 2-3 bytes a character); at most 4 bytes each. */
 static enum sf_err check_text(const char *s, size_t max, int required)
 {
 	if (!s || !*s)
 		return required ? SF_ERR_BAD_PARAM : SF_OK;
-	size_t n = strnlen(s, max + 1);
-	if (n > max || !sf_utf8_valid(s, n, 1) || strpbrk(s, "\t\r\n"))
+	size_t n = strnlen(s, 4 * max + 1);
+	if (n > 4 * max || !sf_utf8_valid(s, n, 1) || strpbrk(s, "\t\r\n") || sf_utf8_chars(s) > max)
 		return SF_ERR_BAD_PARAM;
 	if (sf_log_has_card(s, n))
 		return SF_ERR_CARD_DATA;

@@ -478,6 +478,16 @@ static void test_profile_and_addresses(void **state)
 		assert_null(why);
 	}
 	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "+49 30 1234 5678", NULL, &why), SF_OK);
+	/* limits count characters, as the forms' maxlength does: 100 Cyrillic
+	 * letters (200 bytes) pass, 101 do not */
+	char cyr[2 * SF_CUSTOMER_NAME_MAX + 3];
+	for (int i = 0; i < SF_CUSTOMER_NAME_MAX; i++)
+		memcpy(cyr + 2 * i, "\xd0\x96", 2); /* Ж */
+	cyr[2 * SF_CUSTOMER_NAME_MAX] = '\0';
+	assert_int_equal(sf_customer_update(&app, &r, a, cyr, NULL, NULL, &why), SF_OK);
+	memcpy(cyr + 2 * SF_CUSTOMER_NAME_MAX, "\xd0\x96", 3);
+	assert_int_equal(sf_customer_update(&app, &r, a, cyr, NULL, NULL, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_customer_update(&app, &r, a, "Frank Q", NULL, NULL, &why), SF_OK);
 	assert_int_equal(sf_customer_update(&app, &r, a, "bad\x01name", NULL, NULL, &why), SF_ERR_BAD_PARAM);
 	assert_int_equal(sf_customer_update(&app, &r, a, "bad\nname", NULL, NULL, &why), SF_ERR_BAD_PARAM);
 	json_t *me = NULL;
