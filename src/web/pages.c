@@ -624,11 +624,13 @@ void sf_web_error_page(struct sf_req *req, struct sf_resp *resp, enum sf_err err
 		e = base_ctx(req, heading, 0, &ctx);
 	if (!e) {
 		put(&jb, ctx, "status", json_integer(status));
-		/* A shopper's session ended: offer to log in again (staff have their own way in). */
-		const struct sf_app *app = req->app;
-		const char *admin = app && app->cfg && app->cfg->admin_path[0] ? app->cfg->admin_path : "/admin";
-		put(&jb, ctx, "is_401", json_boolean(status == 401 && req->path &&
-						     strncmp(req->path, admin, strlen(admin)) != 0));
+		/* A shopper's session ended: offer to log in again.  Not on
+		 * back-office paths, which the http layer has rewritten to /admin
+		 * whatever [admin] path is (sf_http_admin_rewrite): staff have
+		 * their own way in. */
+		const char *p = req->path;
+		int staff = p && !strncmp(p, "/admin", 6) && (p[6] == '\0' || p[6] == '/');
+		put(&jb, ctx, "is_401", json_boolean(status == 401 && p && !staff));
 		put(&jb, ctx, "heading", json_string(heading));
 		put(&jb, ctx, "message", json_string(message));
 		put(&jb, ctx, "code", json_string(sf_err_code(err)));

@@ -417,7 +417,8 @@ def test_http(cli, d):
         check('serve (paranoia 2) stops cleanly', rc == 0, (rc, err[-2000:]))
     # The merchant's name and tax setting on every storefront page; ways to
     # the cart and the account from every page.
-    srv = Server(cli, ini, env={'STOREFORT_APP_SHOP_NAME': 'Acme Goods', 'STOREFORT_SHOP_PRICES_INCLUDE_TAX': 'off'})
+    srv = Server(cli, ini, env={'STOREFORT_APP_SHOP_NAME': 'Acme Goods', 'STOREFORT_SHOP_PRICES_INCLUDE_TAX': 'off',
+                                'STOREFORT_ADMIN_PATH': '/bo-test'})
     try:
         P = srv.https
         for path, want in (('/', 200), ('/c/no-such-category', 404), ('/cart', 200)):
@@ -429,9 +430,10 @@ def test_http(cli, d):
         st, h, body = get(P, '/account')
         check('an account page without a session (401) offers to log in', st == 401 and
               b'href="/account/login"' in body, (st, body[-600:]))
-        st, h, body = get(P, '/admin/orders')
-        check('a back-office page without a session never links to the shoppers\' login',
-              b'href="/account/login"' not in body, (st, body[-600:]))
+        for path in ('/bo-test/orders', '/bo-test', '/admin/orders'):
+            st, h, body = get(P, path)
+            check('%s without a session never links to the shoppers\' login' % path,
+                  b'href="/account/login"' not in body, (st, body[-600:]))
     finally:
         srv.stop()
 
