@@ -45,12 +45,17 @@ static enum sf_err prune(struct sf_db *db, const struct sf_config *cfg, enum kin
 	}
 }
 
-enum sf_err sf_housekeeping_run(struct sf_db *db, const struct sf_config *cfg, int64_t now, int batches,
-				struct sf_housekeeping_counts *out, int *more)
+/* Batches per kind and run: 10 x SF_DB_PRUNE_MAX rows, each batch its own
+ * short transaction; a run that leaves more runs again at once. */
+#define RUN_BATCHES 10
+
+/* One run at time now; > 0 when a kind filled every batch (there may be
+ * more).  A failure is logged; the kinds after it still run, and the next
+ * run tries again. */
+static int run(struct sf_db *db, const struct sf_config *cfg, int64_t now)
 {
 	int64_t got[K__COUNT] = {0};
-	enum sf_err first = SF_OK;
-	*more = 0;
+	int more = 0;
 	for (int k = 0; k < K__COUNT; k++) {
 		int b = 0;
 		int64_t n = 0;
@@ -59,17 +64,13 @@ enum sf_err sf_housekeeping_run(struct sf_db *db, const struct sf_config *cfg, i
 			if (err) {
 				sf_log(SF_LOG_WARN, "housekeeping.failed", "deleting old %s failed: %s", kind_name[k],
 				       sf_err_code(err));
-				if (!first)
-					first = err;
+				n = 0;
 				break;
 			}
 			got[k] += n;
-		} while (n == SF_DB_PRUNE_MAX && ++b < batches);
-		if (n == SF_DB_PRUNE_MAX)
-			*more = 1;
+		} while (n == SF_DB_PRUNE_MAX && ++b < RUN_BATCHES);
+		more |= n == SF_DB_PRUNE_MAX;
 	}
-	*out = (struct sf_housekeeping_counts){got[K_SESSIONS], got[K_CUSTOMER_LINKS], got[K_STAFF_LINKS],
-					       got[K_CARTS],    got[K_MAILS],           got[K_DELIVERIES]};
 	if (got[K_SESSIONS] | got[K_CUSTOMER_LINKS] | got[K_STAFF_LINKS] | got[K_CARTS] | got[K_MAILS] |
 	    got[K_DELIVERIES])
 		sf_log(SF_LOG_INFO, "housekeeping.deleted",
@@ -77,7 +78,7 @@ enum sf_err sf_housekeeping_run(struct sf_db *db, const struct sf_config *cfg, i
 		       " mails=%" PRId64 " deliveries=%" PRId64,
 		       got[K_SESSIONS], got[K_CUSTOMER_LINKS], got[K_STAFF_LINKS], got[K_CARTS], got[K_MAILS],
 		       got[K_DELIVERIES]);
-	return first;
+	return more;
 }
 
 /* ==== The thread ==== */
@@ -88,19 +89,10 @@ struct sf_housekeeper {
 	struct sf_ticker *ticker;
 };
 
-/* Batches per kind and run: 10 x SF_DB_PRUNE_MAX rows, each batch its own
- * short transaction; a run that leaves more runs again at once. */
-#define RUN_BATCHES 10
-
 static int job(void *arg)
 {
 	struct sf_housekeeper *h = arg;
-	struct sf_housekeeping_counts c;
-	int more = 0;
-	/* A failure is logged by the run; the next one tries again. */
-	if (sf_housekeeping_run(h->db, h->cfg, (int64_t)time(NULL), RUN_BATCHES, &c, &more) != SF_OK)
-		return 0;
-	return more;
+	return run(h->db, h->cfg, (int64_t)time(NULL));
 }
 
 enum sf_err sf_housekeeper_start(struct sf_db *db, const struct sf_config *cfg, int interval_s,

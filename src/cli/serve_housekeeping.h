@@ -21,17 +21,6 @@ struct sf_config;
 struct sf_db;
 struct sf_housekeeper;
 
-/* Rows deleted by one run, per kind. */
-struct sf_housekeeping_counts {
-	int64_t sessions, customer_links, staff_links, carts, mails, deliveries;
-};
-
-/* One run at time now: at most `batches` batches of SF_DB_PRUNE_MAX rows of
- * each kind; *more is set when a kind filled every batch (there may be
- * more).  SF_OK, or the first error (the kinds after it still run). */
-enum sf_err sf_housekeeping_run(struct sf_db *db, const struct sf_config *cfg, int64_t now, int batches,
-				struct sf_housekeeping_counts *out, int *more) SF_WARN_UNUSED;
-
 /* Start the thread: a run at once, then every interval_s seconds, at once
  * again while a run leaves more.  SF_OK and *out, or SF_ERR_NOMEM /
  * SF_ERR_INTERNAL. */

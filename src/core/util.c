@@ -105,6 +105,12 @@ size_t sf_utf8_chars(const char *s)
 	return n;
 }
 
+int sf_utf8_line_fits(const char *s, size_t max)
+{
+	size_t n = strnlen(s, 4 * max + 1);
+	return n <= 4 * max && sf_utf8_valid(s, n, SF_UTF8_LINE) && sf_utf8_chars(s) <= max;
+}
+
 size_t sf_utf8_clip(char *s)
 {
 	size_t n = strlen(s), i = n, cont = 0;

@@ -26,6 +26,10 @@ int sf_utf8_valid(const char *s, size_t n, int no_ctl);
  * s: its bytes that do not continue a sequence.  Limits a form states in
  * characters (maxlength) are checked with this, after sf_utf8_valid. */
 size_t sf_utf8_chars(const char *s);
+/* Is the NUL-terminated s one line (sf_utf8_valid with SF_UTF8_LINE) of at
+ * most max characters, and so of at most 4 x max bytes?  The check of the
+ * shoppers' short form fields. */
+int sf_utf8_line_fits(const char *s, size_t max);
 
 /* After snprintf cut s to fit its buffer: drop a trailing incomplete UTF-8
  * sequence, so that a well-formed text stays well-formed.  Returns the new

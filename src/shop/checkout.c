@@ -266,10 +266,7 @@ static int text_ok(const char *s, size_t max, int required)
 {
 	if (!s)
 		return !required;
-	size_t n = strnlen(s, 4 * max + 1);
-	if (required && n == 0)
-		return 0;
-	return n <= 4 * max && sf_utf8_valid(s, n, SF_UTF8_LINE) && sf_utf8_chars(s) <= max;
+	return (*s || !required) && sf_utf8_line_fits(s, max);
 }
 
 static int has_card(const char *s)

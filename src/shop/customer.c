@@ -42,10 +42,9 @@ static enum sf_err check_text(const char *s, size_t max, int required)
 {
 	if (!s || !*s)
 		return required ? SF_ERR_BAD_PARAM : SF_OK;
-	size_t n = strnlen(s, 4 * max + 1);
-	if (n > 4 * max || !sf_utf8_valid(s, n, 1) || strpbrk(s, "\t\r\n") || sf_utf8_chars(s) > max)
+	if (!sf_utf8_line_fits(s, max))
 		return SF_ERR_BAD_PARAM;
-	if (sf_log_has_card(s, n))
+	if (sf_log_has_card(s, strlen(s)))
 		return SF_ERR_CARD_DATA;
 	return SF_OK;
 }
@@ -330,6 +329,11 @@ static enum sf_db_status token_use(struct sf_db_conn *c, const char *domain, con
  * mail providers.  Within that time nothing is sent and the link mailed
  * last keeps working: SF_DB_NO_ROWS. */
 #define LINK_MAIL_EVERY 180
+
+static void read_made(struct sf_db_cursor *cur, void *ctx)
+{
+	*(int64_t *)ctx = sf_db_col_is_null(cur, 0) ? 0 : sf_db_col_int(cur, 0);
+}
 struct link_mail {
 	const char *domain, *purpose, *path, *subject;
 	const char *intro; /* the shop name and "." follow */
@@ -343,16 +347,11 @@ static enum sf_db_status mail_link(struct sf_db_conn *c, const struct sf_app *ap
 {
 	char tok[SF_SESSION_COOKIE_LEN + 1], body[2048];
 	struct sf_db_param p[] = {SF_DB_INT(cid), SF_DB_TEXT(lm->purpose), SF_DB_INT(r->now)};
-	struct sf_db_cursor *cur = NULL;
-	enum sf_db_status st = sf_db_query(c, SF_STMT_CUST_TOKEN_NEWEST, p, 3, &cur);
-	if (st != SF_DB_OK)
-		return st < 0 ? st : SF_DB_HARD;
-	st = sf_db_next(cur);
-	int recent = st == SF_DB_OK && !sf_db_col_is_null(cur, 0) && sf_db_col_int(cur, 0) > r->now - LINK_MAIL_EVERY;
-	sf_db_cursor_close(cur);
+	int64_t made = 0; /* the newest live link's making, 0: none */
+	enum sf_db_status st = sf_db_query_one(c, SF_STMT_CUST_TOKEN_NEWEST, p, 3, read_made, &made);
 	if (st < 0)
 		return st;
-	if (recent)
+	if (made > r->now - LINK_MAIL_EVERY)
 		return SF_DB_NO_ROWS;
 	st = sf_db_exec(c, SF_STMT_CUST_TOKEN_INVALIDATE, p, 3, NULL);
 	if (st < 0)

@@ -25,12 +25,6 @@
 #include "web/shop_pages.h"
 #include "web/tmpl.h"
 
-/* A new page context: shop, title, search box, CSRF token.  NULL on
- * allocation failure. */
-static json_t *page_ctx(struct sf_req *req, struct sf_resp *resp, const char *title)
-{
-	return sf_web_form_base(req, resp, title);
-}
 
 static void set_str(json_t *ctx, const char *k, const char *v)
 {
@@ -67,7 +61,7 @@ static enum sf_err show_error(struct sf_req *req, struct sf_resp *resp, const ch
 {
 	if (sf_err_status(err) >= 500)
 		return err;
-	json_t *ctx = page_ctx(req, resp, title);
+	json_t *ctx = sf_web_shop_ctx(req, resp, title);
 	if (!ctx) {
 		json_decref(values);
 		return SF_ERR_NOMEM;
@@ -82,7 +76,7 @@ static enum sf_err show_error(struct sf_req *req, struct sf_resp *resp, const ch
 static enum sf_err message_page(struct sf_req *req, struct sf_resp *resp, const char *heading, const char *message,
 				const char *href, const char *link)
 {
-	json_t *ctx = page_ctx(req, resp, heading);
+	json_t *ctx = sf_web_shop_ctx(req, resp, heading);
 	if (!ctx)
 		return SF_ERR_NOMEM;
 	set_str(ctx, "heading", heading);
@@ -109,7 +103,7 @@ static void kick_mail(struct sf_req *req)
 
 enum sf_err sf_web_account_register_form(struct sf_req *req, struct sf_resp *resp)
 {
-	return show(req, resp, 200, "account_register", page_ctx(req, resp, "Create an account"));
+	return show(req, resp, 200, "account_register", sf_web_shop_ctx(req, resp, "Create an account"));
 }
 
 enum sf_err sf_web_account_register(struct sf_req *req, struct sf_resp *resp)
@@ -136,7 +130,7 @@ enum sf_err sf_web_account_register(struct sf_req *req, struct sf_resp *resp)
 enum sf_err sf_web_account_verify_form(struct sf_req *req, struct sf_resp *resp)
 {
 	const char *tok = sf_req_query(req, "token");
-	json_t *ctx = page_ctx(req, resp, "Confirm your e-mail address");
+	json_t *ctx = sf_web_shop_ctx(req, resp, "Confirm your e-mail address");
 	if (ctx)
 		set_str(ctx, "token", tok && strlen(tok) <= 64 ? tok : "");
 	return show(req, resp, 200, "account_verify", ctx);
@@ -162,7 +156,7 @@ enum sf_err sf_web_account_verify(struct sf_req *req, struct sf_resp *resp)
 
 enum sf_err sf_web_account_login_form(struct sf_req *req, struct sf_resp *resp)
 {
-	return show(req, resp, 200, "account_login", page_ctx(req, resp, "Log in"));
+	return show(req, resp, 200, "account_login", sf_web_shop_ctx(req, resp, "Log in"));
 }
 
 enum sf_err sf_web_account_login(struct sf_req *req, struct sf_resp *resp)
@@ -200,7 +194,7 @@ enum sf_err sf_web_account_logout(struct sf_req *req, struct sf_resp *resp)
 
 enum sf_err sf_web_account_forgot_form(struct sf_req *req, struct sf_resp *resp)
 {
-	return show(req, resp, 200, "account_forgot", page_ctx(req, resp, "Forgot your password?"));
+	return show(req, resp, 200, "account_forgot", sf_web_shop_ctx(req, resp, "Forgot your password?"));
 }
 
 enum sf_err sf_web_account_forgot(struct sf_req *req, struct sf_resp *resp)
@@ -224,7 +218,7 @@ enum sf_err sf_web_account_forgot(struct sf_req *req, struct sf_resp *resp)
 enum sf_err sf_web_account_reset_form(struct sf_req *req, struct sf_resp *resp)
 {
 	const char *tok = sf_req_query(req, "token");
-	json_t *ctx = page_ctx(req, resp, "Choose a new password");
+	json_t *ctx = sf_web_shop_ctx(req, resp, "Choose a new password");
 	if (ctx)
 		set_str(ctx, "token", tok && strlen(tok) <= 64 ? tok : "");
 	return show(req, resp, 200, "account_reset", ctx);
@@ -266,7 +260,7 @@ static enum sf_err account_page(struct sf_req *req, struct sf_resp *resp, unsign
 	enum sf_err err = sf_customer_get(req->app, &r, me(req), 1, &acct);
 	if (err)
 		return err;
-	json_t *ctx = page_ctx(req, resp, "Your account");
+	json_t *ctx = sf_web_shop_ctx(req, resp, "Your account");
 	if (!ctx) {
 		json_decref(acct);
 		return SF_ERR_NOMEM;
@@ -319,7 +313,7 @@ static json_t *address_from_form(struct sf_req *req)
 static enum sf_err address_form(struct sf_req *req, struct sf_resp *resp, unsigned status, json_t *address,
 				const char *action, const char *error)
 {
-	json_t *ctx = page_ctx(req, resp, "Address");
+	json_t *ctx = sf_web_shop_ctx(req, resp, "Address");
 	if (!ctx) {
 		json_decref(address);
 		return SF_ERR_NOMEM;

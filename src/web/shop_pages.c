@@ -28,22 +28,7 @@
 static const char *const addr_fields[] = {"email", "name", "street", "city", "postcode", "country", "phone"};
 #define N_ADDR (sizeof addr_fields / sizeof addr_fields[0])
 
-json_t *sf_web_form_base(struct sf_req *req, struct sf_resp *resp, const char *title)
-{
-	const char *tok = sf_auth_csrf_token(req, resp);
-	json_t *ctx = tok ? sf_web_page_base(req->app, title) : NULL;
-	if (ctx && json_object_set_new(ctx, "csrf_token", json_string(tok)) != 0) {
-		json_decref(ctx);
-		return NULL;
-	}
-	return ctx;
-}
 
-/* The context every page of this file starts from (NULL when out of memory). */
-static json_t *ctx_new(struct sf_req *req, struct sf_resp *resp, const char *title)
-{
-	return sf_web_form_base(req, resp, title);
-}
 
 /* Render template name with ctx (stolen). */
 static enum sf_err page(struct sf_req *req, struct sf_resp *resp, unsigned status, const char *name, json_t *ctx)
@@ -104,7 +89,7 @@ static enum sf_err cart_page(struct sf_req *req, struct sf_resp *resp, enum sf_e
 	/* too_large: a cart above the money cap says so itself (and how to
 	 * repair it); otherwise it is a change that was refused */
 	int over = json_is_true(json_object_get(cart, "too_large"));
-	json_t *ctx = ctx_new(req, resp, "Your cart");
+	json_t *ctx = sf_web_shop_ctx(req, resp, "Your cart");
 	if (ctx) {
 		json_object_set_new(ctx, "cart", cart);
 		if (add)
@@ -264,7 +249,7 @@ static void address_of(struct sf_req *req, struct sf_address *a)
 static enum sf_err checkout_step(struct sf_req *req, struct sf_resp *resp, const char *tmpl, enum sf_err why,
 				 json_t *extra, const char *message)
 {
-	json_t *ctx = ctx_new(req, resp, "Checkout");
+	json_t *ctx = sf_web_shop_ctx(req, resp, "Checkout");
 	if (ctx) {
 		form_values(req, ctx);
 		if (extra)
@@ -484,7 +469,7 @@ enum sf_err sf_web_shop_order_page(struct sf_req *req, struct sf_resp *resp, int
 		return err;
 	char title[48];
 	snprintf(title, sizeof title, "Order %" PRId64, id);
-	json_t *ctx = ctx_new(req, resp, title);
+	json_t *ctx = sf_web_shop_ctx(req, resp, title);
 	/* what was paid and given back, once something was */
 	const json_t *refunded = json_object_get(json_object_get(json_object_get(order, "totals"), "refunded"), "amount");
 	if (ctx)
@@ -524,7 +509,7 @@ enum sf_err sf_web_account_orders(struct sf_req *req, struct sf_resp *resp)
 	enum sf_err err = sf_order_list(app->db, p->id, 100, 0, &list);
 	if (err)
 		return err;
-	json_t *ctx = ctx_new(req, resp, "Your orders");
+	json_t *ctx = sf_web_shop_ctx(req, resp, "Your orders");
 	if (ctx)
 		json_object_set_new(ctx, "orders", list);
 	else
@@ -532,11 +517,17 @@ enum sf_err sf_web_account_orders(struct sf_req *req, struct sf_resp *resp)
 	return page(req, resp, 200, "orders", ctx);
 }
 
-/* ==== Shared with the pay pages (web/pay_pages.c) ==== */
+/* ==== Shared with the pay and account pages ==== */
 
 json_t *sf_web_shop_ctx(struct sf_req *req, struct sf_resp *resp, const char *title)
 {
-	return ctx_new(req, resp, title);
+	const char *tok = sf_auth_csrf_token(req, resp);
+	json_t *ctx = tok ? sf_web_page_base(req->app, title) : NULL;
+	if (ctx && json_object_set_new(ctx, "csrf_token", json_string(tok)) != 0) {
+		json_decref(ctx);
+		return NULL;
+	}
+	return ctx;
 }
 
 enum sf_err sf_web_shop_render(struct sf_req *req, struct sf_resp *resp, unsigned status, const char *name,

@@ -53,9 +53,4 @@ enum sf_err sf_web_shop_order_page(struct sf_req *req, struct sf_resp *resp, int
 enum sf_err sf_web_shop_render(struct sf_req *req, struct sf_resp *resp, unsigned status, const char *name,
 			       json_t *ctx) SF_WARN_UNUSED;
 
-/* sf_web_page_base (pages.h) with "csrf_token" for the page's forms (the visitor's, from the
- * auth stage; it may set the pre-session cookie on resp).  NULL when out
- * of memory. */
-json_t *sf_web_form_base(struct sf_req *req, struct sf_resp *resp, const char *title);
-
 #endif
