@@ -99,6 +99,13 @@ static void kick_mail(struct sf_req *req)
 		sf_mailer_kick(app->mailer);
 }
 
+/* The posted e-mail address for the form shown again (sf_form_echo: never a
+ * card number).  The same for every account, known or not. */
+static json_t *echo_email(struct sf_req *req)
+{
+	return json_pack("{s:s}", "email", sf_form_echo(sf_form_get(req, "email")));
+}
+
 /* ==== Register / verify ==== */
 
 enum sf_err sf_web_account_register_form(struct sf_req *req, struct sf_resp *resp)
@@ -174,7 +181,7 @@ enum sf_err sf_web_account_login(struct sf_req *req, struct sf_resp *resp)
 	}
 	if (err)
 		return show_error(req, resp, "account_login", "Log in", err,
-				  err == SF_ERR_LOGIN_FAILED ? SF_CUSTOMER_LOGIN_FAILED_WHY : NULL, NULL);
+				  err == SF_ERR_LOGIN_FAILED ? SF_CUSTOMER_LOGIN_FAILED_WHY : NULL, echo_email(req));
 	err = sf_auth_session_start(req, resp, SF_PRINCIPAL_CUSTOMER, id);
 	if (err)
 		return err;
@@ -207,7 +214,7 @@ enum sf_err sf_web_account_forgot(struct sf_req *req, struct sf_resp *resp)
 	err = sf_customer_reset_request(req->app, &r, sf_form_get(req, "email"));
 	if (err)
 		return show_error(req, resp, "account_forgot", "Forgot your password?", err,
-				  err == SF_ERR_BAD_PARAM ? "Enter a valid e-mail address." : NULL, NULL);
+				  err == SF_ERR_BAD_PARAM ? "Enter a valid e-mail address." : NULL, echo_email(req));
 	kick_mail(req);
 	return message_page(req, resp, "Check your e-mail",
 			    "If the address has an account, we sent it a link to choose a new password. The link "
@@ -250,16 +257,22 @@ static int64_t me(const struct sf_req *req)
 	return sf_auth_principal(req)->id;
 }
 
-/* The account page, with an optional error or notice. */
+/* The account page, with an optional error or notice; typed (stolen, may be
+ * NULL) holds profile values to show instead of the stored ones. */
 static enum sf_err account_page(struct sf_req *req, struct sf_resp *resp, unsigned status, const char *error,
-				const char *notice)
+				const char *notice, json_t *typed)
 {
 	struct sf_customer_req r;
 	json_t *acct = NULL;
 	sf_account_req(req, &r);
 	enum sf_err err = sf_customer_get(req->app, &r, me(req), 1, &acct);
-	if (err)
+	if (err) {
+		json_decref(typed);
 		return err;
+	}
+	if (typed)
+		json_object_update(acct, typed);
+	json_decref(typed);
 	json_t *ctx = sf_web_shop_ctx(req, resp, "Your account");
 	if (!ctx) {
 		json_decref(acct);
@@ -275,7 +288,7 @@ static enum sf_err account_page(struct sf_req *req, struct sf_resp *resp, unsign
 enum sf_err sf_web_account_home(struct sf_req *req, struct sf_resp *resp)
 {
 	const char *saved = sf_req_query(req, "saved");
-	return account_page(req, resp, 200, NULL, saved ? "Your changes are saved." : NULL);
+	return account_page(req, resp, 200, NULL, saved ? "Your changes are saved." : NULL, NULL);
 }
 
 enum sf_err sf_web_account_profile(struct sf_req *req, struct sf_resp *resp)
@@ -285,13 +298,23 @@ enum sf_err sf_web_account_profile(struct sf_req *req, struct sf_resp *resp)
 	enum sf_err err = form_ok(req);
 	if (err)
 		return err;
+	const char *name = sf_form_get(req, "name"), *phone = sf_form_get(req, "phone"),
+		   *birth = sf_form_get(req, "birth_date");
 	sf_account_req(req, &r);
-	err = sf_customer_update(req->app, &r, me(req), sf_form_get(req, "name"), sf_form_get(req, "phone"),
-				 sf_form_get(req, "birth_date"), &why);
+	err = sf_customer_update(req->app, &r, me(req), name, phone, birth, &why);
 	if (err) {
 		if (sf_err_status(err) >= 500 || err == SF_ERR_NOT_FOUND)
 			return err;
-		return account_page(req, resp, sf_err_status(err), why ? why : sf_err_desc(err), NULL);
+		/* What was typed goes back, not what is stored (a field left out
+		 * of the form keeps its stored value, as the update does). */
+		json_t *typed = json_object();
+		if (typed && name)
+			json_object_set_new(typed, "name", json_string(sf_form_echo(name)));
+		if (typed && phone)
+			json_object_set_new(typed, "phone", json_string(sf_form_echo(phone)));
+		if (typed && birth)
+			json_object_set_new(typed, "birth_date", json_string(sf_form_echo(birth)));
+		return account_page(req, resp, sf_err_status(err), why ? why : sf_err_desc(err), NULL, typed);
 	}
 	return sf_resp_redirect(req, resp, 303, "/account?saved=1");
 }
