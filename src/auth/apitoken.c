@@ -60,8 +60,8 @@ enum sf_err sf_apitoken_create(struct sf_app *app, const struct sf_staff_actor *
 	*id = 0;
 	*why = NULL;
 	token[0] = '\0';
-	if (!name || !*name || strlen(name) > SF_APITOKEN_NAME_MAX || !sf_utf8_valid(name, strlen(name), 1)) {
-		*why = "Give the token a name of at most 100 characters.";
+	if (!name || !*name || !sf_utf8_line_fits(name, SF_APITOKEN_NAME_MAX)) {
+		*why = "Give the token a name: one line of at most 100 characters.";
 		return SF_ERR_BAD_PARAM;
 	}
 	if (days < 1 || days > SF_APITOKEN_MAX_DAYS) {

@@ -1616,9 +1616,8 @@ enum sf_err sf_staff_add(struct sf_app *app, const struct sf_staff_actor *a, con
 	}
 	if (!name)
 		name = "";
-	if (strlen(name) > SF_STAFF_NAME_MAX * 4 || !sf_utf8_valid(name, strlen(name), 1) ||
-	    sf_utf8_chars(name) > SF_STAFF_NAME_MAX) {
-		*why = "The name must be at most 100 characters of text.";
+	if (!sf_utf8_line_fits(name, SF_STAFF_NAME_MAX)) { /* one line: it heads pages and audit rows */
+		*why = "The name must be one line of at most 100 characters.";
 		return SF_ERR_BAD_PARAM;
 	}
 	if (!nroles || !roles_ok(roles, nroles)) {

@@ -156,6 +156,20 @@ static void test_enrollment(void **state)
 	const char *bogus[] = {"cashier"};
 	assert_int_equal(sf_staff_add(&app, &cli, "x@example.com", "", bogus, 1, &id2, link, &why), SF_ERR_BAD_PARAM);
 	assert_int_equal(sf_staff_add(&app, &cli, "not-an-email", "", roles, 1, &id2, link, &why), SF_ERR_BAD_PARAM);
+	/* A name is one line of at most 100 characters (not bytes). */
+	assert_int_equal(sf_staff_add(&app, &cli, "x@example.com", "Olga\nAdmin", roles, 1, &id2, link, &why),
+			 SF_ERR_BAD_PARAM);
+	assert_string_equal(why, "The name must be one line of at most 100 characters.");
+	assert_int_equal(sf_staff_add(&app, &cli, "x@example.com", "Olga\tAdmin", roles, 1, &id2, link, &why),
+			 SF_ERR_BAD_PARAM);
+	char wide[101 * 2 + 1] = "";
+	for (int i = 0; i < 101; i++)
+		strcat(wide, "\xc3\xa9"); /* é */
+	assert_int_equal(sf_staff_add(&app, &cli, "x@example.com", wide, roles, 1, &id2, link, &why), SF_ERR_BAD_PARAM);
+	wide[100 * 2] = '\0';
+	char wide_link[SF_STAFF_LINK_MAX];
+	const char *clerk[] = {"analyst"};
+	assert_int_equal(sf_staff_add(&app, &cli, "wide@example.com", wide, clerk, 1, &id2, wide_link, &why), SF_OK);
 	char link2[SF_STAFF_LINK_MAX];
 	assert_int_equal(sf_staff_enroll_link(&app, &cli, id, link2), SF_OK);
 	const char *old = strstr(link, "token=");
@@ -453,6 +467,8 @@ static void test_api_tokens(void **state)
 	assert_int_equal(sf_apitoken_create(&app, &a, an, "ci", bad, 1, 30, tok, &id, &why), SF_ERR_BAD_PARAM);
 	assert_int_equal(sf_apitoken_create(&app, &a, an, "ci", held, 2, 0, tok, &id, &why), SF_ERR_BAD_PARAM);
 	assert_int_equal(sf_apitoken_create(&app, &a, an, "", held, 2, 30, tok, &id, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_apitoken_create(&app, &a, an, "ci\ndeploy", held, 2, 30, tok, &id, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_apitoken_create(&app, &a, an, "ci\tdeploy", held, 2, 30, tok, &id, &why), SF_ERR_BAD_PARAM);
 	assert_int_equal(sf_apitoken_create(&app, &a, an, "ci", held, 2, 30, tok, &id, &why), SF_OK);
 	assert_int_equal(strncmp(tok, "sfat_", 5), 0);
 	assert_int_equal(strlen(tok), SF_APITOKEN_LEN);
