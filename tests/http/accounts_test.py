@@ -127,8 +127,8 @@ def wait_mail(d, before, timeout=15, want=None):
     """The newest .eml in d/mail that is not in before (and, with want,
     whose text contains want: another mail may be written in between, the
     outbox sends in its own time): (name, text)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         names = set(os.listdir(os.path.join(d, 'mail'))) if os.path.isdir(os.path.join(d, 'mail')) else set()
         for name in sorted(names - before, key=lambda n: int(n.split('.')[0]), reverse=True):
             with open(os.path.join(d, 'mail', name), encoding='utf-8') as f:

@@ -102,10 +102,10 @@ def access_lines(d):
 def access_line(d, rid, wait=5.0):
     """The access line of request rid; lines are buffered up to
     [log] access_flush_ms (1 s by default), so wait for it."""
-    end = time.time() + wait
+    end = time.monotonic() + wait
     while True:
         line = [l for l in access_lines(d) if l.get('request_id') == rid]
-        if line or time.time() > end:
+        if line or time.monotonic() > end:
             return line
         time.sleep(0.05)
 
@@ -547,8 +547,8 @@ def test_haproxy(cli, ini, d):
                     'listen v2\n  bind 127.0.0.1:%d\n  server sf 127.0.0.1:%d send-proxy-v2 source 127.0.0.1\n'
                     % (f1, srv.https, f2, srv.https))
         hp = subprocess.Popen(['haproxy', '-db', '-f', cfg], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while time.time() < deadline:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
             try:
                 socket.create_connection(('127.0.0.1', f2), timeout=0.5).close()
                 break

@@ -72,8 +72,8 @@ class Relay:
             # Hold the first mail until the test has queued the others, so
             # that they wait behind it and go out as one batch.
             self.hold_first = False
-            deadline = time.time() + 60
-            while not self.release.is_set() and time.time() < deadline:
+            deadline = time.monotonic() + 60
+            while not self.release.is_set() and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
         with self.lock:
             self.mails.append({'session': session.peer, 't': time.time(), 'tls': session.ssl is not None,
@@ -122,8 +122,8 @@ def outbox(db):
 
 
 def wait_for(cond, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         if cond():
             return True
         time.sleep(0.1)

@@ -62,8 +62,8 @@ def q(db, sql, args=()):
 
 
 def wait_for(fn, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         v = fn()
         if v:
             return v
