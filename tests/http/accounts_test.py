@@ -123,7 +123,7 @@ class Browser:
         return self.call(method, path, body, ctype if body is not None else None, headers)
 
 
-def wait_mail(d, before, timeout=15, want=None):
+def wait_mail(d, before, timeout=30, want=None):
     """The newest .eml in d/mail that is not in before (and, with want,
     whose text contains want: another mail may be written in between, the
     outbox sends in its own time): (name, text)."""
@@ -337,6 +337,8 @@ def test_api(P, d, db):
     check('API register: 202 check_email', st == 202 and jbody(body) == {'status': 'check_email'}, (st, body))
     name, text = wait_mail(d, before, want='/account/verify')
     tok = link_token(text, '/account/verify')
+    check('API register mails a confirmation link', name and tok and 'To: api.user@example.org' in text,
+          (name, sorted(mails(d) - before), text[:300]))
     st1, _, b1 = a.api('POST', '/api/v1/account/login', {'email': 'api.user@example.org', 'password': PW})
     st2, _, b2 = a.api('POST', '/api/v1/account/login', {'email': 'nobody@example.org', 'password': PW})
     check('API login before verification: 401 login_failed, the same body as for an unknown address',
