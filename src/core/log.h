@@ -78,6 +78,13 @@ size_t sf_log_scrub_cards(char *s);
  * spaces, dashes, dots, slashes and the like (log.c, next_card); digits
  * inside a hex identifier (UUID, 24+ hex digits) do not count. */
 int sf_log_has_card(const char *s, size_t n);
+/* What a form says when a phone number is refused as a card number: about
+ * one 13-15 digit number in ten passes Luhn (a Chinese mobile number with
+ * +86 has 13 digits).  A bracket ends a run, so the number written with
+ * its country code in brackets is accepted. */
+#define SF_LOG_PHONE_CARD_WHY                                                                                \
+	"Card numbers are never accepted. If this is a phone number, write its country code in brackets: "   \
+	"(+86) 138 1234 5678."
 /* Is this key name one whose value must never be logged? */
 int sf_log_key_is_secret(const char *key);
 /* Redact a raw query string (a=1&token=x -> a=1&token=[redacted]) into a

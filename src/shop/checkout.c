@@ -302,8 +302,11 @@ enum sf_err sf_checkout_validate(const struct sf_address *a, const char *email, 
 	if (has_card(a->country) || has_card(email))
 		return SF_ERR_CARD_DATA;
 	for (size_t i = 0; i < SF_ARRAY_LEN(f); i++)
-		if (has_card(f[i].v))
+		if (has_card(f[i].v)) {
+			if (f[i].v == a->phone && why && why_n)
+				sf_strlcpy(why, SF_LOG_PHONE_CARD_WHY, why_n);
 			return SF_ERR_CARD_DATA;
+		}
 	for (size_t i = 0; i < SF_ARRAY_LEN(f); i++) {
 		char text[96];
 		if (f[i].required && (!f[i].v || !*f[i].v))

@@ -102,7 +102,8 @@ struct sf_address {
  * form's maxlength counts them; so at most 4 x the limit in bytes).  Also
  * checks email (required, and an address an account could have:
  * sf_customer_email_norm, at most SF_EMAIL_MAX bytes).  SF_OK,
- * SF_ERR_CARD_DATA (a field holds a card number), or SF_ERR_ADDRESS with
+ * SF_ERR_CARD_DATA (a field holds a card number; why says how to write a
+ * phone number taken for one, "" for the other fields), or SF_ERR_ADDRESS with
  * why[why_n] (when why is not NULL) saying which field failed and what it
  * must be, never its value; why holds "" otherwise.  Pure. */
 #define SF_CHECKOUT_WHY_MAX 128

@@ -1073,6 +1073,10 @@ enum sf_err sf_customer_update(struct sf_app *app, const struct sf_customer_req 
 	if (err)
 		return field_fail(err, "The name must be at most 100 characters of text.", why);
 	err = check_text(phone, SF_CUSTOMER_PHONE_MAX, 0);
+	if (err == SF_ERR_CARD_DATA) {
+		*why = SF_LOG_PHONE_CARD_WHY;
+		return err;
+	}
 	if (err || (phone && !phone_ok(phone)))
 		return field_fail(err ? err : SF_ERR_BAD_PARAM,
 				  "The phone number may hold only digits, spaces and + - ( ) . (at most 32).", why);
@@ -1192,6 +1196,8 @@ static enum sf_err addr_validate(const json_t *fields, char **text, const char *
 			if (err == SF_ERR_BAD_PARAM)
 				*why = "Fill in name, street, city, postal code and a two-letter country code (e.g. DE); "
 				       "keep every field short.";
+			else if (err == SF_ERR_CARD_DATA && i == 6)
+				*why = SF_LOG_PHONE_CARD_WHY;
 			return err;
 		}
 		json_object_set_new(o, addr_fields[i], json_string(s ? s : ""));

@@ -261,14 +261,15 @@ static enum sf_err checkout_step(struct sf_req *req, struct sf_resp *resp, const
 }
 
 /* Step 1 again, refused with err; for SF_ERR_ADDRESS the message names the
- * field that failed (never its value). */
+ * field that failed (never its value), and so does a card number in the
+ * phone field (SF_LOG_PHONE_CARD_WHY). */
 static enum sf_err address_step(struct sf_req *req, struct sf_resp *resp, enum sf_err err)
 {
 	struct sf_address a;
 	char country[3], why[SF_CHECKOUT_WHY_MAX];
 	address_of(req, &a);
-	if (err != SF_ERR_ADDRESS || sf_checkout_validate(&a, sf_form_get(req, "email"), country, why, sizeof why) !=
-					     SF_ERR_ADDRESS)
+	if ((err != SF_ERR_ADDRESS && err != SF_ERR_CARD_DATA) ||
+	    sf_checkout_validate(&a, sf_form_get(req, "email"), country, why, sizeof why) != err)
 		why[0] = '\0';
 	return checkout_step(req, resp, "checkout", err, NULL, why[0] ? why : NULL);
 }

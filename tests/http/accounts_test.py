@@ -276,6 +276,11 @@ def test_pages(P, d):
     st, h, body = b.form('/account/profile', {'name': 'Paula Typed', 'phone': '4111.1111.1111.1111'})
     check('a refused profile does not echo a card number', st == 400 and b'1111' not in body
           and b'value="Paula Typed"' in body, (st, body[:600]))
+    st, h, body = b.form('/account/profile', {'phone': '+86 138 1234 5603'})
+    check('a phone number that passes Luhn: 400, saying to bracket the country code, not echoed',
+          st == 400 and b'write its country code in brackets' in body and b'5603' not in body, (st, body[:600]))
+    st, h, body = b.form('/account/profile', {'phone': '(+86) 138 1234 5603'})
+    check('... written so, it is saved', st == 303, (st, body[:300]))
     st, h, body = b.form('/account/profile', {'phone': '4111.1111.1111.1111'})
     check('card number with dots as phone: 400 card error, not the phone-format message',
           st == 400 and b'Card numbers' in body and b'may hold only' not in body, (st, body[:300]))

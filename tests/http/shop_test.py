@@ -258,6 +258,23 @@ def test_checkout_limits(P, db, sku):
                                                     'shipping_method': 'standard'},
                       headers={'Idempotency-Key': 'limits-key-0002'})
     check('and takes a name of 100 x "Ж" (200 bytes): 201', st == 201, (st, js))
+    # A 13-digit mobile number that passes Luhn (one in ten do) is refused
+    # as a card number; the page says how to write it, and that works.
+    s, tok = checkout_ready(P, sku)  # the order above emptied the cart
+    fields = dict(ADDRESS, email='ada@example.org', csrf_token=tok)
+    st, hd, body = s.form('/checkout/shipping', dict(fields, phone='+86 138 1234 5603'))
+    html = body.decode('utf-8', 'replace')
+    alert = re.search(r'role="alert">(.*?)</p>', html, re.S)
+    check('a phone number that reads like a card: 400 card_data_refused, saying to bracket the country code',
+          st == 400 and alert and 'card_data_refused' in alert.group(1)
+          and 'write its country code in brackets' in alert.group(1) and '5603' not in html, (st, html[:600]))
+    st, hd, body = s.form('/checkout/shipping', dict(fields, phone='(+86) 138 1234 5603'))
+    check('... written so, it is taken: step 2', st == 200 and b'name="shipping_method"' in body, (st, body[:300]))
+    st, hd, body = s.form('/checkout/shipping', dict(fields, name=CARD))
+    html = body.decode('utf-8', 'replace')
+    check('a card number as the name: the card error without the phone advice',
+          st == 400 and 'card_data_refused' in html and 'brackets' not in html and '1111' not in html,
+          (st, html[:600]))
 
 
 def sql(db, statement, args=()):

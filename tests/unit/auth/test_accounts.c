@@ -23,6 +23,7 @@
 #include "auth/session.h"
 #include "core/app.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "crypto/keyring.h"
 #include "db/db.h"
 #include "ops/mail.h"
@@ -475,9 +476,14 @@ static void test_profile_and_addresses(void **state)
 		assert_null(why);
 		why = "unset";
 		assert_int_equal(sf_customer_update(&app, &r, a, NULL, cards[i], NULL, &why), SF_ERR_CARD_DATA);
-		assert_null(why);
+		assert_string_equal(why, SF_LOG_PHONE_CARD_WHY); /* says how to write a phone number */
 	}
 	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "+49 30 1234 5678", NULL, &why), SF_OK);
+	/* A 13-digit mobile number that passes Luhn (one in ten do) is refused
+	 * like a card, with the way out: the country code in brackets. */
+	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "+86 138 1234 5603", NULL, &why), SF_ERR_CARD_DATA);
+	assert_string_equal(why, SF_LOG_PHONE_CARD_WHY);
+	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "(+86) 138 1234 5603", NULL, &why), SF_OK);
 	/* limits count characters, as the forms' maxlength does: 100 Cyrillic
 	 * letters (200 bytes) pass, 101 do not */
 	char cyr[2 * SF_CUSTOMER_NAME_MAX + 3];
@@ -514,6 +520,12 @@ static void test_profile_and_addresses(void **state)
 	/* hostile fields */
 	json_object_set_new(f, "line2", json_string("5500 0055 5555 5559"));
 	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_CARD_DATA);
+	assert_null(why); /* the card error's own sentence */
+	json_object_del(f, "line2");
+	json_object_set_new(f, "phone", json_string("+86 138 1234 5603"));
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_CARD_DATA);
+	assert_string_equal(why, SF_LOG_PHONE_CARD_WHY);
+	json_object_del(f, "phone");
 	json_object_set_new(f, "line2", json_integer(3));
 	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_BAD_PARAM);
 	json_object_del(f, "line2");

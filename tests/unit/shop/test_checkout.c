@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "commerce_fx.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "db/db.h"
 #include "shop/backoffice.h"
@@ -268,6 +269,17 @@ static void t_validate_chars(void **state)
 	a.country = "F1";
 	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_ERR_ADDRESS);
 	assert_non_null(strstr(why, "country"));
+	a = base;
+	a.phone = "+86 138 1234 5603"; /* 13 digits that pass Luhn */
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_ERR_CARD_DATA);
+	assert_string_equal(why, SF_LOG_PHONE_CARD_WHY);
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, NULL, 0), SF_ERR_CARD_DATA);
+	a.phone = "(+86) 138 1234 5603";
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_OK);
+	a = base;
+	a.name = "4111 1111 1111 1111";
+	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, why, sizeof why), SF_ERR_CARD_DATA);
+	assert_string_equal(why, ""); /* the card error's own sentence */
 	a = base;
 	a.phone = "call me";
 	assert_int_equal(sf_checkout_validate(&a, "ada@example.org", cc, NULL, 0), SF_ERR_ADDRESS);
