@@ -129,8 +129,7 @@ def wait_mail(d, before, timeout=30, want=None):
     outbox sends in its own time): (name, text)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        names = set(os.listdir(os.path.join(d, 'mail'))) if os.path.isdir(os.path.join(d, 'mail')) else set()
-        for name in sorted(names - before, key=lambda n: int(n.split('.')[0]), reverse=True):
+        for name in sorted(mails(d) - before, key=lambda n: int(n.split('.')[0]), reverse=True):
             with open(os.path.join(d, 'mail', name), encoding='utf-8') as f:
                 text = f.read()
             if want is None or want in text:
@@ -139,9 +138,21 @@ def wait_mail(d, before, timeout=30, want=None):
     return None, ''
 
 
+def session_count(db):
+    c = sqlite3.connect(db, timeout=10)
+    try:
+        return c.execute("SELECT count(*) FROM sessions WHERE kind = 'customer'").fetchone()[0]
+    finally:
+        c.close()
+
+
 def mails(d):
+    """The mails written to d/mail: N.eml files.  The outbox writes each
+    to N.eml.tmp.PID first and renames it (an atomic write), so a listing
+    may show the temporary name, under which the mail is also found a
+    moment later as N.eml; it does not count."""
     p = os.path.join(d, 'mail')
-    return set(os.listdir(p)) if os.path.isdir(p) else set()
+    return {n for n in os.listdir(p) if n.endswith('.eml')} if os.path.isdir(p) else set()
 
 
 def link_token(text, path):
@@ -258,7 +269,9 @@ def test_pages(P, d):
     check('address edit form', st == 200 and b'Hauptstrasse 5' in body, st)
     addr['city'] = 'Dresden'
     st, h, body = b.form('/account/addresses/%s' % aid, addr)
-    check('address edited', st == 303, st)
+    st2, h2, body2 = b.page('/account')
+    check('address edited: 303, and the account lists the new city', st == 303 and b'Dresden' in body2
+          and b'Leipzig' not in body2, (st, body2[:300]))
     addr['line2'] = '4111 1111 1111 1111'
     st, h, body = b.form('/account/addresses/%s' % aid, addr)
     check('card number in an address field: 400 card_data_refused', st == 400 and b'Card numbers' in body, st)
@@ -296,7 +309,8 @@ def test_pages(P, d):
     st, h, body = b.form('/account/addresses/%s/delete' % aid, {})
     check('address deleted', st == 303, st)
     st, h, body = b.page('/account')
-    check('address gone', b'Dresden' not in body, body[:100])
+    check('address gone', st == 200 and b'Dresden' not in body
+          and ('/account/addresses/%s/edit' % aid).encode() not in body, (st, body[:300]))
 
     # hostile form input
     b2 = Browser(P)
@@ -323,11 +337,22 @@ def test_pages(P, d):
     st, h, body = b2.call('POST', '/account/register', b'x' * (200 * 1024), 'application/x-www-form-urlencoded')
     check('oversized form body: 413', st == 413, st)
 
-    # logout
+    # logout: the cookie cleared, and the session ended on the server too
+    # (a copy of the cookie kept from before must no longer work)
+    kept_jar = dict(b.cookies)
+    db = os.path.join(d, 'db', 'storefort.db')
+    sessions = session_count(db)
     st, h, body = b.form('/account/logout', {})
     check('logout: 303 and the cookie cleared', st == 303 and '__Host-sf_session' not in b.cookies, (st, h))
     st, h, body = b.call('GET', '/account')
     check('after logout /account needs a login (401)', st == 401, st)
+    replay = Browser(P)
+    replay.cookies = dict(kept_jar)
+    st, h, body = replay.call('GET', '/account')
+    st2, h2, body2 = replay.call('GET', '/api/v1/account/me')
+    check('logout ends the session on the server: its old cookie gets 401, page and API',
+          '__Host-sf_session' in kept_jar and st == 401 and st2 == 401 and session_count(db) == sessions - 1,
+          (st, st2, sessions, session_count(db), sorted(kept_jar)))
     return b
 
 
@@ -419,10 +444,18 @@ def test_api(P, d, db):
     check('API negative address id: 404', st == 404, st)
     st, h, body = a.api('DELETE', '/api/v1/account/addresses/%s' % aid)
     check('API address delete: 204', st == 204, st)
+    kept_jar = dict(a.cookies)
+    sessions = session_count(db)
     st, h, body = a.api('POST', '/api/v1/account/logout', {})
     check('API logout', st == 200 and '__Host-sf_session' not in a.cookies, (st, body))
     st, h, body = a.call('GET', '/api/v1/account/me')
     check('API me after logout: 401 JSON', st == 401 and err_code(body) == 'unauthorized', (st, body))
+    replay = Browser(P, same_origin=False)
+    replay.cookies = dict(kept_jar)
+    st, h, body = replay.call('GET', '/api/v1/account/me')
+    check('API logout ends the session on the server: its old cookie gets 401',
+          '__Host-sf_session' in kept_jar and st == 401 and session_count(db) == sessions - 1,
+          (st, body[:200], sessions, session_count(db), sorted(kept_jar)))
 
     # enumeration and lockout
     e = Browser(P, same_origin=False)
@@ -520,9 +553,10 @@ def test_storage(d, db):
         rows = con.execute('SELECT email, name, phone, birth_date FROM customers').fetchall()
         check('sealed customer columns are sealed blobs (sf1)', all(v is None or (isinstance(v, bytes) and v[:3] == b'sf1')
                                                                   for r in rows for v in r), rows[:1])
-        check('tokens and sessions stored only as 32-byte hashes',
-              con.execute('SELECT count(*) FROM customer_tokens WHERE length(token_hash) != 32').fetchone()[0] == 0 and
-              con.execute('SELECT count(*) FROM sessions WHERE length(token_hash) != 32').fetchone()[0] == 0)
+        hashed = [con.execute("SELECT count(*), count(*) FILTER (WHERE typeof(token_hash) = 'blob' AND "
+                              "length(token_hash) = 32) FROM %s" % t).fetchone() for t in ('customer_tokens', 'sessions')]
+        check('tokens and sessions stored only as 32-byte hashes (blobs, and there are some)',
+              all(n > 0 and n == ok for n, ok in hashed), hashed)
         check('sent mails have their bodies cleared',
               con.execute("SELECT count(*) FROM mail_outbox WHERE status = 'sent' AND body IS NOT NULL").fetchone()[0] == 0)
         detail = ' '.join(str(r) for r in con.execute("SELECT actor_id, object_id, detail FROM audit_events "

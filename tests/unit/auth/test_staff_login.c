@@ -152,6 +152,8 @@ static void test_enrollment(void **state)
 	const char *roles[] = {"owner"};
 	assert_int_equal(sf_staff_add(&app, &cli, "  Olga@Example.COM ", "Olga", roles, 1, &id, link, &why), SF_OK);
 	assert_non_null(strstr(link, "/admin/enroll?token="));
+	char first_tok[SF_STAFF_LINK_MAX]; /* the calls below reuse link */
+	snprintf(first_tok, sizeof first_tok, "%s", strstr(link, "token=") + 6);
 	assert_int_equal(sf_staff_add(&app, &cli, "olga@example.com", "", roles, 1, &id2, link + 0, &why) , SF_ERR_EXISTS);
 	const char *bogus[] = {"cashier"};
 	assert_int_equal(sf_staff_add(&app, &cli, "x@example.com", "", bogus, 1, &id2, link, &why), SF_ERR_BAD_PARAM);
@@ -170,13 +172,16 @@ static void test_enrollment(void **state)
 	char wide_link[SF_STAFF_LINK_MAX];
 	const char *clerk[] = {"analyst"};
 	assert_int_equal(sf_staff_add(&app, &cli, "wide@example.com", wide, clerk, 1, &id2, wide_link, &why), SF_OK);
+	int has = 1;
+	assert_int_equal(sf_staff_enroll_check(&app, first_tok, &id2, &has), SF_OK);
+	assert_int_equal(id2, id);
 	char link2[SF_STAFF_LINK_MAX];
 	assert_int_equal(sf_staff_enroll_link(&app, &cli, id, link2), SF_OK);
-	const char *old = strstr(link, "token=");
 	const char *tok = strstr(link2, "token=") + 6;
-	/* A new link kills the old one (it was overwritten above: check the new). */
-	(void)old;
-	int has = 1;
+	/* A new link kills the old one. */
+	assert_string_not_equal(tok, first_tok);
+	assert_int_equal(sf_staff_enroll_check(&app, first_tok, &id2, &has), SF_ERR_TOKEN_INVALID);
+	has = 1;
 	assert_int_equal(sf_staff_enroll_check(&app, tok, &id2, &has), SF_OK);
 	assert_int_equal(has, 0);
 	/* Not logged in before enrollment. */
