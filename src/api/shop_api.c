@@ -93,43 +93,59 @@ void sf_shop_req_merge_cart(struct sf_req *req, int64_t customer_id)
 
 /* ==== Body helpers ==== */
 
-/* Does any string anywhere in v hold a card number? */
-static int json_has_card(const json_t *v, int depth)
+/* How many strings (member names included) anywhere in v hold a card
+ * number: *n in all, *phones of them the value of a member named "phone"
+ * (key: the member v is the value of, or NULL). */
+static void json_cards(const json_t *v, int depth, const char *key, size_t *n, size_t *phones)
 {
 	if (depth > SF_JSON_MAX_DEPTH)
-		return 0;
-	if (json_is_string(v))
-		return sf_log_has_card(json_string_value(v), json_string_length(v));
+		return;
+	if (json_is_string(v)) {
+		if (sf_log_has_card(json_string_value(v), json_string_length(v))) {
+			++*n;
+			*phones += key && !strcmp(key, "phone");
+		}
+		return;
+	}
 	const char *k;
 	const json_t *x;
 	size_t i;
 	if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, k, x)
 		{
-			if (sf_log_has_card(k, strlen(k)) || json_has_card(x, depth + 1))
-				return 1;
+			*n += sf_log_has_card(k, strlen(k)) != 0;
+			json_cards(x, depth + 1, k, n, phones);
 		}
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, x)
-		{
-			if (json_has_card(x, depth + 1))
-				return 1;
-		}
+			json_cards(x, depth + 1, NULL, n, phones);
 	}
-	return 0;
+}
+
+/* The JSON body, or SF_ERR_CARD_DATA when any string in it holds a card
+ * number; *phone_only (when not NULL) then tells whether every such
+ * string was a phone number (SF_LOG_PHONE_CARD_WHY says how to write
+ * one). */
+static enum sf_err body_json_cards(struct sf_req *req, json_t **out, int *phone_only)
+{
+	size_t n = 0, phones = 0;
+	enum sf_err err = sf_json_body(req, out);
+	if (err)
+		return err;
+	json_cards(*out, 0, NULL, &n, &phones);
+	if (n) {
+		json_decref(*out);
+		*out = NULL;
+		if (phone_only)
+			*phone_only = phones == n;
+		return SF_ERR_CARD_DATA;
+	}
+	return SF_OK;
 }
 
 static enum sf_err body_json(struct sf_req *req, json_t **out)
 {
-	enum sf_err err = sf_json_body(req, out);
-	if (err)
-		return err;
-	if (json_has_card(*out, 0)) {
-		json_decref(*out);
-		*out = NULL;
-		return SF_ERR_CARD_DATA;
-	}
-	return SF_OK;
+	return body_json_cards(req, out, NULL);
 }
 
 /* A quantity member: an integer in [min, max]. */
@@ -353,7 +369,12 @@ enum sf_err sf_api_checkout(struct sf_req *req, struct sf_resp *resp)
 	cr.idem_key = sf_req_header(req, "Idempotency-Key");
 	if (!cr.idem_key)
 		return SF_ERR_IDEMPOTENCY_KEY;
-	enum sf_err err = body_json(req, &body);
+	int phone_only = 0;
+	enum sf_err err = body_json_cards(req, &body, &phone_only);
+	if (err == SF_ERR_CARD_DATA && phone_only) {
+		sf_resp_error(req, resp, err, SF_LOG_PHONE_CARD_WHY);
+		return SF_OK;
+	}
 	if (err)
 		return err;
 	const json_t *addr = json_object_get(body, "address");

@@ -275,6 +275,18 @@ def test_checkout_limits(P, db, sku):
     check('a card number as the name: the card error without the phone advice',
           st == 400 and 'card_data_refused' in html and 'brackets' not in html and '1111' not in html,
           (st, html[:600]))
+    orders = count(db, 'SELECT count(*) FROM orders')
+    for label, addr, advice in [('the phone', dict(ADDRESS, phone='+86 138 1234 5603'), True),
+                                ('the phone and the name', dict(ADDRESS, phone='+86 138 1234 5603', name=CARD), False)]:
+        st, js, _ = s.api('POST', '/api/v1/checkout', {'email': 'a@b.example', 'address': addr,
+                                                        'shipping_method': 'standard'},
+                          headers={'Idempotency-Key': 'phone-card-key-%d' % advice})
+        msg = (js or {}).get('error', {}).get('message', '')
+        check('API: a card-like number in %s: 400 card_data_refused, %s' % (label, 'with the phone advice' if advice
+                                                                              else 'the plain card error'),
+              st == 400 and code(js) == 'card_data_refused' and ('brackets' in msg) == advice and '5603' not in msg,
+              (st, js))
+    check('API: the refused checkouts wrote no order', count(db, 'SELECT count(*) FROM orders') == orders)
 
 
 def sql(db, statement, args=()):
