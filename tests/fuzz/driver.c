@@ -6,7 +6,8 @@
  * line, then a fixed number of deterministic mutations of them (byte flips,
  * insertions, deletions, splices, repeats; a fixed-seed xorshift, so a failure
  * reproduces).  Real coverage-guided fuzzing: `make fuzz` (clang + libFuzzer).
- * Prints one TAP line.
+ * Prints one TAP line: "not ok" (exit 1) when no seed was loaded, since
+ * mutations of nothing exercise little more than the empty input.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -132,6 +133,11 @@ int main(int argc, char **argv)
 		iterations = strtol(env, NULL, 10);
 	for (int i = 1; i < argc; i++)
 		load_dir(argv[i]);
+	if (nseeds == 0) {
+		/* A renamed or emptied corpus folder must not pass as a fuzz run. */
+		printf("1..1\nnot ok 1 - %s: no seeds in the corpus folders given\n", argc > 0 ? argv[0] : "fuzz");
+		return 1;
+	}
 	uint8_t *buf = malloc(SF_FUZZ_MAX_INPUT);
 	if (!buf)
 		return 1;
