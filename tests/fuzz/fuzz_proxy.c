@@ -5,11 +5,11 @@
  * matching length; and the answer is stable under arrival order: every
  * strict prefix of a complete header is "more", and the header's own bytes
  * alone give the same answer and address. */
-#include <assert.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_require.h"
 #include "http/internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,15 +24,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum sf_proxy_result r = sf_proxy_parse(data, size, &a, &al, &used);
 	if (r != SF_PROXY_OK && r != SF_PROXY_LOCAL)
 		return 0;
-	assert(used > 0 && used <= size && used <= SF_PROXY_MAX_HEADER);
+	SF_FUZZ_REQUIRE(used > 0 && used <= size && used <= SF_PROXY_MAX_HEADER);
 	if (r == SF_PROXY_OK)
-		assert((a.ss_family == AF_INET && al == sizeof(struct sockaddr_in)) ||
-		       (a.ss_family == AF_INET6 && al == sizeof(struct sockaddr_in6)));
-	assert(sf_proxy_parse(data, used, &b, &bl, &used2) == r);
-	assert(used2 == used);
+		SF_FUZZ_REQUIRE((a.ss_family == AF_INET && al == sizeof(struct sockaddr_in)) ||
+				(a.ss_family == AF_INET6 && al == sizeof(struct sockaddr_in6)));
+	SF_FUZZ_REQUIRE(sf_proxy_parse(data, used, &b, &bl, &used2) == r);
+	SF_FUZZ_REQUIRE(used2 == used);
 	if (r == SF_PROXY_OK)
-		assert(bl == al && memcmp(&a, &b, al) == 0);
+		SF_FUZZ_REQUIRE(bl == al && memcmp(&a, &b, al) == 0);
 	for (size_t i = 0; i < used; i++)
-		assert(sf_proxy_parse(data, i, &b, &bl, &used2) == SF_PROXY_MORE);
+		SF_FUZZ_REQUIRE(sf_proxy_parse(data, i, &b, &bl, &used2) == SF_PROXY_MORE);
 	return 0;
 }

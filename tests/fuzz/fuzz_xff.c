@@ -4,12 +4,12 @@
  * Invariants: no crash; the resolved address is the peer or a valid
  * canonical address from the header; an untrusted peer is never replaced. */
 #include <arpa/inet.h>
-#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "edge/edge_int.h"
+#include "fuzz_require.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,11 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t a[16];
 	/* A trusted peer: the result is the peer or a parseable address. */
 	int from = sf_edge_client_addr(&fixed, "10.1.2.3", xff, out, sizeof out);
-	assert(sf_edge_addr_parse(out, &fam, a));
-	assert(from || !strcmp(out, "10.1.2.3"));
+	SF_FUZZ_REQUIRE(sf_edge_addr_parse(out, &fam, a));
+	SF_FUZZ_REQUIRE(from || !strcmp(out, "10.1.2.3"));
 	/* An untrusted peer: never replaced. */
-	assert(sf_edge_client_addr(&fixed, "203.0.113.1", xff, out, sizeof out) == 0);
-	assert(!strcmp(out, "203.0.113.1"));
+	SF_FUZZ_REQUIRE(sf_edge_client_addr(&fixed, "203.0.113.1", xff, out, sizeof out) == 0);
+	SF_FUZZ_REQUIRE(!strcmp(out, "203.0.113.1"));
 	/* The fuzzed list against the header's hops. */
 	(void)sf_edge_client_addr(&l, "192.0.2.1", xff, out, sizeof out);
 	(void)sf_cidr_list_match(&l, xff);
