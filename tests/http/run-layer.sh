@@ -43,6 +43,9 @@ python3 "$here/harness.py" --host 127.0.0.1 --port "$https_port" --http-port "$h
 rc=0
 grep -q '^[0-9]* passed, 0 failed$' "$work/harness.out" || rc=1
 extra_fail=0
+# The two checks below go on from the harness's numbers: a TAP reader (and
+# tests/run_all.py) counts only numbered "ok N" / "not ok N" lines.
+n=$(grep -c '^\(not \)\?ok [0-9]' "$work/harness.out")
 
 # Stop the demo: it must exit cleanly (no sanitizer report, no leak).
 kill -TERM "$pid" 2>/dev/null
@@ -50,20 +53,20 @@ wait "$pid"
 demo_rc=$?
 pid=
 if [ "$demo_rc" -ne 0 ] || grep -q 'Sanitizer\|runtime error' "$work/stderr"; then
-	echo "not ok - http_demo exits cleanly (exit $demo_rc)"
+	echo "not ok $((n + 1)) - http_demo exits cleanly (exit $demo_rc)"
 	sed 's/^/# /' "$work/stderr" | head -40
 	extra_fail=$((extra_fail + 1))
 else
-	echo "ok - http_demo exits cleanly"
+	echo "ok $((n + 1)) - http_demo exits cleanly"
 fi
 
 # The access log: one JSON line per request, the query redacted by key.
 log="$work/logs/access.log"
 if grep -q '"request_id":"[a-z2-7]\{26\}".*"status":' "$log" 2>/dev/null &&
 	grep -q '"user_agent":"harness"' "$log" && ! grep -q 'SECRET-TOKEN-VALUE-123' "$log"; then
-	echo "ok - access.log has request lines and no secret from a query"
+	echo "ok $((n + 2)) - access.log has request lines and no secret from a query"
 else
-	echo "not ok - access.log has request lines and no secret from a query"
+	echo "not ok $((n + 2)) - access.log has request lines and no secret from a query"
 	grep 'harness' "$log" 2>/dev/null | sed 's/^/# /' | head -5
 	extra_fail=$((extra_fail + 1))
 fi
@@ -73,7 +76,6 @@ passed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$work/harness.o
 failed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$work/harness.out" | tail -1)
 passed=$(( ${passed:-0} + 2 - extra_fail ))
 failed=$(( ${failed:-1} + extra_fail ))
-n=$(grep -c '^\(not \)\?ok ' "$work/harness.out")
 echo "1..$((n + 2))"
 echo "$passed passed, $failed failed"
 [ "$rc" -eq 0 ] && [ "$extra_fail" -eq 0 ]
