@@ -281,8 +281,16 @@ def test_init_and_catalog(cli, tmp):
     check('demo: at least 10 categories', ncat >= 10, ncat)
     check('demo: variants', nvar > nprod, nvar)
     check('demo: images written', len(os.listdir(os.path.join(d, 'media', 'products'))) >= 200)
+    con = sqlite3.connect(db)
+    try:
+        cols = {r[1] for r in con.execute('PRAGMA table_info(data_keys)')}
+        wrapped = con.execute('SELECT typeof(wrapped), length(wrapped) FROM data_keys').fetchall()
+    finally:
+        con.close()
+    # a wrapped key is the 32-byte key plus the sealing's nonce and tag: never 32 bytes or fewer
     check('sealed data keys stored, no plaintext key column',
-          count(db, 'SELECT count(*) FROM data_keys') >= 3)
+          cols == {'id', 'version', 'purpose', 'wrapped', 'active', 'created_at'} and len(wrapped) >= 3 and
+          all(t == 'blob' and n > 32 for t, n in wrapped), (sorted(cols), wrapped))
     rc, out, err = cli.run('--config', ini, 'migrate', '--status')
     check('migrate --status: current', rc == 0 and 'current' in out, (rc, out, err))
     rc, out, err = cli.run('--config', ini, 'migrate')
