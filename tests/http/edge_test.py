@@ -14,6 +14,7 @@ withheld ones, an untrusted peer's claim, bans and rate limits per client, and H
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -153,8 +154,9 @@ def test_block(srv, d):
         places['multipart'] = dict(path='/search', method='POST', body=body, headers={'Content-Type': ct})
         for place, kw in places.items():
             st, h, b = req(P, **kw)
+            rid = h.get('x-request-id', '')
             check('WAF blocks %s in the %s: 403 with the request id' % (kind, place),
-                  st == 403 and h.get('x-request-id', 'x').encode() in b, (st, b[:200]))
+                  st == 403 and re.fullmatch(r'[a-z2-7]{26}', rid) and rid.encode() in b, (st, h, b[:200]))
     st, h, b = req(P, '/api/v1/products?q=%3Cscript%3Ealert(1)%3C/script%3E')
     j = A.jbody(b)
     check('block under /api/: JSON error request_blocked with the request id',
