@@ -512,6 +512,11 @@ def test_proxy_protocol(cli, ini, d):
         st, h = proxied(P, b'', src='127.0.0.2')
         check('an untrusted peer is served directly with its socket address',
               st == 200 and logged_ip(d, h) == '127.0.0.2', (st, logged_ip(d, h)))
+        # The same claim where the server does read a request: in X-Forwarded-For from that
+        # untrusted peer.  It is served, and logged with its socket address only.
+        st, h = proxied(P, b'', src='127.0.0.2', headers={'X-Forwarded-For': '203.0.113.66'})
+        check('an untrusted peer\'s X-Forwarded-For claim is served but not believed',
+              st == 200 and logged_ip(d, h) == '127.0.0.2', (st, logged_ip(d, h)))
         time.sleep(1.6)  # every buffered access line is written by now ([log] access_flush_ms 1 s)
         check('no request was ever logged with the address an untrusted peer claimed',
               not [l for l in access_lines(d) if l.get('ip') == '203.0.113.66'])
