@@ -415,15 +415,21 @@ def lockout(srv, cli, d, db, ini):
     P = srv.https
     email = 'lock@example.com'
     b = enroll(P, cli, ini, email, 'analyst')
+    locks = audit_count(db, 'staff.lock')
+    wrong = []  # the answer to a wrong password, before the account was locked
     for i in range(10):
         x = Staff(P)
         x.page('/admin/login')
-        x.form('/admin/login', {'email': email, 'password': 'Wrong-Password-%d' % i})
+        wrong.append(x.form('/admin/login', {'email': email, 'password': 'Wrong-Password-%d' % i}))
+    st_w, h_w, body_w = wrong[0]
     x = Staff(P)
     x.page('/admin/login')
     st, h, body = x.form('/admin/login', {'email': email, 'password': PW})
-    check('after 10 failures the account is locked: the right password is refused alike (401)', st == 401, st)
-    check('lock audited', audit_count(db, 'staff.lock') >= 1)
+    check('after 10 failures the account is locked: the right password is refused alike '
+          '(401, the same page as a wrong password)',
+          st == st_w == 401 and b'The e-mail address or password is not correct' in body and
+          strip_volatile(body) == strip_volatile(body_w), (st, st_w, body[-800:], body_w[-800:]))
+    check('lock audited, once', audit_count(db, 'staff.lock') == locks + 1, (locks, audit_count(db, 'staff.lock')))
     rc, out, err = cli.run('--config', ini, 'staff', 'unlock', email)
     check('staff unlock: exit 0', rc == 0, (rc, out, err))
     st, h, body = x.form('/admin/login', {'email': email, 'password': PW})
