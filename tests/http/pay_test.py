@@ -41,6 +41,7 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import contract  # noqa: E402  (the OpenAPI document: what a variant may hold)
 from accounts_test import Browser, link_token, mails, wait_mail  # noqa: E402
 from app_test import CLI, Server, check  # noqa: E402
 from shop_test import ADDRESS, Shopper, code, count, csp_clean, hidden  # noqa: E402
@@ -532,12 +533,42 @@ def test_outgoing(cli, ini, P, db, sku):
 
 # ==== catalog availability ====
 
+def documented_variant():
+    """The properties of a variant in the Product schema of web/static/openapi.json."""
+    doc = contract.Contract.load()
+    product = doc._deref({'$ref': '#/components/schemas/Product'})
+    for part in product.get('allOf', [product]):
+        variants = doc._deref(part).get('properties', {}).get('variants')
+        if variants:
+            return doc._deref(variants['items']).get('properties', {})
+    return {}
+
+
+def json_leaves(value, path=''):
+    """(dotted path, value) for every scalar in a JSON value."""
+    if isinstance(value, dict):
+        return [leaf for k, x in value.items() for leaf in json_leaves(x, path + '.' + k if path else k)]
+    if isinstance(value, list):
+        return [leaf for i, x in enumerate(value) for leaf in json_leaves(x, '%s[%d]' % (path, i))]
+    return [(path, value)]
+
+
 def test_catalog(P, db, sku, slug, low_sku):
     s = Shopper(P)
     st, hd, body = s.send('GET', '/api/v1/products/%s' % slug)
     js = json.loads(body)
+    # Only what the document promises a variant holds, and the only "stock" keys are its
+    # yes/no availability flags; the one integer is the price's amount, so no count under any name.
+    props = documented_variant()
+    flags = {k for k, sch in props.items() if 'stock' in k and sch.get('type') == 'boolean'}
+    bad = [(v.get('sku'), sorted(set(v) - set(props)), sorted(k for k in v if 'stock' in k and k not in flags),
+            sorted(k for k in flags if not isinstance(v.get(k), bool)),
+            [path for path, x in json_leaves(v) if isinstance(x, int) and not isinstance(x, bool) and
+             path != 'price.amount'])
+           for v in js['variants']]
     check('product JSON shows availability, never stock counts',
-          st == 200 and all('stock' not in v and 'in_stock' in v and 'low_stock' in v for v in js['variants']), js)
+          st == 200 and js['variants'] and flags == {'in_stock', 'low_stock'} and
+          not [b for b in bad if any(b[1:])], (sorted(props), [b for b in bad if any(b[1:])][:5]))
     ver = lambda: q(db, "SELECT value FROM meta WHERE key = 'catalog_version'")  # noqa: E731
     v0 = ver()
     place_order(P, sku)
