@@ -152,9 +152,15 @@ class Contract:
             value = json.loads(body.decode('utf-8'))
         except (UnicodeDecodeError, ValueError) as e:
             return 'the body is not JSON (%s): %r' % (e, body[:80])
-        err = jsonschema.exceptions.best_match(self._validator(schema).iter_errors(value))
-        if err is None:
+        errors = list(self._validator(schema).iter_errors(value))
+        if not errors:
             return None
+        # A closed schema built with allOf ("unevaluatedProperties": false)
+        # also calls every property unexpected when one of its parts fails:
+        # name the part's own error instead, and the unexpected ones only
+        # when nothing else is wrong.
+        err = jsonschema.exceptions.best_match(
+            [e for e in errors if e.validator != 'unevaluatedProperties'] or errors)
         where = '/'.join(str(p) for p in err.absolute_path) or '(root)'
         msg = err.message if len(err.message) <= 200 else err.message[:200] + '...'
         return 'body at %s: %s' % (where, msg)
