@@ -110,7 +110,8 @@ def main():
     # the real document
     real = contract.Contract.load()
     m = real.validate('GET', '/api/v1/products', 200, J, json.dumps({'items': [{'slug': 1}]}))
-    check('the real document loads and its ProductList schema refuses a wrong body', m and 'items/0/slug' in m, m)
+    check('the real document loads and its ProductList schema refuses a wrong body',
+          m and 'is a required property' in m, m)
     failed = len(RESULTS) - sum(RESULTS)
     print('%d passed, %d failed' % (sum(RESULTS), failed))
     return 1 if failed else 0
