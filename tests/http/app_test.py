@@ -483,6 +483,8 @@ def run_http_cases(srv):
     j = jbody(body)
     check('categories tree', st == 200 and j and len(j['items']) >= 1, body[:300])
     cat = j['items'][0]['slug'] if j and j['items'] else 'x'
+    st, h, body = get(P, '/api/v1/products?category=no-such-category')
+    check('an unknown category filter: 404', st == 404 and jbody(body)['error']['code'] == 'not_found', body[:200])
     st, h, body = get(P, '/api/v1/products?category=' + cat)
     j = jbody(body)
     check('filter by category', st == 200 and j and j['total'] > 0, body[:200])

@@ -227,6 +227,10 @@ def test_e2e(P, d, db, sku):
     # order history and detail for the signed-in customer
     st, js, _ = b.api('GET', '/api/v1/orders')
     check('order history lists the order', st == 200 and [o['id'] for o in js['items']] == [oid], (st, js))
+    st, js, _ = b.api('GET', '/api/v1/orders?page=2')
+    check('order history, page 2: 200, empty', st == 200 and js['items'] == [] and not js['has_items'], (st, js))
+    st, js, _ = b.api('GET', '/api/v1/orders?page=0')
+    check('order history, page 0: 400 bad_parameter', st == 400 and code(js) == 'bad_parameter', (st, js))
     st, js, _ = b.api('GET', '/api/v1/orders/%d' % oid)
     check('order detail: paid, with its history', st == 200 and js['status'] == 'paid' and
           [h['to'] for h in js['history']][-1] == 'paid', (st, js))

@@ -286,6 +286,10 @@ def flows(srv, cli, d, db, ini, tag):
     st, h, body = ob.api('DELETE', '/api/v1/admin/sessions/%d' % other)
     check('with the token: one of my other sessions revoked', st == 200 and db_exec(
         db, 'SELECT count(*) FROM sessions WHERE id = ?', (other,))[0][0] == 0, (st, body[:200]))
+    this = [x['id'] for x in mine if x.get('current')]
+    st, h, body = ob.api('DELETE', '/api/v1/admin/sessions/%d' % (this[0] if this else 0))
+    check('this very session: 400 (sign out instead), still signed in', st == 400 and
+          ob.call('GET', '/api/v1/admin/sessions')[0] == 200, (st, body[:200]))
     ob.page('/admin/sessions')
     st, h, body = ob.form('/admin/sessions/revoke-others', {})
     n = db_exec(db, "SELECT count(*) FROM sessions WHERE kind = 'staff' AND principal_id = ?", (sid,))[0][0]
