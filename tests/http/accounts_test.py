@@ -412,6 +412,10 @@ def test_api(P, d, db):
     j = jbody(body)
     check('API me: profile and addresses', st == 200 and j and j['email'] == 'api.user@example.org'
           and len(j['addresses']) == 1, body)
+    st, h, body = a.call('GET', '/api/v1/account/addresses')
+    j = jbody(body)
+    check('API address book: the one entry, line2 and phone ""', st == 200 and j and len(j['items']) == 1
+          and j['items'][0]['id'] == aid and j['items'][0]['line2'] == '' and j['items'][0]['phone'] == '', body)
     st, h, body = a.api('PUT', '/api/v1/account/addresses/%s' % aid, {'name': 'Ada', 'line1': '2 Main St',
                                                                       'city': 'Springfield', 'postal_code': '12345',
                                                                       'country': 'US'})

@@ -483,6 +483,11 @@ def run_http_cases(srv):
     j = jbody(body)
     check('categories tree', st == 200 and j and len(j['items']) >= 1, body[:300])
     cat = j['items'][0]['slug'] if j and j['items'] else 'x'
+    child = j['items'][0]['children'][0]['slug'] if j and j['items'] and j['items'][0]['children'] else 'x'
+    st, h, body = get(P, '/api/v1/categories/' + child)
+    j = jbody(body)
+    check('one category: its subtree and breadcrumbs, root first', st == 200 and j and j['slug'] == child
+          and [b['slug'] for b in j['breadcrumbs']] == [cat, child] and j['parent'] == cat, body[:300])
     st, h, body = get(P, '/api/v1/products?category=no-such-category')
     check('an unknown category filter: 404', st == 404 and jbody(body)['error']['code'] == 'not_found', body[:200])
     st, h, body = get(P, '/api/v1/products?category=' + cat)

@@ -868,6 +868,10 @@ def test_stripe(cli, d, tmp, sku):
               q(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid4,))[0][0] == 100 and
               q(db, "SELECT status, refund_ref FROM order_refunds WHERE order_id = ?", (oid4,)) ==
               [('refunded', 're_test_%04d' % len(state['calls']))], (st, html[:300], refunds()))
+        st, js, _ = s4.api('GET', '/api/v1/orders/%d' % oid4)
+        check('the shopper sees the order partially refunded, its delivery stage paid',
+              st == 200 and js['status'] == 'partially_refunded' and js.get('stage') == 'paid' and
+              js['totals']['refunded']['amount'] == 100, (st, js))
         for n, (total_rf, want) in enumerate([(100, 100), (150, 150)]):
             st, js = stripe_send(P, {'id': 'evt_1StripeStaffRf%d' % n, 'type': 'charge.refunded',
                                      'data': {'object': {'id': 'ch_test_tab1', 'payment_intent': 'pi_test_tab1',

@@ -106,6 +106,16 @@ def test_api_flow(P, db, sku):
           item.get('unit_price', {}).get('amount') == price and item.get('quantity') == 2, (price, item))
     st, cart, _ = a.api('PATCH', '/api/v1/cart/items/%d' % item.get('id', 0), {'quantity': 3})
     check('PATCH item quantity', st == 200 and cart['items'][0]['quantity'] == 3, (st, cart))
+    b = Shopper(P)
+    b.cart()
+    st, cart, _ = b.api('POST', '/api/v1/cart/items', {'sku': sku})
+    gone = (cart or {}).get('items', [{}])[0].get('id', 0)
+    st, cart, _ = b.api('DELETE', '/api/v1/cart/items/%d' % gone)
+    check('DELETE an item: 200, the cart without it', st == 200 and cart['items'] == [] and cart['count'] == 0,
+          (st, cart))
+    b.api('POST', '/api/v1/cart/items', {'sku': sku, 'quantity': 2})
+    st, cart, _ = b.api('DELETE', '/api/v1/cart')
+    check('DELETE the cart: 200, empty', st == 200 and cart['items'] == [] and not cart['has_items'], (st, cart))
     st, js, _ = a.api('POST', '/api/v1/checkout', {'email': 'ada@example.org', 'address': ADDRESS,
                                                     'shipping_method': 'standard'})
     check('checkout without Idempotency-Key: 400', st == 400 and code(js) == 'idempotency_key_required', (st, js))

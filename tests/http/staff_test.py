@@ -246,6 +246,11 @@ def flows(srv, cli, d, db, ini, tag):
     check('code accepted: 303 to the dashboard', st == 303 and re.search(r'/admin/?$', h.get('location', '')), (st, h))
     st, _, _ = lb.page('/admin/sessions')
     check('signed in: my sessions 200', st == 200, st)
+    st, _, body = lb.call('GET', '/api/v1/admin/me')
+    j = jbody(body) or {}
+    check('signed in: the admin API says who I am (owner, every permission)',
+          st == 200 and j.get('email') == owner_email and j.get('owner') is True and 'staff.update' in
+          j.get('permissions', []), (st, body[:200]))
     rb = Staff(P)
     rb.page('/admin/login')
     rb.form('/admin/login', {'email': owner_email, 'password': PW})
@@ -412,6 +417,9 @@ def flows(srv, cli, d, db, ini, tag):
     db_exec(db, 'UPDATE staff SET active = 0 WHERE id = ?', (cid,))
     st, _, _ = xb.page('/admin/2fa/setup')
     check('deactivated: the next request is refused (401)', st == 401, st)
+    st, h, body = ob.api('POST', '/api/v1/admin/staff/%d/sessions/revoke' % cid, {})
+    n = db_exec(db, "SELECT count(*) FROM sessions WHERE kind = 'staff' AND principal_id = ?", (cid,))[0][0]
+    check("owner ends another account's sessions: 200, none left", st == 200 and n == 0, (st, n, body[:200]))
     return ob
 
 
