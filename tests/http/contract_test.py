@@ -5,8 +5,10 @@ contract check the HTTP suites run is known to fail when it must.
 A tiny inline OpenAPI 3.1 document, answers that must pass and answers that
 must fail (a body off its schema through a "$ref", an undocumented status,
 path and method, a wrong Content-Type, a body where none is declared), then
-the real document: it loads, and one of its schemas refuses a wrong body.
-Registered with meson (tests/unit/http/meson.build), so run_all.py's unit
+the real document: real-shaped answers (a product list, a cart, an order as
+checkout and as GET /api/v1/orders/{id} give it, an error) pass, and the same
+answers with a required field dropped or renamed, or a field added to a
+closed object, fail.  Registered with meson (tests/unit/http/meson.build), so run_all.py's unit
 suite runs it.
 """
 import json
@@ -63,10 +65,67 @@ THING = json.dumps({'id': 7, 'price': {'amount': 1250}, 'note': None})
 ERR = json.dumps({'error': {'code': 'not_found', 'message': 'x', 'request_id': 'r'}})
 
 
+# ==== Real-shaped answers of the server, for the real document ====
+
+def price(amount):
+    return {'amount': amount, 'currency': 'EUR', 'formatted': '\u20ac%d.%02d' % (amount // 100, amount % 100)}
+
+
+PRODUCT_LIST = {
+    'items': [{'id': 68, 'slug': 'alpine-loafers', 'name': 'Alpine Loafers',
+               'category': {'slug': 'clothing-shoes', 'name': 'Shoes'}, 'price': price(15899),
+               'price_max': price(16899), 'in_stock': True, 'image': '/media/products/alpine-loafers.svg'},
+              {'id': 70, 'slug': 'bare', 'name': 'Bare', 'category': None, 'price': None, 'in_stock': False,
+               'image': None}],
+    'page': 1, 'per_page': 20, 'total': 2, 'pages': 1, 'sort': 'name', 'q': None, 'category': None,
+}
+CART = {
+    'items': [{'id': 3, 'variant_id': 11, 'sku': 'SF-0001-1', 'name': 'Slim Flannel Shirt', 'variant': 'S',
+               'product_slug': 'slim-flannel-shirt', 'quantity': 3, 'available': 99, 'unit_price': price(8699),
+               'line_total': price(26097)}],
+    'has_items': True, 'count': 3, 'currency': 'EUR', 'prices_include_tax': True, 'coupon': None,
+    'coupon_error': None, 'too_large': False, 'max_total': price(1000000000),
+    'totals': {'subtotal': price(26097), 'discount': price(0), 'tax': price(4350), 'total': price(26097)},
+    'shipping_methods': [{'code': 'standard', 'name': 'Standard delivery (3-5 days)', 'price': price(490)}],
+    'csrf_token': 'jsplthbclckprgpjhjktgtqhrnmcthncmsdhnmjnjrfsfhjgnptfshnrgdhhsktg',
+}
+ORDER = {
+    'id': 1, 'status': 'pending_payment', 'is_pending': True, 'currency': 'EUR', 'prices_include_tax': True,
+    'created_at': '2026-11-22T03:59:11Z', 'reserved_until': 1795321751,
+    'totals': {'subtotal': price(26097), 'discount': price(0), 'shipping': price(0), 'tax': price(4350),
+               'total': price(26097), 'paid': price(0), 'refunded': price(0)},
+    'has_discount': False, 'coupon': None, 'shipping': {'code': 'standard', 'name': 'Standard delivery (3-5 days)'},
+    'lines': [{'sku': 'SF-0001-1', 'name': 'Slim Flannel Shirt - S', 'quantity': 3, 'unit_price': price(8699),
+               'tax_class': 'standard', 'tax_rate_bp': 2000, 'line_total': price(26097)}],
+    'shipments': [], 'has_shipments': False,
+    'history': [{'from': None, 'to': 'pending_payment', 'by': 'anonymous', 'reason': 'order placed',
+                 'at': '2026-11-22T03:59:11Z'}],
+}
+PERSONAL = {'email': 'ada@example.org', 'address': {'name': 'Ada Lovelace', 'street': '12 Rue de la Paix',
+                                                    'city': 'Paris', 'postcode': '75002', 'country': 'FR',
+                                                    'phone': None}}
+
+
+def changed(value, path, rename=None, drop=False, add=None):
+    """A deep copy of value with, at path (keys and indexes), one field
+    renamed, dropped, or added (add: (name, value))."""
+    value = json.loads(json.dumps(value))
+    obj = value
+    for p in path[:-1] if (rename or drop) else path:
+        obj = obj[p]
+    if rename:
+        obj[rename] = obj.pop(path[-1])
+    elif drop:
+        del obj[path[-1]]
+    else:
+        obj[add[0]] = add[1]
+    return value
+
+
 def main():
     c = contract.Contract(json.loads(json.dumps(DOC)))
     v = c.validate
-    print('1..20')
+    print('1..40')
     # answers that match
     check('a body matching its schema through $refs passes', v('GET', '/api/v1/things/7', 200, J, THING) is None,
           v('GET', '/api/v1/things/7', 200, J, THING))
@@ -107,11 +166,59 @@ def main():
     check('mismatches() reports distinct mismatches once, with method, path, status and message',
           len(found) == 1 and found[0].startswith('GET /api/v1/things/7 -> 200: body at (root): ')
           and found[0].endswith('(x3)'), found)
-    # the real document
+    # the real document: real answers pass, altered ones fail
     real = contract.Contract.load()
-    m = real.validate('GET', '/api/v1/products', 200, J, json.dumps({'items': [{'slug': 1}]}))
-    check('the real document loads and its ProductList schema refuses a wrong body',
-          m and 'is a required property' in m, m)
+
+    def rv(method, path, status, value):
+        return real.validate(method, path, status, J, json.dumps(value))
+    checkout = {'order': ORDER, 'replayed': False}
+    detail = dict(ORDER, **PERSONAL)
+    refunded = dict(ORDER, status='partially_refunded', is_pending=False, stage='shipped')
+    for label, method, path, status, value in (
+            ('a product list', 'GET', '/api/v1/products', 200, PRODUCT_LIST),
+            ('a cart', 'GET', '/api/v1/cart', 200, CART),
+            ('a cart above the money cap (no totals)', 'GET', '/api/v1/cart', 200,
+             dict(CART, too_large=True, totals=None)),
+            ('a checkout answer', 'POST', '/api/v1/checkout', 201, checkout),
+            ('an order with its personal data', 'GET', '/api/v1/orders/1', 200, detail),
+            ('a partially refunded order with its stage', 'GET', '/api/v1/orders/1', 200, dict(refunded, **PERSONAL)),
+            ('an error', 'GET', '/api/v1/orders/1', 404, json.loads(ERR.replace('"r"', '"%s"' % ('a' * 26))))):
+        m = rv(method, path, status, value)
+        check('the real document takes a real answer: %s' % label, m is None, m)
+    m = rv('GET', '/api/v1/products', 200, changed(PRODUCT_LIST, ['items', 0, 'slug'], rename='handle'))
+    check('ProductSummary: a renamed required field (slug -> handle) fails',
+          m and m.startswith("body at items/0: 'slug' is a required property"), m)
+    m = rv('GET', '/api/v1/products', 200, changed(PRODUCT_LIST, ['items', 0], add=('stock', 12)))
+    check('ProductSummary: an extra field fails', m and 'items/0' in m and "'stock'" in m, m)
+    m = rv('GET', '/api/v1/products', 200, changed(PRODUCT_LIST, ['items', 1, 'image'], drop=True))
+    check('ProductSummary: a nullable field left out fails (null is written, never nothing)',
+          m and "'image' is a required property" in m, m)
+    m = rv('GET', '/api/v1/cart', 200, changed(CART, ['items', 0, 'quantity'], rename='qty'))
+    check('Cart: a renamed field of a line (quantity -> qty) fails',
+          m and m.startswith("body at items/0: 'quantity' is a required property"), m)
+    m = rv('GET', '/api/v1/cart', 200, changed(CART, ['csrf_token'], drop=True))
+    check('Cart: csrf_token left out fails', m and "'csrf_token' is a required property" in m, m)
+    m = rv('GET', '/api/v1/cart', 200, changed(CART, ['totals'], add=('shipping', price(490))))
+    check('Cart: an extra total fails (totals before shipping are closed)', m and 'totals' in m and 'shipping' in m, m)
+    m = rv('POST', '/api/v1/checkout', 201, changed(checkout, ['order', 'totals', 'total'], rename='grand_total'))
+    check('Order: a renamed total (total -> grand_total) fails',
+          m and m.startswith("body at order/totals: 'total' is a required property"), m)
+    m = rv('POST', '/api/v1/checkout', 201, changed(checkout, ['order'], add=('email', 'ada@example.org')))
+    check("Order: checkout's order carries no personal data (an e-mail fails)", m and "'email'" in m, m)
+    m = rv('GET', '/api/v1/orders/1', 200, changed(detail, ['address', 'phone'], drop=True))
+    check("OrderDetail: the address's phone left out fails (null when none was given)",
+          m and "'phone' is a required property" in m, m)
+    m = rv('GET', '/api/v1/orders/1', 200, changed(detail, ['history', 0], add=('actor_id', '7')))
+    check('OrderDetail: an extra field in a history entry fails', m and 'history/0' in m and 'actor_id' in m, m)
+    m = rv('GET', '/api/v1/orders/1', 200, dict(detail, status='partially_refunded', is_pending=False))
+    check('OrderDetail: a partially refunded order without its stage fails', m and 'stage' in m, m)
+    m = rv('GET', '/api/v1/orders/1', 200, dict(detail, stage='paid'))
+    check('OrderDetail: a stage on an order that is not partially refunded fails', m and m.startswith('body at stage'),
+          m)
+    m = rv('GET', '/api/v1/orders/1', 200, dict(detail, status='on_hold'))
+    check('OrderDetail: a status outside the enum fails', m and m.startswith('body at status'), m)
+    m = rv('GET', '/api/v1/orders/1', 404, {'error': {'code': 'not_found', 'message': 'x'}})
+    check('Error: request_id left out fails', m and "'request_id' is a required property" in m, m)
     failed = len(RESULTS) - sum(RESULTS)
     print('%d passed, %d failed' % (sum(RESULTS), failed))
     return 1 if failed else 0
