@@ -11,6 +11,7 @@
 #include "auth/auth_int.h"
 #include "auth/staff.h"
 #include "core/app.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "db/db.h"
 
@@ -64,6 +65,8 @@ enum sf_err sf_apitoken_create(struct sf_app *app, const struct sf_staff_actor *
 		*why = "Give the token a name: one line of at most 100 characters.";
 		return SF_ERR_BAD_PARAM;
 	}
+	if (sf_log_has_card(name, strlen(name)))
+		return SF_ERR_CARD_DATA; /* the name is stored and audited in clear */
 	if (days < 1 || days > SF_APITOKEN_MAX_DAYS) {
 		*why = "A token is valid for 1 to 365 days.";
 		return SF_ERR_BAD_PARAM;

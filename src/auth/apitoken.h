@@ -33,7 +33,8 @@ struct sf_staff_actor;
 /* Create a token for staff_id (the actor, normally the same member) named
  * name with scopes (each a permission staff_id holds now), valid for
  * days (1..SF_APITOKEN_MAX_DAYS).  Writes the token (shown once) into
- * token and its id into *id.  SF_OK, SF_ERR_BAD_PARAM (*why), or an error. */
+ * token and its id into *id.  SF_OK, SF_ERR_BAD_PARAM (*why),
+ * SF_ERR_CARD_DATA (a card number in the name; never stored), or an error. */
 enum sf_err sf_apitoken_create(struct sf_app *app, const struct sf_staff_actor *a, int64_t staff_id,
 			       const char *name, const char *const *scopes, size_t nscopes, int64_t days,
 			       char token[SF_APITOKEN_LEN + 1], int64_t *id, const char **why) SF_WARN_UNUSED;

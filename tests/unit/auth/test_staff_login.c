@@ -474,6 +474,8 @@ static void test_api_tokens(void **state)
 	assert_int_equal(sf_apitoken_create(&app, &a, an, "", held, 2, 30, tok, &id, &why), SF_ERR_BAD_PARAM);
 	assert_int_equal(sf_apitoken_create(&app, &a, an, "ci\ndeploy", held, 2, 30, tok, &id, &why), SF_ERR_BAD_PARAM);
 	assert_int_equal(sf_apitoken_create(&app, &a, an, "ci\tdeploy", held, 2, 30, tok, &id, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_apitoken_create(&app, &a, an, "ci 4111 1111 1111 1111", held, 2, 30, tok, &id, &why),
+			 SF_ERR_CARD_DATA); /* a name is stored and audited in clear */
 	assert_int_equal(sf_apitoken_create(&app, &a, an, "ci", held, 2, 30, tok, &id, &why), SF_OK);
 	assert_int_equal(strncmp(tok, "sfat_", 5), 0);
 	assert_int_equal(strlen(tok), SF_APITOKEN_LEN);
