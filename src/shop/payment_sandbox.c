@@ -155,7 +155,8 @@ static enum sf_err parse_event(const json_t *ev, const char **id, const char **t
 	*currency = json_string_value(json_object_get(d, "currency"));
 	const json_t *o = json_object_get(d, "order_id"), *a = json_object_get(d, "amount");
 	if (!sf_pay_ref_ok(*id) || !*type || !session_ok(*session) || !*currency || strlen(*currency) != 3 ||
-	    !json_is_integer(o) || !json_is_integer(a) || json_integer_value(o) < 1 || json_integer_value(a) < 0)
+	    !json_is_integer(o) || !json_is_integer(a) || json_integer_value(o) < 1 || json_integer_value(a) < 0 ||
+	    !json_is_integer(json_object_get(ev, "created")))
 		return SF_ERR_INVALID;
 	if (strcmp(*type, "payment.succeeded") != 0 && strcmp(*type, "payment.failed") != 0)
 		return SF_ERR_INVALID;

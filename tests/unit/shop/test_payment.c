@@ -1113,9 +1113,20 @@ static void test_rejections_change_nothing(void **state)
 	n.signature = hdr;
 	n.event_id = "evt_other";
 	assert_int_equal(sf_pay_webhook_sandbox(p, f->db, f->kr, &n, &replayed), SF_ERR_SIGNATURE);
+	/* signed, but not the documented event: "created" is not a number */
+	char odd[512], odd_sig[65], odd_hdr[80];
+	snprintf(odd, sizeof odd,
+		 "{\"id\":\"evt_u1\",\"type\":\"payment.succeeded\",\"created\":\"1\",\"data\":{\"session\":\"%s\","
+		 "\"order_id\":%lld,\"amount\":1,\"currency\":\"EUR\"}}",
+		 url + 13, (long long)oid);
+	sf_webhook_sign("unit-sandbox-secret", 19, ts, odd, strlen(odd), odd_sig);
+	snprintf(odd_hdr, sizeof odd_hdr, "v1=%s", odd_sig);
+	struct sf_pay_notice on = {.body = odd, .len = strlen(odd), .signature = odd_hdr, .timestamp = ts,
+				   .event_id = "evt_u1"};
+	assert_int_equal(sf_pay_webhook_sandbox(p, f->db, f->kr, &on, &replayed), SF_ERR_INVALID);
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM payment_events"), 0);
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM audit_events WHERE action = 'payment.webhook_rejected'"),
-			 audits + 2);
+			 audits + 3);
 	/* signed, but the amount is not the order's: the order is left as it
 	 * is (still payable), the money kept to be refunded */
 	n.event_id = "evt_u1";
