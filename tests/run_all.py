@@ -28,6 +28,10 @@ Suites, in order:
          log in through enrollment + TOTP; pages x roles, orders, customers
          (reveal), catalog, inventory, uploads, reports, audit viewer, CSV
          exports, CSRF and hostile input (tests/http/admin_test.py)
+  sweep  every operation of the OpenAPI document in its own authentication
+         context with hostile variants generated from its request schema
+         and parameters: 4xx with an Error body, never 5xx, nothing
+         half-written, no card number kept anywhere (tests/http/sweep_test.py)
   browser the shopper journey in Debian's chromium driven by Playwright
          (tests/e2e/browser_test.py)
 The suites that send requests themselves end with one more check: every
@@ -107,6 +111,7 @@ SUITES = [
     ('staff', 'http/staff_test.py', 1200, ('app',)),
     ('shop', 'http/shop_test.py', 1200, ('app',)),
     ('admin', 'http/admin_test.py', 1200, ('app',)),
+    ('sweep', 'http/sweep_test.py', 900, ('app',)),
     ('pay', 'http/pay_test.py', 1500, ('app',)),
     ('browser', 'e2e/browser_test.py', 900, ('app', 'browser')),
     ('edge', 'http/edge_test.py', 900, ('edge',)),
