@@ -1620,6 +1620,8 @@ enum sf_err sf_staff_add(struct sf_app *app, const struct sf_staff_actor *a, con
 		*why = "The name must be one line of at most 100 characters.";
 		return SF_ERR_BAD_PARAM;
 	}
+	if (sf_log_has_card(name, strlen(name)) || sf_log_has_card(norm, strlen(norm)))
+		return SF_ERR_CARD_DATA; /* name and address are stored in clear */
 	if (!nroles || !roles_ok(roles, nroles)) {
 		*why = "Give one or more existing roles.";
 		return SF_ERR_BAD_PARAM;
@@ -1912,6 +1914,8 @@ enum sf_err sf_staff_role_save(struct sf_app *app, const struct sf_staff_actor *
 		*why = "The description must be at most 500 bytes of text.";
 		return SF_ERR_BAD_PARAM;
 	}
+	if (sf_log_has_card(name, strlen(name)) || sf_log_has_card(description, strlen(description)))
+		return SF_ERR_CARD_DATA; /* stored and audited in clear */
 	if (nperms > SF_RBAC_NPERM) {
 		*why = "Too many permissions.";
 		return SF_ERR_BAD_PARAM;

@@ -237,7 +237,7 @@ enum sf_err sf_staff_password_change(struct sf_app *app, const struct sf_staff_a
 /* Create a staff member with roles (built-in or custom names) and write a
  * one-time enrollment link (valid [admin] enroll_link_hours) into link.
  * Granting "owner" needs an owner or the CLI.  SF_OK with *staff_id,
- * SF_ERR_BAD_PARAM (*why: e-mail, name, role), SF_ERR_EXISTS,
+ * SF_ERR_BAD_PARAM (*why: e-mail, name, role), SF_ERR_CARD_DATA, SF_ERR_EXISTS,
  * SF_ERR_FORBIDDEN, or an error. */
 enum sf_err sf_staff_add(struct sf_app *app, const struct sf_staff_actor *a, const char *email, const char *name,
 			 const char *const *roles, size_t nroles, int64_t *staff_id, char link[SF_STAFF_LINK_MAX],

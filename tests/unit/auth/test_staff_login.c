@@ -164,6 +164,10 @@ static void test_enrollment(void **state)
 	assert_string_equal(why, "The name must be one line of at most 100 characters.");
 	assert_int_equal(sf_staff_add(&app, &cli, "x@example.com", "Olga\tAdmin", roles, 1, &id2, link, &why),
 			 SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_staff_add(&app, &cli, "x@example.com", "Olga 4111 1111 1111 1111", roles, 1, &id2, link, &why),
+			 SF_ERR_CARD_DATA);
+	assert_int_equal(sf_staff_add(&app, &cli, "4111111111111111@example.com", "", roles, 1, &id2, link, &why),
+			 SF_ERR_CARD_DATA);
 	char wide[101 * 2 + 1] = "";
 	for (int i = 0; i < 101; i++)
 		strcat(wide, "\xc3\xa9"); /* é */
@@ -343,6 +347,10 @@ static void test_password_policy_and_age(void **state)
 	assert_int_equal(sf_staff_role_delete(&app, &cli, "owner"), SF_ERR_FORBIDDEN);
 	assert_int_equal(sf_staff_role_delete(&app, &cli, "night_shift"), SF_ERR_NOT_FOUND);
 	assert_int_equal(sf_staff_role_save(&app, &cli, "owner", "", perms, 1, 0, 0, &why), SF_ERR_BAD_PARAM);
+	/* names and descriptions are stored and audited in clear: no card number */
+	assert_int_equal(sf_staff_role_save(&app, &cli, "4111111111111111", "", perms, 1, 0, 0, &why), SF_ERR_CARD_DATA);
+	assert_int_equal(sf_staff_role_save(&app, &cli, "x", "pay 4111 1111 1111 1111", perms, 1, 0, 0, &why),
+			 SF_ERR_CARD_DATA);
 	const char *badp[] = {"orders.fly"};
 	assert_int_equal(sf_staff_role_save(&app, &cli, "x", "", badp, 1, 0, 0, &why), SF_ERR_BAD_PARAM);
 }
