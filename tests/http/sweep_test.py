@@ -233,22 +233,31 @@ class Doc:
     def parameters(self, op, where):
         return [p for p in (self.deref(x) for x in op.get('parameters', [])) if p.get('in') == where]
 
+    def members(self, schema):
+        """(properties, required) of an object schema, those of the schemas
+        it extends with allOf (a closed schema over shared *Fields) included."""
+        schema = self.deref(schema)
+        props, req = dict(schema.get('properties', {})), list(schema.get('required', []))
+        for part in schema.get('allOf', []):
+            p, r = self.members(part)
+            props.update(p)
+            req += [n for n in r if n not in req]
+        return props, req
+
     def fields(self, schema, prefix=()):
         """(path, schema) of every member, nested objects' members too."""
-        schema = self.deref(schema)
-        for name, sub in schema.get('properties', {}).items():
+        for name, sub in self.members(schema)[0].items():
             sub = self.deref(sub)
             yield prefix + (name,), sub
-            if 'object' in types(sub) and sub.get('properties'):
+            if self.members(sub)[0]:
                 yield from self.fields(sub, prefix + (name,))
 
     def required(self, schema, prefix=()):
-        schema = self.deref(schema)
-        for name in schema.get('required', []):
+        props, req = self.members(schema)
+        for name in req:
             yield prefix + (name,)
-        for name, sub in schema.get('properties', {}).items():
-            sub = self.deref(sub)
-            if 'object' in types(sub) and sub.get('required'):
+        for name, sub in props.items():
+            if self.members(sub)[1]:
                 yield from self.required(sub, prefix + (name,))
 
 
