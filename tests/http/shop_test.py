@@ -8,8 +8,9 @@ server-rendered pages (CSRF token in every form, CSP-clean markup), hostile
 input on every endpoint (malformed JSON, bad quantities, unknown and foreign
 ids, over-long fields, card numbers, a client-sent price) answered 4xx with
 an error code and nothing half-written, the money cap (a cart above it is
-refused, or still shown for repair), and 64 concurrent HTTPS buyers for
-the last 10 units of a variant -> exactly 10 orders.
+refused, or still shown for repair), 64 concurrent HTTPS buyers for
+the last 10 units of a variant -> exactly 10 orders, and, on a second
+server with small [shop] limits, the cart merged at login within them.
 """
 import argparse
 import json
@@ -668,6 +669,42 @@ def test_reads_beside_blocked_writes(P, db, sku):
     check('and the waiting writes complete once the lock is free (201)', results == [201] * len(writers), results)
 
 
+def test_merge_limits(P, d, db):
+    """The cart merged at login keeps the configured [shop] limits (this
+    server: max_cart_lines 2, max_line_quantity 3): lines add up to the
+    line maximum, and a guest line beyond the cart's line count is left out."""
+    from accounts_test import PW, link_token, mails, wait_mail
+    c = sqlite3.connect(db, timeout=10)
+    skus = [r[0] for r in c.execute("SELECT v.sku FROM variants v JOIN products p ON p.id = v.product_id WHERE "
+                                    "p.status = 'active' AND v.currency = 'EUR' ORDER BY v.id LIMIT 3 OFFSET 4")]
+    c.close()
+    for sku in skus:
+        sql(db, 'UPDATE variants SET stock = 100 WHERE sku = ?', (sku,))
+    a, b, c = skus
+    s = Shopper(P)
+    before = mails(d)
+    st, js, _ = s.api('POST', '/api/v1/account/register', {'email': 'merge@example.org', 'password': PW})
+    _, text = wait_mail(d, before, want='To: merge@example.org')
+    st2, _, _ = s.api('POST', '/api/v1/account/verify', {'token': link_token(text, '/account/verify')})
+    st3, js, _ = s.api('POST', '/api/v1/account/login', {'email': 'merge@example.org', 'password': PW})
+    check('merge limits setup: a confirmed customer logged in', (st, st2, st3) == (202, 200, 200), (st, st2, st3, js))
+    s.api('POST', '/api/v1/cart/items', {'sku': a, 'quantity': 2})
+    st, cart, _ = s.api('POST', '/api/v1/cart/items', {'sku': c, 'quantity': 1})
+    st4, js, _ = s.api('POST', '/api/v1/cart/items', {'sku': b, 'quantity': 1})
+    check('the customer cart holds at most 2 lines ([shop] max_cart_lines)',
+          st == 201 and len(cart['items']) == 2 and st4 >= 400, (st, cart, st4, js))
+    s.api('POST', '/api/v1/account/logout', {})
+    s.token = None
+    st, js, _ = s.api('POST', '/api/v1/cart/items', {'sku': a, 'quantity': 3})
+    st2, js2, _ = s.api('POST', '/api/v1/cart/items', {'sku': b, 'quantity': 1})
+    check('a guest cart of %s x3 and %s x1' % (a, b), (st, st2) == (201, 201), (st, js, st2, js2))
+    st, js, _ = s.api('POST', '/api/v1/account/login', {'email': 'merge@example.org', 'password': PW})
+    st2, cart, _ = s.cart()
+    got = {i['sku']: i['quantity'] for i in (cart or {}).get('items', [])}
+    check('after the merge: %s 2+3 capped at 3, %s kept, the guest\'s third line left out' % (a, c),
+          st == 200 and st2 == 200 and got == {a: 3, c: 1}, (st, got))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--binary', required=True)
@@ -704,6 +741,15 @@ def main():
             test_reads_beside_blocked_writes(srv.https, db, rows[0][0])
             rc, out, err = cli.run('--config', os.path.join(d, 'storefort.ini'), 'audit', 'verify')
             check('audit trail intact after the commerce suite', rc == 0, (rc, out, err))
+            rc, out, err = srv.stop()
+            srv = None
+            check('serve stops cleanly (first server)', rc == 0, err[-2000:])
+            check('no sanitizer report from the first server', 'runtime error' not in err and
+                  'AddressSanitizer' not in err, err[-3000:])
+            srv = Server(cli, os.path.join(d, 'storefort.ini'),
+                         env={'STOREFORT_WAF_MODE': 'block', 'STOREFORT_RATELIMIT_ENABLED': 'off',
+                              'STOREFORT_SHOP_MAX_CART_LINES': '2', 'STOREFORT_SHOP_MAX_LINE_QUANTITY': '3'})
+            test_merge_limits(srv.https, d, db)
     except Exception:  # a crash of the test itself is a failure, not a pass
         import traceback
         check('shop tests ran to the end', False, traceback.format_exc())
