@@ -128,10 +128,11 @@ static void test_large_not_held(void **state)
 /* GnuTLS's rule: a record a push did not take whole is offered again (its
  * unsent rest) until it has gone.  Random record sizes, random holds and a
  * reader that drains a little at a time; the reader must see exactly the
- * records' concatenation. */
-static void test_random_against_slow_reader(void **state)
+ * records' concatenation.  One run with the given seed; *eagain counts the
+ * pushes that found the socket full, *partial_held those that left a held
+ * record partly sent. */
+static void random_run(unsigned seed, size_t *eagain, size_t *partial_held)
 {
-	(void)state;
 	int sv[2];
 	tcp_pair(sv, 4096);
 	struct sf_tls_out o = { .fd = sv[0] };
@@ -139,10 +140,10 @@ static void test_random_against_slow_reader(void **state)
 	unsigned char *sent = malloc(TOTAL), *got = malloc(TOTAL + 65536);
 	assert_non_null(sent);
 	assert_non_null(got);
-	unsigned seed = 7;
 	for (size_t i = 0; i < TOTAL; i++)
 		sent[i] = (unsigned char)(rand_r(&seed) & 0xff);
-	size_t off = 0, ngot = 0, eagain = 0, partial_held = 0;
+	size_t off = 0, ngot = 0;
+	*eagain = *partial_held = 0;
 	while (off < TOTAL) {
 		size_t n = 1 + (size_t)rand_r(&seed) % 5000;
 		if (n > TOTAL - off)
@@ -155,9 +156,9 @@ static void test_random_against_slow_reader(void **state)
 			ssize_t w = push1(&o, sent + off + done, n - done);
 			if (w < 0) {
 				assert_int_equal(errno, EAGAIN);
-				eagain++;
+				++*eagain;
 				if (o.held && o.held < before)
-					partial_held++;
+					++*partial_held;
 				/* The reader takes some, never all at once. */
 				unsigned char tmp[3000];
 				ssize_t r = recv(sv[1], tmp, 1 + (size_t)rand_r(&seed) % sizeof tmp, MSG_DONTWAIT);
@@ -184,11 +185,24 @@ static void test_random_against_slow_reader(void **state)
 	free(got);
 	assert_int_equal(ngot, TOTAL);
 	assert_true(same);
-	/* The run did exercise a full socket and a partly sent held record. */
-	assert_true(eagain > 100);
-	assert_true(partial_held > 0);
 	close(sv[0]);
 	close(sv[1]);
+}
+
+static void test_random_against_slow_reader(void **state)
+{
+	(void)state;
+	/* Whether a held record is caught partly sent depends on how the
+	 * kernel fills the socket, which varies with the machine's load: every
+	 * run must deliver the bytes exactly, and some run within 20 seeds must
+	 * have exercised a full socket and a partly sent held record. */
+	size_t eagain = 0, partial_held = 0;
+	int exercised = 0;
+	for (unsigned seed = 7; seed < 27 && !exercised; seed++) {
+		random_run(seed, &eagain, &partial_held);
+		exercised = eagain > 100 && partial_held > 0;
+	}
+	assert_true(exercised);
 }
 
 static void test_closed_peer(void **state)
