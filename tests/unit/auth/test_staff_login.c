@@ -168,9 +168,10 @@ static void test_enrollment(void **state)
 			 SF_ERR_CARD_DATA);
 	assert_int_equal(sf_staff_add(&app, &cli, "4111111111111111@example.com", "", roles, 1, &id2, link, &why),
 			 SF_ERR_CARD_DATA);
-	char wide[101 * 2 + 1] = "";
+	char wide[101 * 2 + 1];
 	for (int i = 0; i < 101; i++)
-		strcat(wide, "\xc3\xa9"); /* é */
+		memcpy(wide + 2 * i, "\xc3\xa9", 2); /* é */
+	wide[101 * 2] = '\0';
 	assert_int_equal(sf_staff_add(&app, &cli, "x@example.com", wide, roles, 1, &id2, link, &why), SF_ERR_BAD_PARAM);
 	wide[100 * 2] = '\0';
 	char wide_link[SF_STAFF_LINK_MAX];
