@@ -99,11 +99,39 @@ static void kick_mail(struct sf_req *req)
 		sf_mailer_kick(app->mailer);
 }
 
-/* The posted e-mail address for the form shown again (sf_form_echo: never a
- * card number).  The same for every account, known or not. */
+/* The posted fields named in keys that the form has, as a JSON object of
+ * strings, to save. */
+static json_t *form_object(struct sf_req *req, const char *const *keys, size_t n)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < n; i++) {
+		const char *v = sf_form_get(req, keys[i]);
+		if (v)
+			json_object_set_new(o, keys[i], json_string(v));
+	}
+	return o;
+}
+
+/* o (from form_object) made fit to show in the form again: a value holding
+ * a card number becomes "" (sf_form_echo).  Returns o. */
+static json_t *echoed(json_t *o)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v)
+	{
+		if (!*sf_form_echo(json_string_value(v)))
+			json_string_set(v, "");
+	}
+	return o;
+}
+
+/* The posted e-mail address for the form shown again.  The same for every
+ * account, known or not. */
 static json_t *echo_email(struct sf_req *req)
 {
-	return json_pack("{s:s}", "email", sf_form_echo(sf_form_get(req, "email")));
+	static const char *const keys[] = {"email"};
+	return echoed(form_object(req, keys, 1));
 }
 
 /* ==== Register / verify ==== */
@@ -307,31 +335,14 @@ enum sf_err sf_web_account_profile(struct sf_req *req, struct sf_resp *resp)
 			return err;
 		/* What was typed goes back, not what is stored (a field left out
 		 * of the form keeps its stored value, as the update does). */
-		json_t *typed = json_object();
-		if (typed && name)
-			json_object_set_new(typed, "name", json_string(sf_form_echo(name)));
-		if (typed && phone)
-			json_object_set_new(typed, "phone", json_string(sf_form_echo(phone)));
-		if (typed && birth)
-			json_object_set_new(typed, "birth_date", json_string(sf_form_echo(birth)));
-		return account_page(req, resp, sf_err_status(err), why ? why : sf_err_desc(err), NULL, typed);
+		static const char *const keys[] = {"name", "phone", "birth_date"};
+		return account_page(req, resp, sf_err_status(err), why ? why : sf_err_desc(err), NULL,
+				    echoed(form_object(req, keys, SF_ARRAY_LEN(keys))));
 	}
 	return sf_resp_redirect(req, resp, 303, "/account?saved=1");
 }
 
 static const char *const addr_keys[] = {"name", "line1", "line2", "city", "postal_code", "country", "phone"};
-
-/* The address fields of the form as a JSON object of strings. */
-static json_t *address_from_form(struct sf_req *req)
-{
-	json_t *o = json_object();
-	for (size_t i = 0; o && i < sizeof addr_keys / sizeof addr_keys[0]; i++) {
-		const char *v = sf_form_get(req, addr_keys[i]);
-		if (v)
-			json_object_set_new(o, addr_keys[i], json_string(v));
-	}
-	return o;
-}
 
 static enum sf_err address_form(struct sf_req *req, struct sf_resp *resp, unsigned status, json_t *address,
 				const char *action, const char *error)
@@ -373,7 +384,7 @@ static enum sf_err address_save(struct sf_req *req, struct sf_resp *resp, int64_
 	enum sf_err err = form_ok(req);
 	if (err)
 		return err;
-	json_t *fields = address_from_form(req);
+	json_t *fields = form_object(req, addr_keys, SF_ARRAY_LEN(addr_keys));
 	if (!fields)
 		return SF_ERR_NOMEM;
 	sf_account_req(req, &r);
@@ -383,14 +394,7 @@ static enum sf_err address_save(struct sf_req *req, struct sf_resp *resp, int64_
 			json_decref(fields);
 			return err;
 		}
-		const char *k;
-		json_t *f;
-		void *tmp;
-		json_object_foreach_safe(fields, tmp, k, f)
-		{
-			if (!*sf_form_echo(json_string_value(f)))
-				json_object_del(fields, k);
-		}
+		echoed(fields);
 		const char *action = aid ? sf_arena_printf(req->arena, "/account/addresses/%lld", (long long)aid)
 					 : "/account/addresses";
 		if (aid)

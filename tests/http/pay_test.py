@@ -43,6 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import contract  # noqa: E402  (the OpenAPI document: what a variant may hold)
 from accounts_test import Browser, link_token, mails, wait_mail  # noqa: E402
+import app_test  # noqa: E402
 from app_test import CLI, Server, check  # noqa: E402
 from shop_test import ADDRESS, Shopper, code, count, csp_clean, hidden  # noqa: E402
 from admin_test import Staff, add_staff  # noqa: E402  (a staff member's browser, enrolled with TOTP)
@@ -60,21 +61,6 @@ def q(db, sql, args=()):
         return c.execute(sql, args).fetchall()
     finally:
         c.close()
-
-
-def db_card_spots(db):
-    """Where the test card number, however written, occurs in the raw bytes
-    of the database and its write-ahead log (every table, index and page):
-    [] when nowhere."""
-    digits = CARD.replace(' ', '')
-    forms = [digits, CARD, '-'.join(CARD.split()), '.'.join(CARD.split())]
-    spots = []
-    for f in (db, db + '-wal'):
-        if os.path.exists(f):
-            with open(f, 'rb') as fh:
-                blob = fh.read()
-            spots += ['%s: %r' % (os.path.basename(f), v) for v in forms if v.encode() in blob]
-    return spots
 
 
 def wait_for(fn, timeout=15.0):
@@ -350,8 +336,8 @@ def test_sandbox_webhooks(P, d, db, sku, paid_oid):
             logs += fh.read()
     check('no card number and no secret in the logs',
           '4111111111111111' not in logs.replace(' ', '') and SANDBOX_SECRET not in logs)
-    spots = db_card_spots(db)
-    check('no card number stored anywhere in the database (its file and log, byte for byte)', not spots, spots)
+    spots = app_test.card_spots(d)
+    check('no card number stored anywhere: database, its log, logs, mails (byte for byte)', not spots, spots)
 
 
 # ==== outgoing webhooks ====
@@ -362,7 +348,7 @@ class Receiver(http.server.ThreadingHTTPServer):
 
 # ==== the checkout that starts its payment ("pay": true) ====
 
-def test_checkout_pay(P, db, sku):
+def test_checkout_pay(P, d, db, sku):
     orders = lambda: q(db, 'SELECT count(*) FROM orders')[0][0]  # noqa: E731
     sessions = lambda: q(db, 'SELECT count(*) FROM payment_sessions')[0][0]  # noqa: E731
     s = Shopper(P)
@@ -411,7 +397,7 @@ def test_checkout_pay(P, db, sku):
     st, js, _ = checkout_pay(s, 'pay-in-checkout-0003', address=dict(ADDRESS, name=CARD))
     check('a card number in a paying checkout: 400 card_data_refused, nothing written',
           st == 400 and code(js) == 'card_data_refused' and orders() == n0 + 2 and sessions() == p1
-          and not db_card_spots(db), (st, js, sessions() - p1, db_card_spots(db)))
+          and not app_test.card_spots(d), (st, js, sessions() - p1, app_test.card_spots(d)))
 
 
 def start_receiver():
@@ -961,7 +947,7 @@ def main():
             srv = Server(cli, ini, env=env)
             paid = test_e2e(srv.https, d, db, sku)
             test_sandbox_webhooks(srv.https, d, db, sku, paid)
-            test_checkout_pay(srv.https, db, sku)
+            test_checkout_pay(srv.https, d, db, sku)
             test_outgoing(cli, ini, srv.https, db, sku)
             test_catalog(srv.https, db, sku, slug, low_sku)
             rc, out, err = srv.stop()
