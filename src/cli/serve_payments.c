@@ -43,6 +43,7 @@ enum sf_err sf_serve_payments_start(const struct sf_config *cfg, struct sf_db *d
 		.stripe_api_base = cfg->pay_stripe_api_base,
 		.public_base = base,
 		.self_url = self,
+		.delayed_hold_s = cfg->pay_delayed_hold_hours * 3600,
 	};
 	enum sf_err err = sf_payments_new(&po, pay, errbuf, errlen);
 	if (err)

@@ -112,6 +112,7 @@ static const struct key keys[] = {
 	{"payments", "stripe_webhook_secret_file", K_OPTPATH, F(pay_stripe_webhook_secret_file), 0, 0, NULL},
 	{"payments", "stripe_api_base", K_STR, F(pay_stripe_api_base), 0, 0, NULL},
 	{"payments", "public_base", K_STR, F(pay_public_base), 0, 0, NULL},
+	{"payments", "delayed_hold_hours", K_INT, F(pay_delayed_hold_hours), 1, 720, NULL},
 	{"webhooks", "timeout", K_INT, F(webhook_timeout_s), 1, 30, NULL},
 	{"webhooks", "max_attempts", K_INT, F(webhook_max_attempts), 1, 30, NULL},
 	{"webhooks", "keep_days", K_INT, F(webhook_keep_days), 1, 3650, NULL},
@@ -205,6 +206,7 @@ void sf_config_defaults(struct sf_config *cfg)
 	sf_strlcpy(cfg->mail_dir, "mail", sizeof cfg->mail_dir);
 	sf_strlcpy(cfg->pay_provider, "sandbox", sizeof cfg->pay_provider);
 	sf_strlcpy(cfg->pay_stripe_api_base, "https://api.stripe.com", sizeof cfg->pay_stripe_api_base);
+	cfg->pay_delayed_hold_hours = 72;
 	cfg->webhook_timeout_s = 3;
 	cfg->webhook_max_attempts = 10;
 	cfg->webhook_keep_days = 30;

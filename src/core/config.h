@@ -113,6 +113,7 @@ struct sf_config {
 	char pay_stripe_webhook_secret_file[SF_CFG_PATH_MAX];
 	char pay_stripe_api_base[256];
 	char pay_public_base[256];                      /* "": [mail] link_base, else https://public_host */
+	int64_t pay_delayed_hold_hours; /* an order paid by a delayed method (konbini, bank debit) is held */
 	/* [webhooks] outgoing (src/shop/webhook.h) */
 	int64_t webhook_timeout_s;
 	int64_t webhook_max_attempts;

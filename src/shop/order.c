@@ -556,27 +556,40 @@ out:
 	return err;
 }
 
-enum sf_err sf_order_hold_until(struct sf_db_conn *c, int64_t order_id, int64_t until)
+/* Extend order_id's reservation (sf_order_hold_until, and with
+ * delayed_s > 0 sf_order_payment_pending, whose end it computes into
+ * *until). */
+static enum sf_err hold(struct sf_db_conn *c, int64_t order_id, int64_t *until, int64_t delayed_s)
 {
 	struct order_row o;
 	enum sf_err err = order_load(c, order_id, &o);
 	if (err)
 		return err;
 	int64_t now = sf_shop_now();
+	if (delayed_s > 0) {
+		/* at most delayed_s past the longest a payment can start on it */
+		int64_t cap = o.created_at + SF_ORDER_HOLD_MAX_S + delayed_s;
+		*until = now + delayed_s < cap ? now + delayed_s : cap;
+	}
 	if (o.status != SF_ORDER_PENDING_PAYMENT)
 		err = SF_ERR_ORDER_STATE;
 	else if (now >= o.reserved_until ||
-		 (until > o.reserved_until && until > o.created_at + SF_ORDER_HOLD_MAX_S))
+		 (!delayed_s && *until > o.reserved_until && *until > o.created_at + SF_ORDER_HOLD_MAX_S))
 		err = SF_ERR_ORDER_EXPIRED;
 	order_row_free(&o);
 	if (err)
 		return err;
 	int64_t changed = 0;
-	struct sf_db_param p[] = {SF_DB_INT(order_id), SF_DB_INT(until), SF_DB_INT(now)};
+	struct sf_db_param p[] = {SF_DB_INT(order_id), SF_DB_INT(*until), SF_DB_INT(now)};
 	enum sf_db_status st = sf_db_exec(c, SF_STMT_ORDER_HOLD_UNTIL, p, 3, &changed);
 	if (st < 0)
 		return sf_db_err(st);
 	return changed == 1 ? SF_OK : SF_ERR_ORDER_STATE; /* the row moved meanwhile: cannot under the write lock */
+}
+
+enum sf_err sf_order_hold_until(struct sf_db_conn *c, int64_t order_id, int64_t until)
+{
+	return hold(c, order_id, &until, 0);
 }
 
 enum sf_err sf_order_payment_failed(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
@@ -600,6 +613,26 @@ enum sf_err sf_order_payment_failed(struct sf_db_conn *c, const struct sf_keyrin
 		json_decref(extra);
 	}
 	order_row_free(&o);
+	return err;
+}
+
+enum sf_err sf_order_payment_pending(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
+				     const char *provider, const char *provider_ref, int64_t hold_s,
+				     const struct sf_shop_actor *actor)
+{
+	int64_t until = 0;
+	if (!text_ok(provider, SF_ORDER_REF_MAX, 1) || !text_ok(provider_ref, SF_ORDER_REF_MAX, 1) || hold_s < 1)
+		return SF_ERR_INVALID;
+	enum sf_err err = hold(c, order_id, &until, hold_s);
+	if (err)
+		return err;
+	json_t *extra = json_pack("{s:s,s:s,s:I}", "provider", provider, "ref", provider_ref, "held_until",
+				  (json_int_t)until);
+	err = extra ? sf_order_record(c, kr, order_id, "pending_payment", SF_ORDER_PENDING_PAYMENT, actor,
+				      "payment pending at the provider (delayed method)", "order.payment_pending",
+				      extra)
+		    : SF_ERR_NOMEM;
+	json_decref(extra);
 	return err;
 }
 

@@ -130,6 +130,19 @@ enum sf_err sf_order_payment_failed(struct sf_db_conn *c, const struct sf_keyrin
 				    const char *provider, const char *provider_ref, const char *reason,
 				    const struct sf_shop_actor *actor) SF_WARN_UNUSED;
 
+/* A provider reports that the shopper chose a delayed payment method
+ * (konbini, a bank debit): the money comes later, or never.  The order's
+ * reservation is extended to hold_s from now (never shortened), but not
+ * past hold_s after the longest a payment can start on it
+ * (SF_ORDER_HOLD_MAX_S from its creation), and recorded (event + audit,
+ * "order.payment_pending"); the order stays pending_payment.  SF_OK,
+ * SF_ERR_INVALID, SF_ERR_NOT_FOUND, SF_ERR_ORDER_STATE (not
+ * pending_payment), SF_ERR_ORDER_EXPIRED (its reservation ran out:
+ * nothing changed), or a database error. */
+enum sf_err sf_order_payment_pending(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
+				     const char *provider, const char *provider_ref, int64_t hold_s,
+				     const struct sf_shop_actor *actor) SF_WARN_UNUSED;
+
 /* Refund amount (1 .. paid - already refunded) of order_id: the order
  * becomes refunded when everything paid has been refunded, else
  * partially_refunded; a refund e-mail is enqueued.  SF_OK (also when this

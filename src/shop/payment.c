@@ -32,6 +32,7 @@ struct sf_payments {
 	unsigned char *whsec;    /* guarded */
 	size_t whsec_len;
 	char *api_base, *ca_file, *public_base, *self_url;
+	int64_t delayed_hold_s;
 	struct sf_ticker *refunder; /* sf_pay_refunder_start, or NULL */
 	struct sf_db *refund_db;
 	const struct sf_keyring *refund_kr;
@@ -93,6 +94,7 @@ enum sf_err sf_payments_new(const struct sf_pay_options *o, struct sf_payments *
 	p->public_base = strdup(o->public_base && *o->public_base ? o->public_base : "https://localhost");
 	p->ca_file = dup_or_null(o->stripe_ca_file);
 	p->self_url = dup_or_null(o->self_url);
+	p->delayed_hold_s = o->delayed_hold_s > 0 ? o->delayed_hold_s : SF_PAY_DELAYED_HOLD_S;
 	if (!p->api_base || !p->public_base) {
 		err = SF_ERR_NOMEM;
 		goto out;
@@ -184,6 +186,7 @@ void sf_pay_secrets(const struct sf_payments *p, struct sf_pay_secrets *s)
 	s->api_base = p->api_base;
 	s->ca_file = p->ca_file;
 	s->public_base = p->public_base;
+	s->delayed_hold_s = p->delayed_hold_s;
 }
 
 int sf_pay_ref_ok(const char *s)
@@ -567,6 +570,14 @@ static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 		if (x->err == SF_ERR_ORDER_STATE)
 			x->err = audit_event(c, x->kr, ev->provider, x->n, "payment.webhook_ignored", "denied",
 					     sf_err_code(SF_ERR_ORDER_STATE), ev->order_id);
+	} else if (!strcmp(ev->kind, "pending")) {
+		x->err = sf_order_payment_pending(c, x->kr, ev->order_id, ev->provider, ev->ref, ev->hold_s, &actor);
+		/* The order was paid by another attempt, or ended: nothing to
+		 * hold.  Should the money still come, the settlement is kept
+		 * and refunded (keep_unapplied). */
+		if (x->err == SF_ERR_ORDER_STATE || x->err == SF_ERR_ORDER_EXPIRED)
+			x->err = audit_event(c, x->kr, ev->provider, x->n, "payment.webhook_ignored", "denied",
+					     sf_err_code(x->err), ev->order_id);
 	} else if (!strcmp(ev->kind, "refund_total")) {
 		int64_t delta = 0;
 		int found = 0;

@@ -29,7 +29,10 @@
  *            Stripe-Signature header (t=…,v1=…; HMAC-SHA256 over
  *            "t.payload" with the endpoint secret; 300 s tolerance; any
  *            of several v1 entries may match).  Handled events:
- *            checkout.session.completed, payment_intent.payment_failed,
+ *            checkout.session.completed (paid, or unpaid when the shopper
+ *            chose a delayed method: the order is then held),
+ *            checkout.session.async_payment_succeeded / _failed (that
+ *            delayed payment's outcome), payment_intent.payment_failed,
  *            charge.refunded; others are acknowledged and ignored.
  * Secrets live in guarded memory and are never logged.
  */
@@ -70,6 +73,13 @@ enum sf_pay_provider { SF_PAY_SANDBOX, SF_PAY_STRIPE };
  * the order payable (sf_order_payment_settled refuses once the reservation
  * ended, and the reaper would cancel the order and give its stock back). */
 #define SF_PAY_SETTLE_GRACE_S 600
+/* A Checkout Session completed with a delayed payment method (konbini,
+ * bank debits: payment_status "unpaid" until the money arrives, which
+ * Stripe reports with checkout.session.async_payment_succeeded or
+ * _failed) holds its order this long from the completion by default
+ * ([payments] delayed_hold_hours): three days, the life of Stripe's
+ * konbini vouchers unless the merchant changes it. */
+#define SF_PAY_DELAYED_HOLD_S (72 * 3600)
 
 struct sf_pay_options {
 	enum sf_pay_provider provider;
@@ -80,6 +90,8 @@ struct sf_pay_options {
 	const char *stripe_ca_file;      /* extra trust for the API (tests), or NULL */
 	const char *public_base;         /* "https://shop.example": return links */
 	const char *self_url;            /* this server's base URL as the sandbox reaches it */
+	int64_t delayed_hold_s;          /* how long an order paid by a delayed method is held
+					  * (SF_PAY_DELAYED_HOLD_S when 0) */
 };
 
 struct sf_payments;
@@ -181,12 +193,14 @@ struct sf_pay_order {
 /* One verified provider event for sf_pay_apply. */
 struct sf_pay_event {
 	const char *provider, *event_id, *type;
-	const char *kind;     /* "settled", "failed" or "refund_total" */
+	const char *kind;     /* "settled", "failed", "pending" (a delayed method: the
+			       * order is held hold_s longer) or "refund_total" */
 	int64_t order_id;     /* the order it is for (set by sf_pay_apply with by_intent) */
 	const char *ref;      /* the payment's reference recorded with the order */
 	int64_t amount;       /* minor units: paid, or refunded in all (refund_total) */
 	const char *currency; /* the amount's */
 	const char *reason;   /* failure or refund reason (recorded), or NULL */
+	int64_t hold_s;       /* "pending": seconds from now */
 	/* Checked in the same transaction, before anything is written: */
 	const char *session;   /* the provider's session: must exist and be order_id's */
 	const char *intent;    /* with session: recorded on it (Stripe's payment intent),
@@ -306,6 +320,7 @@ struct sf_pay_secrets {
 	const unsigned char *whsec;
 	size_t whsec_len;
 	const char *api_base, *ca_file, *public_base;
+	int64_t delayed_hold_s;
 };
 void sf_pay_secrets(const struct sf_payments *p, struct sf_pay_secrets *s);
 

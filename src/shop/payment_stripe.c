@@ -17,6 +17,11 @@
  *
  * Inbound: Stripe-Signature "t=<ts>,v1=<hex>[,v1=…]" = HMAC-SHA256 over
  * "<ts>.<payload>" with the endpoint secret (whsec_…), 300 s tolerance.
+ * A session paid with a delayed method (konbini, bank debits; Stripe's
+ * "Handle delayed notification payment methods") completes with
+ * payment_status "unpaid": the order is held ([payments]
+ * delayed_hold_hours) until checkout.session.async_payment_succeeded
+ * settles it or _failed records the failure.
  */
 #include "shop/payment.h"
 
@@ -354,7 +359,13 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 	if (cur && strlen(cur) == 3)
 		for (int i = 0; i < 4; i++)
 			upper[i] = (char)toupper((unsigned char)cur[i]);
-	if (!strcmp(type, "checkout.session.completed")) {
+	const int completed = !strcmp(type, "checkout.session.completed"),
+		  async_paid = !strcmp(type, "checkout.session.async_payment_succeeded"),
+		  async_failed = !strcmp(type, "checkout.session.async_payment_failed");
+	if (completed || async_paid || async_failed) {
+		/* A delayed method (konbini, a bank debit) completes the session
+		 * unpaid; Stripe reports the money, or its absence, later with
+		 * the async events, each carrying the same session. */
 		const char *status = json_string_value(json_object_get(obj, "payment_status"));
 		int64_t claimed = int_of(json_object_get(obj, "client_reference_id"));
 		int64_t amount = int_of(json_object_get(obj, "amount_total"));
@@ -363,15 +374,23 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 			err = SF_ERR_INVALID;
 			goto out;
 		}
-		if (!status || strcmp(status, "paid") != 0)
-			goto out; /* asynchronous methods: wait for a later event */
-		e.kind = "settled";
 		e.order_id = claimed;
 		e.ref = e.session = oref;
-		e.amount = amount;
-		e.currency = upper;
 		e.intent = intent;
+		e.currency = upper;
 		order_id = claimed > 0 ? claimed : 0;
+		if (async_failed) {
+			e.kind = "failed";
+			e.reason = "the delayed payment did not arrive";
+		} else if (status && !strcmp(status, "paid")) {
+			e.kind = "settled";
+			e.amount = amount;
+		} else if (completed && status && !strcmp(status, "unpaid")) {
+			e.kind = "pending";
+			e.hold_s = s.delayed_hold_s;
+		} else {
+			goto out; /* nothing paid and nothing to wait for */
+		}
 		err = sf_pay_apply(db, kr, &e, n, replayed);
 	} else if (!strcmp(type, "payment_intent.payment_failed")) {
 		order_id = int_of(json_object_get(json_object_get(obj, "metadata"), "order_id"));

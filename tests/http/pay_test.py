@@ -628,6 +628,78 @@ def start_stripe_api(state):
     return srv
 
 
+def session_event(eid, etype, sid, oid, total, status, pi):
+    return {'id': eid, 'object': 'event', 'type': etype,
+            'data': {'object': {'id': sid, 'object': 'checkout.session', 'client_reference_id': str(oid),
+                                'amount_total': total[0], 'currency': total[1].lower(), 'payment_status': status,
+                                'payment_intent': pi}}}
+
+
+def delayed_methods(P, db, sku):
+    """Stripe's delayed payment methods (konbini, bank debits): the session
+    completes unpaid, and checkout.session.async_payment_succeeded or
+    _failed says later whether the money came."""
+    pending = "SELECT count(*) FROM order_events WHERE order_id = ? AND reason LIKE 'payment pending%'"
+    held = lambda oid: q(db, 'SELECT reserved_until, created_at FROM orders WHERE id = ?', (oid,))[0]  # noqa: E731
+    orders = []
+    for tag in ('Paid', 'Fail'):
+        s, oid, info = place_order(P, sku)
+        st, js, _ = s.api('POST', '/api/v1/orders/%d/pay' % oid, {})
+        sid = (js or {}).get('redirect_url', '').rsplit('/', 1)[-1]
+        total = q(db, 'SELECT total_minor, currency FROM orders WHERE id = ?', (oid,))[0]
+        check('delayed method (%s): a Checkout Session for the order' % tag, st == 201 and sid.startswith('cs_test_'),
+              (st, js, info))
+        orders.append((tag, oid, sid, total))
+        before, n0 = held(oid)[0], audit_count(db, 'order.payment_pending')
+        t0 = int(time.time())
+        done = session_event('evt_1StripeDelayed%s0' % tag, 'checkout.session.completed', sid, oid, total, 'unpaid',
+                             'pi_test_delayed_%s' % tag.lower())
+        st, js = stripe_send(P, done)
+        until, created = held(oid)
+        check('delayed method (%s): the session completes unpaid: 200, the order stays pending_payment, held three '
+              'days ([payments] delayed_hold_hours), recorded and audited' % tag,
+              st == 200 and order_status(db, oid) == 'pending_payment' and
+              t0 + 72 * 3600 <= until <= int(time.time()) + 72 * 3600 and until > before and
+              until <= created + 24 * 3600 + 72 * 3600 and q(db, pending, (oid,))[0][0] == 1 and
+              audit_count(db, 'order.payment_pending') == n0 + 1 and
+              q(db, "SELECT status, intent_ref FROM payment_sessions WHERE provider = 'stripe' AND provider_ref = ?",
+                (sid,)) == [('completed', 'pi_test_delayed_%s' % tag.lower())], (st, js, until, before, created))
+        st, js = stripe_send(P, done)
+        check('delayed method (%s): the completion again: replayed, held once' % tag,
+              st == 200 and js.get('replayed') and held(oid)[0] == until and q(db, pending, (oid,))[0][0] == 1,
+              (st, js))
+    (_, paid, sid, total), (_, failed, sid2, total2) = orders
+    st, js = stripe_send(P, session_event('evt_1StripeDelayedPaid1', 'checkout.session.async_payment_succeeded', sid,
+                                          paid, total, 'paid', 'pi_test_delayed_paid'))
+    check('checkout.session.async_payment_succeeded: the order is paid, by that session',
+          st == 200 and order_status(db, paid) == 'paid' and
+          q(db, "SELECT provider_ref FROM order_payments WHERE order_id = ? AND kind = 'settled'", (paid,)) == [(sid,)],
+          (st, js, order_status(db, paid)))
+    n0 = audit_count(db, 'payment.webhook_ignored')
+    st, js = stripe_send(P, session_event('evt_1StripeDelayedPaid2', 'checkout.session.completed', sid, paid, total,
+                                          'unpaid', 'pi_test_delayed_paid'))
+    check('an unpaid completion for an order already paid: acknowledged, audited as ignored, nothing held',
+          st == 200 and order_status(db, paid) == 'paid' and q(db, pending, (paid,))[0][0] == 1 and
+          audit_count(db, 'payment.webhook_ignored') == n0 + 1, (st, js))
+    st, js = stripe_send(P, session_event('evt_1StripeDelayedFail1', 'checkout.session.async_payment_succeeded', sid2,
+                                          failed, total2, 'unpaid', 'pi_test_delayed_fail'))
+    check('an async success that is not "paid": acknowledged, nothing applied',
+          st == 200 and order_status(db, failed) == 'pending_payment' and
+          q(db, "SELECT count(*) FROM payment_events WHERE event_id = 'evt_1StripeDelayedFail1'")[0][0] == 0, (st, js))
+    st, js = stripe_send(P, session_event('evt_1StripeDelayedFail2', 'checkout.session.async_payment_failed', sid2,
+                                          paid, total2, 'unpaid', 'pi_test_delayed_fail'))
+    check('an async failure naming another order than its session\'s: 404, nothing written',
+          st == 404 and order_status(db, paid) == 'paid' and
+          q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'failed'", (paid,))[0][0] == 0,
+          (st, js))
+    st, js = stripe_send(P, session_event('evt_1StripeDelayedFail3', 'checkout.session.async_payment_failed', sid2,
+                                          failed, total2, 'unpaid', 'pi_test_delayed_fail'))
+    check('checkout.session.async_payment_failed: recorded, the order stays pending for another try',
+          st == 200 and order_status(db, failed) == 'pending_payment' and
+          q(db, "SELECT provider_ref FROM order_payments WHERE order_id = ? AND kind = 'failed'", (failed,)) ==
+          [(sid2,)], (st, js))
+
+
 def stripe_header(payload, secret=WHSEC, ts=None):
     arg = json.dumps({'payload': payload, 'secret': secret, 'timestamp': int(time.time()) if ts is None else ts})
     p = subprocess.run(['node', os.path.join(NPM_DIR, 'stripe_sign.js')], input=arg.encode(),
@@ -869,6 +941,7 @@ def test_stripe(cli, d, tmp, sku):
                   'counted once, one made in the dashboard added)' % (total_rf, want),
                   st == 200 and q(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid4,))[0][0] == want,
                   (st, js))
+        delayed_methods(P, db, sku)
         state['key'] = 'sk_test_rotated'
         s3, oid3, info = place_order(P, sku)
         st, js, _ = s3.api('POST', '/api/v1/orders/%d/pay' % oid3, {})

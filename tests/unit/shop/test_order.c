@@ -62,7 +62,7 @@ static void t_table_exhaustive(void **state)
 
 /* ==== Helpers running domain calls in a transaction ==== */
 
-enum op { OP_SETTLE, OP_FAIL, OP_REFUND, OP_SHIP, OP_MOVE };
+enum op { OP_SETTLE, OP_FAIL, OP_PENDING, OP_REFUND, OP_SHIP, OP_MOVE };
 
 struct op_ctx {
 	struct shop_fx *f;
@@ -83,6 +83,9 @@ static enum sf_db_status op_txn(struct sf_db_conn *c, void *vctx)
 		break;
 	case OP_FAIL:
 		x->err = sf_order_payment_failed(c, x->f->kr, x->id, "sandbox", x->ref, "declined", NULL);
+		break;
+	case OP_PENDING:
+		x->err = sf_order_payment_pending(c, x->f->kr, x->id, "stripe", x->ref, x->amount, NULL);
 		break;
 	case OP_REFUND:
 		x->err = sf_order_refund(c, x->f->kr, x->id, "sandbox", x->ref, x->amount, "customer asked", &staff);
@@ -227,6 +230,64 @@ static void t_settle(void **state)
 	/* cancelled orders cannot be paid */
 	assert_int_equal(move(f, id2, SF_ORDER_CANCELLED), SF_OK);
 	assert_int_equal(settle(f, id2, "pay_3", total_of(f, id2), "EUR"), SF_ERR_ORDER_STATE);
+}
+
+/* A delayed payment method (sf_order_payment_pending): the reservation is
+ * extended, never shortened, never past the hold after the longest a
+ * payment can start; only a live pending order; recorded each time. */
+static void t_payment_pending(void **state)
+{
+	struct shop_fx *f = *state;
+	struct sf_cart_owner o;
+	int64_t id = 0;
+	char sql[200];
+	cfx_guest(&o);
+	assert_int_equal(cfx_buy(f, &o, "BOOK", 1, "pending-key-01", &id), SF_OK);
+	snprintf(sql, sizeof sql, "SELECT reserved_until FROM orders WHERE id = %lld", (long long)id);
+	const int64_t first = cfx_int(f, sql);
+	struct op_ctx x = {.op = OP_PENDING, .id = id, .ref = "cs_1", .amount = 3 * 86400};
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_PENDING, .id = id, .ref = "", .amount = 60}), SF_ERR_INVALID);
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_PENDING, .id = id, .ref = "cs_1", .amount = 0}),
+			 SF_ERR_INVALID);
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_PENDING, .id = id + 99, .ref = "cs_1", .amount = 60}),
+			 SF_ERR_NOT_FOUND);
+	assert_int_equal(cfx_int(f, sql), first);
+	int64_t audits = shop_fx_audit_count(f), t0 = sf_shop_now();
+	assert_int_equal(run(f, x), SF_OK);
+	int64_t held = cfx_int(f, sql);
+	assert_true(held >= t0 + 3 * 86400 && held <= sf_shop_now() + 3 * 86400);
+	assert_string_equal(status_of(f, id), "pending_payment");
+	assert_int_equal(shop_fx_audit_count(f), audits + 1);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM order_events WHERE order_id = %lld AND to_status = 'pending_payment' "
+		 "AND reason LIKE 'payment pending%%'",
+		 (long long)id);
+	assert_int_equal(cfx_int(f, sql), 1);
+	/* a shorter hold does not shorten it */
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_PENDING, .id = id, .ref = "cs_2", .amount = 60}), SF_OK);
+	snprintf(sql, sizeof sql, "SELECT reserved_until FROM orders WHERE id = %lld", (long long)id);
+	assert_int_equal(cfx_int(f, sql), held);
+	/* an order placed two days ago: held at most the hold past a day after it */
+	snprintf(sql, sizeof sql, "UPDATE orders SET created_at = %lld WHERE id = %lld",
+		 (long long)(sf_shop_now() - 2 * 86400), (long long)id);
+	cfx_sql(f, sql);
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_PENDING, .id = id, .ref = "cs_3", .amount = 30 * 86400}),
+			 SF_OK);
+	snprintf(sql, sizeof sql, "SELECT reserved_until - created_at FROM orders WHERE id = %lld", (long long)id);
+	assert_int_equal(cfx_int(f, sql), SF_ORDER_HOLD_MAX_S + 30 * 86400);
+	/* past the reservation: nothing changes, for the reaper */
+	snprintf(sql, sizeof sql, "UPDATE orders SET reserved_until = %lld WHERE id = %lld",
+		 (long long)(sf_shop_now() - 1), (long long)id);
+	cfx_sql(f, sql);
+	audits = shop_fx_audit_count(f);
+	assert_int_equal(run(f, x), SF_ERR_ORDER_EXPIRED);
+	assert_int_equal(shop_fx_audit_count(f), audits);
+	/* a paid order is not held */
+	int64_t paid = 0;
+	assert_int_equal(cfx_buy(f, &o, "BOOK", 1, "pending-key-02", &paid), SF_OK);
+	assert_int_equal(settle(f, paid, "pay_p", total_of(f, paid), "EUR"), SF_OK);
+	x.id = paid;
+	assert_int_equal(run(f, x), SF_ERR_ORDER_STATE);
 }
 
 /* A mail the outbox refuses (an address it will not write to, e.g. of an
@@ -551,6 +612,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_settle, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_transitions, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_unmailable, commerce_fx_setup, commerce_fx_teardown),
+		cmocka_unit_test_setup_teardown(t_payment_pending, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_partial_refund_goes_on, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_cancel_gives_back, commerce_fx_setup, commerce_fx_teardown),
 		cmocka_unit_test_setup_teardown(t_visibility, commerce_fx_setup, commerce_fx_teardown),
