@@ -629,8 +629,7 @@ enum sf_err sf_order_payment_pending(struct sf_db_conn *c, const struct sf_keyri
 	json_t *extra = json_pack("{s:s,s:s,s:I}", "provider", provider, "ref", provider_ref, "held_until",
 				  (json_int_t)until);
 	err = extra ? sf_order_record(c, kr, order_id, "pending_payment", SF_ORDER_PENDING_PAYMENT, actor,
-				      "payment pending at the provider (delayed method)", "order.payment_pending",
-				      extra)
+				      SF_ORDER_REASON_DELAYED, "order.payment_pending", extra)
 		    : SF_ERR_NOMEM;
 	json_decref(extra);
 	return err;

@@ -649,7 +649,7 @@ def delayed_methods(P, db, sku):
         total = q(db, 'SELECT total_minor, currency FROM orders WHERE id = ?', (oid,))[0]
         check('delayed method (%s): a Checkout Session for the order' % tag, st == 201 and sid.startswith('cs_test_'),
               (st, js, info))
-        orders.append((tag, oid, sid, total))
+        orders.append((s, oid, sid, total))
         before, n0 = held(oid)[0], audit_count(db, 'order.payment_pending')
         t0 = int(time.time())
         done = session_event('evt_1StripeDelayed%s0' % tag, 'checkout.session.completed', sid, oid, total, 'unpaid',
@@ -668,7 +668,13 @@ def delayed_methods(P, db, sku):
         check('delayed method (%s): the completion again: replayed, held once' % tag,
               st == 200 and js.get('replayed') and held(oid)[0] == until and q(db, pending, (oid,))[0][0] == 1,
               (st, js))
-    (_, paid, sid, total), (_, failed, sid2, total2) = orders
+        pages = [s.send('GET', path % oid) for path in ('/orders/%d/return', '/orders/%d')]
+        check('delayed method (%s): the return page and the order page say the payment is on its way, and the '
+              'order page still offers to pay another way' % tag,
+              all(st == 200 and b'Your payment is on its way' in body and b'few seconds' not in body
+                  for st, _, body in pages) and b'action="/orders/%d/pay"' % oid in pages[1][2],
+              [(st, body[-800:]) for st, _, body in pages])
+    (_, paid, sid, total), (shopper2, failed, sid2, total2) = orders
     st, js = stripe_send(P, session_event('evt_1StripeDelayedPaid1', 'checkout.session.async_payment_succeeded', sid,
                                           paid, total, 'paid', 'pi_test_delayed_paid'))
     check('checkout.session.async_payment_succeeded: the order is paid, by that session',
@@ -698,6 +704,10 @@ def delayed_methods(P, db, sku):
           st == 200 and order_status(db, failed) == 'pending_payment' and
           q(db, "SELECT provider_ref FROM order_payments WHERE order_id = ? AND kind = 'failed'", (failed,)) ==
           [(sid2,)], (st, js))
+    st, _, body = shopper2.send('GET', '/orders/%d' % failed)
+    check('after the failure the order page no longer says the payment is on its way, and offers to pay',
+          st == 200 and b'on its way' not in body and b'This order awaits payment' in body and
+          b'action="/orders/%d/pay"' % failed in body, (st, body[-800:]))
 
 
 def stripe_header(payload, secret=WHSEC, ts=None):
