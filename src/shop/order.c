@@ -635,6 +635,25 @@ enum sf_err sf_order_payment_pending(struct sf_db_conn *c, const struct sf_keyri
 	return err;
 }
 
+enum sf_err sf_order_payment_note(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
+				  const char *provider, const char *ref, int64_t amount, const char *reason,
+				  const char *action, const struct sf_shop_actor *actor)
+{
+	struct order_row o;
+	if (!text_ok(provider, SF_ORDER_REF_MAX, 1) || !text_ok(ref, SF_ORDER_REF_MAX, 1) ||
+	    !text_ok(reason, SF_ORDER_REASON_MAX, 1) || !action || !*action)
+		return SF_ERR_INVALID;
+	enum sf_err err = order_load(c, order_id, &o);
+	if (err)
+		return err;
+	const char *status = sf_order_status_name(o.status);
+	json_t *extra = json_pack("{s:s,s:s,s:I}", "provider", provider, "ref", ref, "amount", (json_int_t)amount);
+	err = extra ? sf_order_record(c, kr, order_id, status, o.status, actor, reason, action, extra) : SF_ERR_NOMEM;
+	json_decref(extra);
+	order_row_free(&o);
+	return err;
+}
+
 enum sf_err sf_order_refund(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id, const char *provider,
 			    const char *provider_ref, int64_t amount, const char *reason,
 			    const struct sf_shop_actor *actor)

@@ -33,7 +33,8 @@
  *            chose a delayed method: the order is then held),
  *            checkout.session.async_payment_succeeded / _failed (that
  *            delayed payment's outcome), payment_intent.payment_failed,
- *            charge.refunded; others are acknowledged and ignored.
+ *            charge.refunded, charge.dispute.created / .closed (recorded
+ *            on the order); others are acknowledged and ignored.
  * Secrets live in guarded memory and are never logged.
  */
 #ifndef SF_SHOP_PAYMENT_H
@@ -194,7 +195,9 @@ struct sf_pay_order {
 struct sf_pay_event {
 	const char *provider, *event_id, *type;
 	const char *kind;     /* "settled", "failed", "pending" (a delayed method: the
-			       * order is held hold_s longer) or "refund_total" */
+			       * order is held hold_s longer), "refund_total" or "note"
+			       * (recorded on the order with reason as action) */
+	const char *action;   /* "note": the audit action */
 	int64_t order_id;     /* the order it is for (set by sf_pay_apply with by_intent) */
 	const char *ref;      /* the payment's reference recorded with the order */
 	int64_t amount;       /* minor units: paid, or refunded in all (refund_total) */

@@ -426,6 +426,35 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 		e.by_intent = intent;
 		err = sf_pay_apply(db, kr, &e, n, replayed);
 		order_id = e.order_id;
+	} else if (!strcmp(type, "charge.dispute.created") || !strcmp(type, "charge.dispute.closed")) {
+		/* A card holder disputes the payment (a chargeback): storefort
+		 * changes nothing, the merchant answers at Stripe, but the order
+		 * says so, before anyone ships it, and the audit trail and the
+		 * log tell the staff. */
+		const int opened = !strcmp(type, "charge.dispute.created");
+		const char *intent = json_string_value(json_object_get(obj, "payment_intent"));
+		const char *why = json_string_value(json_object_get(obj, opened ? "reason" : "status"));
+		int64_t amount = int_of(json_object_get(obj, "amount"));
+		char reason[120];
+		if (!sf_pay_ref_ok(oref) || !sf_pay_ref_ok(intent) || !word_ok(why) || amount < 0) {
+			err = SF_ERR_INVALID;
+			goto out;
+		}
+		snprintf(reason, sizeof reason, "%s at stripe: %s", opened ? "payment disputed" : "payment dispute closed",
+			 why);
+		e.kind = "note";
+		e.action = opened ? "order.payment_disputed" : "order.payment_dispute_closed";
+		e.ref = oref;
+		e.amount = amount;
+		e.currency = upper;
+		e.reason = reason;
+		e.by_intent = intent;
+		err = sf_pay_apply(db, kr, &e, n, replayed);
+		order_id = e.order_id;
+		if (!err && !*replayed)
+			sf_log(opened ? SF_LOG_WARN : SF_LOG_INFO, e.action,
+			       "order %" PRId64 ": %s (%" PRId64 " %s)%s", order_id, reason, amount, upper,
+			       opened ? "; answer it in the Stripe dashboard" : "");
 	}
 	/* other event types: acknowledged, nothing to do */
 	if (!err && e.unapplied)

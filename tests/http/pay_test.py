@@ -635,6 +635,43 @@ def session_event(eid, etype, sid, oid, total, status, pi):
                                 'payment_intent': pi}}}
 
 
+def disputes(P, db, oid, total):
+    """A card holder disputes a payment (charge.dispute.created, .closed):
+    the order says so, nothing else changes."""
+    events = "SELECT count(*) FROM order_events WHERE order_id = ? AND reason = ?"
+    status = order_status(db, oid)
+    dispute = {'id': 'dp_test_0001', 'object': 'dispute', 'amount': total[0], 'currency': total[1].lower(),
+               'charge': 'ch_test_tab1', 'payment_intent': 'pi_test_tab1', 'reason': 'fraudulent',
+               'status': 'needs_response'}
+    opened = {'id': 'evt_1StripeDispute01', 'type': 'charge.dispute.created', 'data': {'object': dispute}}
+    n0 = audit_count(db, 'order.payment_disputed')
+    st, js = stripe_send(P, opened)
+    check('charge.dispute.created: 200, the order\'s history and the audit trail say the payment is disputed, '
+          'its status unchanged',
+          st == 200 and order_status(db, oid) == status and
+          q(db, events, (oid, 'payment disputed at stripe: fraudulent'))[0][0] == 1 and
+          audit_count(db, 'order.payment_disputed') == n0 + 1, (st, js))
+    st, js = stripe_send(P, opened)
+    check('the same dispute event again: replayed, recorded once', st == 200 and js.get('replayed') and
+          q(db, events, (oid, 'payment disputed at stripe: fraudulent'))[0][0] == 1, (st, js))
+    for i, (label, obj, want) in enumerate((('a reason that is not a word', dict(dispute, reason='Fraudulent!'), 400),
+                             ('no reason', {k: v for k, v in dispute.items() if k != 'reason'}, 400),
+                             ('no payment intent', dict(dispute, payment_intent=None), 400),
+                             ('an unknown payment intent', dict(dispute, payment_intent='pi_test_nobody'), 404))):
+        ev = {'id': 'evt_1StripeDisputeBad%d' % i, 'type': 'charge.dispute.created', 'data': {'object': obj}}
+        n1 = q(db, 'SELECT count(*) FROM order_events')[0][0]
+        st, js = stripe_send(P, ev)
+        check('charge.dispute.created with %s: %d, nothing recorded' % (label, want),
+              st == want and q(db, 'SELECT count(*) FROM order_events')[0][0] == n1 and
+              q(db, 'SELECT count(*) FROM payment_events WHERE event_id = ?', (ev['id'],))[0][0] == 0, (st, js))
+    st, js = stripe_send(P, {'id': 'evt_1StripeDispute02', 'type': 'charge.dispute.closed',
+                             'data': {'object': dict(dispute, status='won')}})
+    check('charge.dispute.closed: the outcome recorded on the order, its status unchanged',
+          st == 200 and order_status(db, oid) == status and
+          q(db, events, (oid, 'payment dispute closed at stripe: won'))[0][0] == 1 and
+          audit_count(db, 'order.payment_dispute_closed') >= 1, (st, js))
+
+
 def delayed_methods(P, db, sku):
     """Stripe's delayed payment methods (konbini, bank debits): the session
     completes unpaid, and checkout.session.async_payment_succeeded or
@@ -952,6 +989,7 @@ def test_stripe(cli, d, tmp, sku):
                   st == 200 and q(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid4,))[0][0] == want,
                   (st, js))
         delayed_methods(P, db, sku)
+        disputes(P, db, oid4, total4)
         state['key'] = 'sk_test_rotated'
         s3, oid3, info = place_order(P, sku)
         st, js, _ = s3.api('POST', '/api/v1/orders/%d/pay' % oid3, {})
