@@ -637,7 +637,7 @@ enum sf_err sf_order_payment_pending(struct sf_db_conn *c, const struct sf_keyri
 
 enum sf_err sf_order_payment_note(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
 				  const char *provider, const char *ref, int64_t amount, const char *reason,
-				  const char *action, const struct sf_shop_actor *actor)
+				  const char *action, const char *webhook, const struct sf_shop_actor *actor)
 {
 	struct order_row o;
 	if (!text_ok(provider, SF_ORDER_REF_MAX, 1) || !text_ok(ref, SF_ORDER_REF_MAX, 1) ||
@@ -650,6 +650,8 @@ enum sf_err sf_order_payment_note(struct sf_db_conn *c, const struct sf_keyring 
 	json_t *extra = json_pack("{s:s,s:s,s:I}", "provider", provider, "ref", ref, "amount", (json_int_t)amount);
 	err = extra ? sf_order_record(c, kr, order_id, status, o.status, actor, reason, action, extra) : SF_ERR_NOMEM;
 	json_decref(extra);
+	if (!err && webhook)
+		err = sf_webhook_order_event(c, webhook, order_id, status, amount, o.currency);
 	order_row_free(&o);
 	return err;
 }

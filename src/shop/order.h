@@ -148,12 +148,14 @@ enum sf_err sf_order_payment_pending(struct sf_db_conn *c, const struct sf_keyri
  * nothing in the order by itself (a dispute opened or closed: the money
  * may go back to the card holder, and the merchant answers at the
  * provider): an order event with the status unchanged and reason, and an
- * audit event action with the provider, ref and amount.  SF_OK,
+ * audit event action with the provider, ref and amount; with webhook, that
+ * outgoing event too (sf_webhook_order_event, total = amount).  SF_OK,
  * SF_ERR_INVALID (provider, ref, reason or action unfit), SF_ERR_NOT_FOUND,
  * or a database error. */
 enum sf_err sf_order_payment_note(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
 				  const char *provider, const char *ref, int64_t amount, const char *reason,
-				  const char *action, const struct sf_shop_actor *actor) SF_WARN_UNUSED;
+				  const char *action, const char *webhook,
+				  const struct sf_shop_actor *actor) SF_WARN_UNUSED;
 
 /* Refund amount (1 .. paid - already refunded) of order_id: the order
  * becomes refunded when everything paid has been refunded, else

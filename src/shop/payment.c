@@ -580,7 +580,7 @@ static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 					     sf_err_code(x->err), ev->order_id);
 	} else if (!strcmp(ev->kind, "note")) {
 		x->err = sf_order_payment_note(c, x->kr, ev->order_id, ev->provider, ev->ref, ev->amount, ev->reason,
-					       ev->action, &actor);
+					       ev->action, ev->webhook, &actor);
 	} else if (!strcmp(ev->kind, "refund_total")) {
 		int64_t delta = 0;
 		int found = 0;

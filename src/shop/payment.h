@@ -198,6 +198,7 @@ struct sf_pay_event {
 			       * order is held hold_s longer), "refund_total" or "note"
 			       * (recorded on the order with reason as action) */
 	const char *action;   /* "note": the audit action */
+	const char *webhook;  /* "note": the outgoing event, or NULL */
 	int64_t order_id;     /* the order it is for (set by sf_pay_apply with by_intent) */
 	const char *ref;      /* the payment's reference recorded with the order */
 	int64_t amount;       /* minor units: paid, or refunded in all (refund_total) */

@@ -444,6 +444,7 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 			 why);
 		e.kind = "note";
 		e.action = opened ? "order.payment_disputed" : "order.payment_dispute_closed";
+		e.webhook = opened ? "order.disputed" : NULL;
 		e.ref = oref;
 		e.amount = amount;
 		e.currency = upper;

@@ -38,7 +38,7 @@ struct sf_keyring;
 #define SF_WEBHOOK_TOLERANCE_S 300  /* what receivers should accept */
 
 /* The event names storefort emits, comma-separated. */
-#define SF_WEBHOOK_EVENTS "order.created,order.paid,order.shipped,order.refunded,order.cancelled,product.updated"
+#define SF_WEBHOOK_EVENTS "order.created,order.paid,order.shipped,order.refunded,order.cancelled,order.disputed,product.updated"
 
 /* 1 when name is one of SF_WEBHOOK_EVENTS, else 0. */
 int sf_webhook_event_known(const char *name);

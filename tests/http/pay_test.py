@@ -635,10 +635,12 @@ def session_event(eid, etype, sid, oid, total, status, pi):
                                 'payment_intent': pi}}}
 
 
-def disputes(P, db, oid, total):
+def disputes(P, db, oid, total, cli, ini):
     """A card holder disputes a payment (charge.dispute.created, .closed):
-    the order says so, nothing else changes."""
+    the order says so, subscribers hear of it, nothing else changes."""
     events = "SELECT count(*) FROM order_events WHERE order_id = ? AND reason = ?"
+    rc, out, err = cli.run('--config', ini, 'webhooks', 'add', 'https://erp.example/hooks', '--events', 'order.disputed')
+    check('a subscription to order.disputed', rc == 0, err)
     status = order_status(db, oid)
     dispute = {'id': 'dp_test_0001', 'object': 'dispute', 'amount': total[0], 'currency': total[1].lower(),
                'charge': 'ch_test_tab1', 'payment_intent': 'pi_test_tab1', 'reason': 'fraudulent',
@@ -651,6 +653,11 @@ def disputes(P, db, oid, total):
           st == 200 and order_status(db, oid) == status and
           q(db, events, (oid, 'payment disputed at stripe: fraudulent'))[0][0] == 1 and
           audit_count(db, 'order.payment_disputed') == n0 + 1, (st, js))
+    mine = "SELECT body FROM webhook_deliveries WHERE event_type = 'order.disputed' AND url = 'https://erp.example/hooks'"
+    bodies = [json.loads(b) for (b,) in q(db, mine)]
+    check('order.disputed queued for its subscriber: the order, its status and the amount disputed',
+          len(bodies) == 1 and bodies[0]['data'] == {'order_id': oid, 'status': status, 'total': total[0],
+                                                     'currency': total[1]}, bodies)
     st, js = stripe_send(P, opened)
     check('the same dispute event again: replayed, recorded once', st == 200 and js.get('replayed') and
           q(db, events, (oid, 'payment disputed at stripe: fraudulent'))[0][0] == 1, (st, js))
@@ -666,8 +673,9 @@ def disputes(P, db, oid, total):
               q(db, 'SELECT count(*) FROM payment_events WHERE event_id = ?', (ev['id'],))[0][0] == 0, (st, js))
     st, js = stripe_send(P, {'id': 'evt_1StripeDispute02', 'type': 'charge.dispute.closed',
                              'data': {'object': dict(dispute, status='won')}})
-    check('charge.dispute.closed: the outcome recorded on the order, its status unchanged',
+    check('charge.dispute.closed: the outcome recorded on the order, its status unchanged, no second event',
           st == 200 and order_status(db, oid) == status and
+          len(q(db, mine)) == 1 and
           q(db, events, (oid, 'payment dispute closed at stripe: won'))[0][0] == 1 and
           audit_count(db, 'order.payment_dispute_closed') >= 1, (st, js))
 
@@ -989,7 +997,7 @@ def test_stripe(cli, d, tmp, sku):
                   st == 200 and q(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid4,))[0][0] == want,
                   (st, js))
         delayed_methods(P, db, sku)
-        disputes(P, db, oid4, total4)
+        disputes(P, db, oid4, total4, cli, os.path.join(d, 'storefort.ini'))
         state['key'] = 'sk_test_rotated'
         s3, oid3, info = place_order(P, sku)
         st, js, _ = s3.api('POST', '/api/v1/orders/%d/pay' % oid3, {})
