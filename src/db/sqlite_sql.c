@@ -307,7 +307,10 @@ const char *const sf_sqlite_sql[SF_STMT__COUNT] = {
 	[SF_STMT_REPORT_SALES] = "SELECT CASE ?1 WHEN 'month' THEN strftime('%Y-%m', created_at, 'unixepoch') WHEN 'week' THEN date(created_at, 'unixepoch', 'weekday 0', '-6 days') ELSE date(created_at, 'unixepoch') END AS b, count(*), coalesce(sum(paid_minor - refunded_minor), 0) FROM orders WHERE created_at >= ?2 AND created_at < ?3 AND currency = ?4 AND status NOT IN ('pending_payment', 'cancelled') GROUP BY b ORDER BY b",
 	[SF_STMT_REPORT_TOTALS] = "SELECT count(*), coalesce(sum(CASE WHEN status NOT IN ('pending_payment', 'cancelled') THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN status NOT IN ('pending_payment', 'cancelled') THEN paid_minor - refunded_minor ELSE 0 END), 0) FROM orders WHERE created_at >= ?1 AND created_at < ?2 AND currency = ?3",
 	[SF_STMT_REPORT_TOP_PRODUCTS] = "SELECT l.sku, max(l.name), sum(l.quantity), sum(l.gross_minor - l.discount_minor) AS rev FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.created_at >= ?1 AND o.created_at < ?2 AND o.currency = ?3 AND o.status NOT IN ('pending_payment', 'cancelled') GROUP BY l.sku ORDER BY rev DESC, l.sku LIMIT ?4",
-	[SF_STMT_REPORT_LAST_CURRENCY] = "SELECT currency FROM orders ORDER BY id DESC LIMIT 1",
+	/* the last order's currency, else the catalog's first variant's */
+	[SF_STMT_REPORT_LAST_CURRENCY] = "SELECT currency FROM (SELECT currency, 0 AS k FROM (SELECT currency FROM orders "
+					 "ORDER BY id DESC LIMIT 1) UNION ALL SELECT currency, 1 FROM (SELECT currency "
+					 "FROM variants ORDER BY id LIMIT 1)) ORDER BY k LIMIT 1",
 	[SF_STMT_BO_ORDERS_TO_SHIP] = "SELECT (SELECT count(*) FROM orders WHERE status = 'paid') + (SELECT count(*) FROM orders WHERE status = 'fulfilled')",
 	[SF_STMT_BO_REFUNDS_OPEN] = "SELECT 'staff refund', order_id, status, amount_minor, currency, last_error, updated_at "
 				    "FROM order_refunds WHERE status IN ('refund_failed', 'refund_due') UNION ALL "

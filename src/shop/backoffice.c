@@ -499,7 +499,7 @@ static json_t *variant_row(struct sf_db_cursor *cur)
 	const char *cy = sf_db_col_text(cur, 4, NULL);
 	int64_t price = sf_db_col_int(cur, 3);
 	char plain[32];
-	snprintf(plain, sizeof plain, "%" PRId64 ".%02" PRId64, price / 100, price % 100);
+	sf_money_plain(price, cy, plain, sizeof plain);
 	return json_pack("{s:I,s:s,s:s,s:I,s:s,s:o,s:s,s:I}", "id", (json_int_t)sf_db_col_int(cur, 0), "sku",
 			 sf_db_col_text(cur, 1, NULL), "name", sf_db_col_text(cur, 2, NULL), "price", (json_int_t)price,
 			 "currency", cy, "price_text", money(price, cy), "price_plain", plain, "stock",

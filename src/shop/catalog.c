@@ -17,6 +17,7 @@
 #include "core/util.h"
 #include "db/db.h"
 #include "shop/catalog_internal.h"
+#include "shop/money.h"
 
 #define DEFAULT_PER_PAGE 20
 #define FTS_MAX_WORDS 16
@@ -31,25 +32,27 @@ void sf_money_format(int64_t amount, const char *currency, char *out, size_t out
 	uint64_t mag = amount < 0 ? (uint64_t)0 - (uint64_t)amount : (uint64_t)amount;
 	const char *sign = amount < 0 ? "-" : "";
 	const char *sym = NULL;
-	int decimals = 2;
 	if (!currency)
 		currency = "";
-	if (strcmp(currency, "EUR") == 0) {
+	const int dec = sf_money_decimals(currency);
+	const uint64_t scale = dec == 0 ? 1 : dec == 3 ? 1000 : 100;
+	if (strcmp(currency, "EUR") == 0)
 		sym = "\xE2\x82\xAC"; /* € */
-	} else if (strcmp(currency, "USD") == 0) {
+	else if (strcmp(currency, "USD") == 0)
 		sym = "$";
-	} else if (strcmp(currency, "GBP") == 0) {
+	else if (strcmp(currency, "GBP") == 0)
 		sym = "\xC2\xA3"; /* £ */
-	} else if (strcmp(currency, "JPY") == 0) {
+	else if (strcmp(currency, "JPY") == 0)
 		sym = "\xC2\xA5"; /* ¥ */
-		decimals = 0;
-	}
-	if (sym && decimals == 0)
+	/* one snprintf each: every amount of every cart and order is formatted */
+	if (sym && dec == 0)
 		snprintf(out, outlen, "%s%s%" PRIu64, sign, sym, mag);
 	else if (sym)
-		snprintf(out, outlen, "%s%s%" PRIu64 ".%02" PRIu64, sign, sym, mag / 100, mag % 100);
+		snprintf(out, outlen, "%s%s%" PRIu64 ".%0*" PRIu64, sign, sym, mag / scale, dec, mag % scale);
+	else if (dec == 0)
+		snprintf(out, outlen, "%s%" PRIu64 " %.3s", sign, mag, currency);
 	else
-		snprintf(out, outlen, "%s%" PRIu64 ".%02" PRIu64 " %.3s", sign, mag / 100, mag % 100, currency);
+		snprintf(out, outlen, "%s%" PRIu64 ".%0*" PRIu64 " %.3s", sign, mag / scale, dec, mag % scale, currency);
 }
 
 /* ==== Query parameters ==== */

@@ -4,8 +4,72 @@
 #include "shop/money.h"
 
 #include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "shop/catalog.h"
+
+/* ==== Currencies ==== */
+
+int sf_money_decimals(const char *currency)
+{
+	/* Stripe's zero- and three-decimal currencies ("Supported currencies"):
+	 * amounts go to the provider as storefort keeps them. */
+	static const char zero[] = "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF";
+	static const char three[] = "BHD JOD KWD OMR TND";
+	if (!currency || strlen(currency) != 3 || strchr(currency, ' '))
+		return 2;
+	if (strstr(zero, currency))
+		return 0;
+	if (strstr(three, currency))
+		return 3;
+	return 2;
+}
+
+int sf_money_parse(const char *s, const char *currency, int64_t *out)
+{
+	const int dec = currency ? sf_money_decimals(currency) : 2;
+	int64_t whole = 0, frac = 0;
+	size_t i = 0, digits = 0, fd = 0;
+	if (!s)
+		return -1;
+	for (; s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+		if (digits >= 12)
+			return -1;
+		whole = whole * 10 + (s[i] - '0');
+	}
+	if (s[i] == '.') {
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++, fd++) {
+			if ((int)fd >= dec)
+				return -1;
+			frac = frac * 10 + (s[i] - '0');
+		}
+		if (fd == 0)
+			return -1;
+	}
+	if (s[i] || digits == 0)
+		return -1;
+	for (int k = (int)fd; k < dec; k++)
+		frac *= 10;
+	int64_t scale = 1;
+	for (int k = 0; k < dec; k++)
+		scale *= 10;
+	*out = whole * scale + frac;
+	return 0;
+}
+
+void sf_money_plain(int64_t amount, const char *currency, char *out, size_t outlen)
+{
+	const int dec = sf_money_decimals(currency);
+	const int64_t scale = dec == 0 ? 1 : dec == 3 ? 1000 : 100;
+	if (dec == 0)
+		snprintf(out, outlen, "%" PRId64, amount);
+	else
+		snprintf(out, outlen, "%" PRId64 ".%0*" PRId64, amount / scale, dec, amount % scale);
+}
+
+/* ==== Rounding and allocation ==== */
 
 int64_t sf_money_div_round(int64_t num, int64_t den)
 {

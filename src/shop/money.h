@@ -29,6 +29,25 @@ int64_t sf_money_div_round(int64_t num, int64_t den);
  * all zero when the weights sum to 0. */
 void sf_money_allocate(int64_t amount, const int64_t *weights, size_t n, int64_t *out);
 
+/* How many decimals a minor unit of currency (ISO 4217 code) has, as
+ * payment providers count them (Stripe's list): 0 for JPY, KRW, VND and
+ * the other zero-decimal currencies, 3 for BHD, JOD, KWD, OMR and TND, 2
+ * for every other code (also NULL or an unknown one).  An amount of 1000
+ * is ¥1000, €10.00 or 1.000 KWD. */
+int sf_money_decimals(const char *currency);
+
+/* Parse text a person typed ("12.50", "12.5", "1000") as minor units of
+ * currency (sf_money_decimals; NULL: 2 decimals, as for percentages in
+ * hundredths): digits, then optionally "." and 1 to that many decimals
+ * (none at all for a zero-decimal currency), at most 12 digits before the
+ * point.  0 and *out, or -1 (nothing else accepted: no sign, no spaces, no
+ * thousands separators). */
+int sf_money_parse(const char *s, const char *currency, int64_t *out);
+
+/* amount (>= 0) as a form field's value, the inverse of sf_money_parse:
+ * "12.50", "1000", "1.500" (at least 24 bytes of out). */
+void sf_money_plain(int64_t amount, const char *currency, char *out, size_t outlen);
+
 /* {"amount":amount,"currency":currency,"formatted":"€12.50"} (new
  * reference), or NULL when out of memory. */
 json_t *sf_money_json(int64_t amount, const char *currency);

@@ -56,8 +56,8 @@ int sf_report_period_parse(const char *s, enum sf_report_period *out);
  * error.  Reads inside one snapshot. */
 enum sf_err sf_report_sales(struct sf_db *db, const struct sf_report_query *q, json_t **out) SF_WARN_UNUSED;
 
-/* The currency of the newest order into out (4 bytes), or "" when there
- * are no orders.  SF_OK or a database error. */
+/* The shop's currency into out (4 bytes): the newest order's, else the
+ * catalog's first variant's, else "".  SF_OK or a database error. */
 enum sf_err sf_report_default_currency(struct sf_db *db, char out[4]) SF_WARN_UNUSED;
 
 /* The bucket label of unix time t for period ("2026-01-31", the Monday

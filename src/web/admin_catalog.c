@@ -14,6 +14,7 @@
 #include "core/app.h"
 #include "core/config.h"
 #include "shop/backoffice.h"
+#include "shop/money.h"
 #include "shop/catalog.h"
 #include "shop/inventory.h"
 #include "shop/media.h"
@@ -212,9 +213,9 @@ static enum sf_err variant_save(struct sf_req *req, struct sf_resp *resp, int up
 		return err;
 	struct sf_shop_actor a;
 	char aid[24];
-	const char *why = "Give the price like 19.99.";
+	const char *why = "Give the price like 19.99 (1999 in a currency without cents such as JPY).";
 	sf_admin_actor(req, &a, aid);
-	if (sf_admin_parse_money(sf_form_get(req, "price"), &price))
+	if (sf_money_parse(sf_form_get(req, "price"), sf_form_get(req, "currency"), &price))
 		err = SF_ERR_BAD_PARAM;
 	else
 		err = sf_bo_variant_save(app->db, app->keys, pid, vid, sf_form_get(req, "sku"), sf_form_get(req, "name"),

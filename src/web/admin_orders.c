@@ -18,6 +18,7 @@
 #include "shop/backoffice.h"
 #include "shop/order.h"
 #include "shop/payment.h"
+#include "shop/money.h"
 #include "web/admin_pages.h"
 #include "web/admin_util.h"
 
@@ -241,6 +242,23 @@ static enum sf_err op_begin(struct sf_req *req, struct order_op *op)
 	return err ? err : sf_form_parse(req);
 }
 
+/* The currency of order id into cy, which a refund's amount is typed in
+ * (left "" when the order cannot be read: the refund then fails on it). */
+static void order_currency(struct sf_req *req, int64_t id, char cy[4])
+{
+	struct sf_app *app = req->app;
+	struct sf_order_viewer v;
+	char aid[24];
+	json_t *o = NULL;
+	viewer_of(req, &v, aid);
+	if (sf_order_fetch(app->db, app->keys, id, &v, 0, &o) == SF_OK) {
+		const char *c = json_string_value(json_object_get(o, "currency"));
+		if (c && strlen(c) == 3)
+			memcpy(cy, c, 4);
+	}
+	json_decref(o);
+}
+
 static const char *reason_of(struct sf_req *req)
 {
 	const char *r = sf_form_get(req, "reason");
@@ -272,7 +290,9 @@ enum sf_err sf_web_admin_order_refund(struct sf_req *req, struct sf_resp *resp)
 	char ref[40];
 	op.kind = OP_REFUND;
 	op.reason = reason_of(req);
-	if (sf_admin_parse_money(sf_form_get(req, "amount"), &op.amount) || op.amount <= 0)
+	char cy[4] = "";
+	order_currency(req, op.id, cy);
+	if (sf_money_parse(sf_form_get(req, "amount"), cy[0] ? cy : NULL, &op.amount) || op.amount <= 0)
 		return order_page(req, resp, op.id, SF_ERR_BAD_PARAM, "Give the amount to refund, e.g. 12.50.");
 	if (!key || strlen(key) != 26 || strspn(key, "abcdefghijklmnopqrstuvwxyz234567") != 26)
 		return order_page(req, resp, op.id, SF_ERR_BAD_PARAM, "The form has expired: try again.");

@@ -12,6 +12,7 @@
 #include "shop/backoffice.h"
 #include "shop/catalog.h"
 #include "shop/coupon.h"
+#include "shop/money.h"
 #include "web/admin_pages.h"
 #include "web/admin_util.h"
 
@@ -95,10 +96,15 @@ enum sf_err sf_web_admin_coupon_create(struct sf_req *req, struct sf_resp *resp)
 		return coupons_page(req, resp, SF_ERR_BAD_PARAM, "The code must be 3 to 32 letters, digits, - or _.");
 	snprintf(cp.code, sizeof cp.code, "%s", code);
 	cp.kind = kind && !strcmp(kind, "fixed") ? SF_COUPON_FIXED : SF_COUPON_PERCENT;
+	/* a fixed value and the minimum order in the coupon's currency (else
+	 * the shop's); a percentage in hundredths */
+	char shop_cy[4];
+	sf_admin_shop_currency(app->db, shop_cy);
+	const char *money_cy = cp.kind == SF_COUPON_FIXED && cy && strlen(cy) == 3 ? cy : shop_cy;
 	if (!kind || (strcmp(kind, "fixed") && strcmp(kind, "percent")) ||
-	    sf_admin_parse_money(sf_form_get(req, "value"), &cp.value) ||
+	    sf_money_parse(sf_form_get(req, "value"), cp.kind == SF_COUPON_FIXED ? money_cy : NULL, &cp.value) ||
 	    (sf_form_get(req, "min_order") && *sf_form_get(req, "min_order") &&
-	     sf_admin_parse_money(sf_form_get(req, "min_order"), &cp.min_order)) ||
+	     sf_money_parse(sf_form_get(req, "min_order"), money_cy, &cp.min_order)) ||
 	    date_field(req, "starts", 0, &cp.starts_at) || date_field(req, "ends", 1, &cp.ends_at) ||
 	    sf_admin_int(req, "max_uses", 0, 0, 1000000000, 0, &cp.max_uses) ||
 	    sf_admin_int(req, "max_per_customer", 0, 0, 1000000, 0, &cp.max_per_customer))
@@ -150,6 +156,8 @@ static enum sf_err shipping_with_text(struct sf_db *db, json_t **out)
 	enum sf_err err = sf_bo_shipping(db, out);
 	size_t i;
 	json_t *m;
+	char cy[4];
+	sf_admin_shop_currency(db, cy);
 	json_array_foreach(json_object_get(*out, "items"), i, m) {
 		static const char *const keys[] = {"base", "per_kg", "free_above"};
 		for (int k = 0; k < 3; k++) {
@@ -158,7 +166,7 @@ static enum sf_err shipping_with_text(struct sf_db *db, json_t **out)
 			if (v < 0)
 				t[0] = '\0';
 			else
-				snprintf(t, sizeof t, "%" PRId64 ".%02" PRId64, v / 100, v % 100);
+				sf_money_plain(v, cy, t, sizeof t);
 			snprintf(key, sizeof key, "%s_text", keys[k]);
 			json_object_set_new(m, key, json_string(t));
 		}
@@ -181,9 +189,11 @@ enum sf_err sf_web_admin_shipping_update(struct sf_req *req, struct sf_resp *res
 	if (err)
 		return err;
 	const char *fa = sf_form_get(req, "free_above"), *pk = sf_form_get(req, "per_kg");
-	const char *why = "Amounts are like 4.90; leave 'free above' empty for never.";
-	if (sf_admin_parse_money(sf_form_get(req, "base"), &base) || (pk && *pk && sf_admin_parse_money(pk, &per_kg)) ||
-	    (fa && *fa && sf_admin_parse_money(fa, &free_above)))
+	const char *why = "Amounts are like 4.90 (490 in a currency without cents); leave 'free above' empty for never.";
+	char cy[4];
+	sf_admin_shop_currency(app->db, cy);
+	if (sf_money_parse(sf_form_get(req, "base"), cy, &base) || (pk && *pk && sf_money_parse(pk, cy, &per_kg)) ||
+	    (fa && *fa && sf_money_parse(fa, cy, &free_above)))
 		err = SF_ERR_BAD_PARAM;
 	struct sf_shop_actor a;
 	char aid[24];
@@ -234,7 +244,7 @@ enum sf_err sf_web_admin_tax_save(struct sf_req *req, struct sf_resp *resp)
 	struct sf_shop_actor a;
 	char aid[24];
 	sf_admin_actor(req, &a, aid);
-	if (sf_admin_parse_money(sf_form_get(req, "rate"), &bp))
+	if (sf_money_parse(sf_form_get(req, "rate"), NULL, &bp)) /* hundredths of a percent */
 		err = SF_ERR_BAD_PARAM;
 	else
 		err = sf_bo_tax_save(app->db, app->keys, sf_form_get(req, "class"), bp, sf_form_get(req, "label"), &a,

@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/util.h"
 #include "db/db.h"
+#include "shop/report.h"
 #include "web/admin_auth_pages.h"
 #include "web/pages.h"
 #include "web/tmpl.h"
@@ -130,32 +131,10 @@ enum sf_err sf_admin_int(struct sf_req *req, const char *name, int from_query, i
 	return sf_parse_i64(s, min, max, out) ? SF_ERR_BAD_PARAM : SF_OK;
 }
 
-int sf_admin_parse_money(const char *s, int64_t *out)
+void sf_admin_shop_currency(struct sf_db *db, char out[4])
 {
-	int64_t whole = 0, frac = 0;
-	size_t i = 0, digits = 0, fd = 0;
-	if (!s)
-		return -1;
-	for (; s[i] >= '0' && s[i] <= '9'; i++, digits++) {
-		if (digits >= 12)
-			return -1;
-		whole = whole * 10 + (s[i] - '0');
-	}
-	if (s[i] == '.') {
-		for (i++; s[i] >= '0' && s[i] <= '9'; i++, fd++) {
-			if (fd >= 2)
-				return -1;
-			frac = frac * 10 + (s[i] - '0');
-		}
-		if (fd == 0)
-			return -1;
-		if (fd == 1)
-			frac *= 10;
-	}
-	if (s[i] || digits == 0)
-		return -1;
-	*out = whole * 100 + frac;
-	return 0;
+	if (!db || sf_report_default_currency(db, out) != SF_OK || !out[0])
+		memcpy(out, "EUR", 4);
 }
 
 enum sf_err sf_admin_fresh(struct sf_req *req, struct sf_resp *resp, const char *back, int *detour)

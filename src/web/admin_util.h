@@ -19,6 +19,8 @@
 #include "http/http.h"
 #include "shop/commerce.h"
 
+struct sf_db;
+
 #define SF_ADMIN_CSV_MAX (32u * 1024u * 1024u) /* bytes of one CSV export */
 
 /* The acting staff member of req as a shop actor; idbuf (24 bytes) holds
@@ -54,9 +56,10 @@ enum sf_err sf_admin_path_id(struct sf_req *req, const char *name, int64_t *out)
 enum sf_err sf_admin_int(struct sf_req *req, const char *name, int from_query, int64_t min, int64_t max,
 			 int64_t dflt, int64_t *out) SF_WARN_UNUSED;
 
-/* A money amount typed by staff ("19.99", "19", "0.5") into minor units
- * (two decimals).  0 or -1. */
-int sf_admin_parse_money(const char *s, int64_t *out);
+/* The shop's currency, for amounts typed by staff that carry none
+ * (shipping rates; a percentage coupon's minimum order): the last order's,
+ * else the catalog's first variant's, else "EUR". */
+void sf_admin_shop_currency(struct sf_db *db, char out[4]);
 
 /* Sensitive operations: SF_OK when the session is fresh; otherwise, for a
  * stale session, resp becomes a 303 to <admin>/reauth?next=<back> and

@@ -448,6 +448,18 @@ def test_catalog(owner, db, media):
     vid = db_count(db, "SELECT coalesce(max(id), 0) FROM variants WHERE sku = 'ADM-MUG-1'")
     check('add a variant: price in minor units, stock 0',
           st == 303 and db_count(db, 'SELECT price_minor FROM variants WHERE id = ?', (vid,)) == 1250, st)
+    # a currency without cents: "1000" yen is 1000 minor units, not 100000
+    st, hd, html = owner.post('/admin/products/%d/variants' % pid, {'sku': 'ADM-MUG-JP', 'name': 'Tokyo',
+                                                                     'price': '1000.50', 'currency': 'JPY'})
+    check('a yen price with cents: 400, nothing written',
+          st == 400 and db_count(db, "SELECT count(*) FROM variants WHERE sku = 'ADM-MUG-JP'") == 0, st)
+    st, hd, html = owner.post('/admin/products/%d/variants' % pid, {'sku': 'ADM-MUG-JP', 'name': 'Tokyo',
+                                                                     'price': '1000', 'currency': 'JPY'})
+    check('a yen price: 1000 yen is 1000 minor units',
+          st == 303 and db_count(db, "SELECT price_minor FROM variants WHERE sku = 'ADM-MUG-JP'") == 1000, st)
+    st, hd, html = owner.get('/admin/products/%d' % pid)
+    check('the product page shows it back as typed: 1000 for yen, 12.50 for euros',
+          st == 200 and 'value="1000" size="8"' in html and 'value="12.50" size="8"' in html, html[-3000:])
     other = db_count(db, "SELECT min(id) FROM variants WHERE product_id <> ?", (pid,))
     st, hd, html = owner.post('/admin/products/%d/variants/%d' % (pid, other), {'name': 'x', 'price': '1.00',
                                                                                 'currency': 'EUR'})

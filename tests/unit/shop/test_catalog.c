@@ -497,6 +497,17 @@ static void test_money_and_slugs(void **state)
 	assert_string_equal(out, "-\xE2\x82\xAC" "2.50");
 	sf_money_format(INT64_MIN, "SEK", out, sizeof out);
 	assert_string_equal(out, "-92233720368547758.08 SEK");
+	/* the currency's own decimals (Stripe's minor units) */
+	sf_money_format(125000, "KRW", out, sizeof out);
+	assert_string_equal(out, "125000 KRW");
+	sf_money_format(1500, "KWD", out, sizeof out);
+	assert_string_equal(out, "1.500 KWD");
+	sf_money_format(-5, "BHD", out, sizeof out);
+	assert_string_equal(out, "-0.005 BHD");
+	sf_money_format(-1000, "JPY", out, sizeof out);
+	assert_string_equal(out, "-\xC2\xA5" "1000");
+	sf_money_format(1999, "", out, sizeof out);
+	assert_string_equal(out, "19.99 ");
 	sf_money_format(0, "EUR", out, 4); /* truncated but terminated */
 	assert_int_equal(strlen(out), 3);
 

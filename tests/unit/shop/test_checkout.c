@@ -64,6 +64,54 @@ static void t_money_json(void **state)
 	assert_null(sf_money_json(5, "\xff\xfe"));
 }
 
+/* Amounts typed by staff, in the currency's own decimals, and back. */
+static void t_money_parse(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *cur;
+		int64_t want; /* -1: refused */
+	} cases[] = {
+		{"12.50", "EUR", 1250}, {"12.5", "EUR", 1250},	{"12", "EUR", 1200},   {"0.05", "USD", 5},
+		{"12.505", "EUR", -1},	{"1000", "JPY", 1000},	{"1000.", "JPY", -1},  {"1000.0", "JPY", -1},
+		{"125000", "KRW", 125000}, {"1.5", "KWD", 1500}, {"1.005", "BHD", 1005}, {"1.0005", "OMR", -1},
+		{"20", NULL, 2000},	{"5.5", NULL, 550},	{"-1", "EUR", -1},     {"+1", "EUR", -1},
+		{" 1", "EUR", -1},	{"1 ", "EUR", -1},	{"1,000", "EUR", -1},  {"", "EUR", -1},
+		{".5", "EUR", -1},	{"1e3", "EUR", -1},	{"999999999999", "EUR", 99999999999900},
+		{"1000000000000", "JPY", -1}, {"12.50", "XYZ", 1250}, {"12.50", "jpy", 1250},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t got = -1;
+		int rc = sf_money_parse(cases[i].text, cases[i].cur, &got);
+		if ((cases[i].want < 0) != (rc != 0) || (rc == 0 && got != cases[i].want))
+			fail_msg("\"%s\" %s: rc %d, %lld", cases[i].text, cases[i].cur ? cases[i].cur : "(none)", rc,
+				 (long long)got);
+		char back[32];
+		if (rc == 0 && cases[i].cur) {
+			int64_t again = -1;
+			sf_money_plain(got, cases[i].cur, back, sizeof back);
+			assert_int_equal(sf_money_parse(back, cases[i].cur, &again), 0);
+			assert_int_equal(again, got);
+		}
+	}
+	int64_t x;
+	assert_int_equal(sf_money_parse(NULL, "EUR", &x), -1);
+	assert_int_equal(sf_money_decimals("JPY"), 0);
+	assert_int_equal(sf_money_decimals("VND"), 0);
+	assert_int_equal(sf_money_decimals("TND"), 3);
+	assert_int_equal(sf_money_decimals("EUR"), 2);
+	assert_int_equal(sf_money_decimals("P Y"), 2);
+	assert_int_equal(sf_money_decimals("JP"), 2);
+	assert_int_equal(sf_money_decimals(NULL), 2);
+	char t[32];
+	sf_money_plain(1250, "EUR", t, sizeof t);
+	assert_string_equal(t, "12.50");
+	sf_money_plain(1000, "JPY", t, sizeof t);
+	assert_string_equal(t, "1000");
+	sf_money_plain(5, "KWD", t, sizeof t);
+	assert_string_equal(t, "0.005");
+}
+
 static void t_allocate(void **state)
 {
 	(void)state;
@@ -814,6 +862,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_round),
 		cmocka_unit_test(t_money_json),
+		cmocka_unit_test(t_money_parse),
 		cmocka_unit_test(t_allocate),
 		cmocka_unit_test(t_tax),
 		cmocka_unit_test(t_shipping),
