@@ -34,16 +34,20 @@ void sf_money_format(int64_t amount, const char *currency, char *out, size_t out
 	const char *sym = NULL;
 	if (!currency)
 		currency = "";
-	const int dec = sf_money_decimals(currency);
-	const uint64_t scale = dec == 0 ? 1 : dec == 3 ? 1000 : 100;
-	if (strcmp(currency, "EUR") == 0)
+	int dec = 2; /* the currencies with a symbol need no lookup */
+	if (strcmp(currency, "EUR") == 0) {
 		sym = "\xE2\x82\xAC"; /* € */
-	else if (strcmp(currency, "USD") == 0)
+	} else if (strcmp(currency, "USD") == 0) {
 		sym = "$";
-	else if (strcmp(currency, "GBP") == 0)
+	} else if (strcmp(currency, "GBP") == 0) {
 		sym = "\xC2\xA3"; /* £ */
-	else if (strcmp(currency, "JPY") == 0)
+	} else if (strcmp(currency, "JPY") == 0) {
 		sym = "\xC2\xA5"; /* ¥ */
+		dec = 0;
+	} else {
+		dec = sf_money_decimals(currency);
+	}
+	const uint64_t scale = dec == 0 ? 1 : dec == 3 ? 1000 : 100;
 	/* one snprintf each: every amount of every cart and order is formatted */
 	if (sym && dec == 0)
 		snprintf(out, outlen, "%s%s%" PRIu64, sign, sym, mag);
