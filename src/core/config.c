@@ -206,7 +206,7 @@ void sf_config_defaults(struct sf_config *cfg)
 	sf_strlcpy(cfg->mail_dir, "mail", sizeof cfg->mail_dir);
 	sf_strlcpy(cfg->pay_provider, "sandbox", sizeof cfg->pay_provider);
 	sf_strlcpy(cfg->pay_stripe_api_base, "https://api.stripe.com", sizeof cfg->pay_stripe_api_base);
-	cfg->pay_delayed_hold_hours = 72;
+	cfg->pay_delayed_hold_hours = 96;
 	cfg->webhook_timeout_s = 3;
 	cfg->webhook_max_attempts = 10;
 	cfg->webhook_keep_days = 30;

@@ -78,9 +78,10 @@ enum sf_pay_provider { SF_PAY_SANDBOX, SF_PAY_STRIPE };
  * bank debits: payment_status "unpaid" until the money arrives, which
  * Stripe reports with checkout.session.async_payment_succeeded or
  * _failed) holds its order this long from the completion by default
- * ([payments] delayed_hold_hours): three days, the life of Stripe's
- * konbini vouchers unless the merchant changes it. */
-#define SF_PAY_DELAYED_HOLD_S (72 * 3600)
+ * ([payments] delayed_hold_hours): four days, since a Stripe konbini
+ * voucher stays payable until 23:59 JST on the third day after the
+ * purchase unless the merchant changes it. */
+#define SF_PAY_DELAYED_HOLD_S (96 * 3600)
 
 struct sf_pay_options {
 	enum sf_pay_provider provider;

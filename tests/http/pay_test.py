@@ -701,11 +701,11 @@ def delayed_methods(P, db, sku):
                              'pi_test_delayed_%s' % tag.lower())
         st, js = stripe_send(P, done)
         until, created = held(oid)
-        check('delayed method (%s): the session completes unpaid: 200, the order stays pending_payment, held three '
+        check('delayed method (%s): the session completes unpaid: 200, the order stays pending_payment, held four '
               'days ([payments] delayed_hold_hours), recorded and audited' % tag,
               st == 200 and order_status(db, oid) == 'pending_payment' and
-              t0 + 72 * 3600 <= until <= int(time.time()) + 72 * 3600 and until > before and
-              until <= created + 24 * 3600 + 72 * 3600 and q(db, pending, (oid,))[0][0] == 1 and
+              t0 + 96 * 3600 <= until <= int(time.time()) + 96 * 3600 and until > before and
+              until <= created + 24 * 3600 + 96 * 3600 and q(db, pending, (oid,))[0][0] == 1 and
               audit_count(db, 'order.payment_pending') == n0 + 1 and
               q(db, "SELECT status, intent_ref FROM payment_sessions WHERE provider = 'stripe' AND provider_ref = ?",
                 (sid,)) == [('completed', 'pi_test_delayed_%s' % tag.lower())], (st, js, until, before, created))
