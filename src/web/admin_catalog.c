@@ -124,6 +124,9 @@ static enum sf_err product_page(struct sf_req *req, struct sf_resp *resp, int64_
 	json_object_set_new(ctx, "history", hist ? hist : json_null());
 	json_object_set_new(ctx, "is_new", json_boolean(!id));
 	json_object_set_new(ctx, "max_upload_kib", json_integer(SF_MEDIA_MAX / 1024));
+	char cy[4];
+	sf_admin_shop_currency(app->db, cy); /* a new variant's, unless changed */
+	json_object_set_new(ctx, "shop_currency", json_string(cy));
 	sf_admin_error(ctx, why, why_text);
 	return sf_admin_render(req, resp, why ? sf_err_status(why) : 200, "admin_product", ctx);
 }

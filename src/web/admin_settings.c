@@ -158,6 +158,8 @@ static enum sf_err shipping_with_text(struct sf_db *db, json_t **out)
 	json_t *m;
 	char cy[4];
 	sf_admin_shop_currency(db, cy);
+	if (*out && json_object_set_new(*out, "currency", json_string(cy)) != 0)
+		err = err ? err : SF_ERR_NOMEM;
 	json_array_foreach(json_object_get(*out, "items"), i, m) {
 		static const char *const keys[] = {"base", "per_kg", "free_above"};
 		for (int k = 0; k < 3; k++) {

@@ -580,6 +580,9 @@ def test_settings(owner, db):
         check('shipping with %s: 400' % name, st == 400, st)
     st, hd, html = owner.post('/admin/shipping/999999', {'name': 'S', 'base': '1', 'tax_class': 'standard'})
     check('shipping, missing method: 404', st == 404, st)
+    st, hd, html = owner.get('/admin/shipping')
+    check('the shipping page names the shop\'s currency and shows the rate as typed',
+          st == 200 and 'Base rate (EUR)' in html and 'value="5.90"' in html, html[-2000:])
     taxes = db_count(db, "SELECT count(*) FROM audit_events WHERE action = 'tax.update'")
     st, hd, html = owner.post('/admin/tax', {'class': 'books', 'label': 'VAT 7%', 'rate': '7'})
     check('tax class saved (700 bp), audited', st == 303 and
