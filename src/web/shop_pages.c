@@ -486,14 +486,6 @@ enum sf_err sf_web_shop_order_page(struct sf_req *req, struct sf_resp *resp, int
 		json_object_set_new(ctx, "ret_paid", json_boolean(!cancelled && !gave_back &&
 								   strcmp(status, "pending_payment")));
 	}
-	/* A delayed payment method (konbini, a bank transfer): the money is on
-	 * its way, for days perhaps, as long as the order's last event says so
-	 * (a failure of that payment comes after it). */
-	const json_t *hist = json_object_get(order, "history");
-	const char *last = json_string_value(json_object_get(json_array_get(hist, json_array_size(hist) - 1), "reason"));
-	if (ctx && status)
-		json_object_set_new(ctx, "pay_awaited", json_boolean(!strcmp(status, "pending_payment") && last &&
-								     !strcmp(last, SF_ORDER_REASON_DELAYED)));
 	if (ctx)
 		json_object_set_new(ctx, "order", order);
 	else

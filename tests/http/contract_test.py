@@ -90,7 +90,7 @@ CART = {
     'csrf_token': 'jsplthbclckprgpjhjktgtqhrnmcthncmsdhnmjnjrfsfhjgnptfshnrgdhhsktg',
 }
 ORDER = {
-    'id': 1, 'status': 'pending_payment', 'is_pending': True, 'currency': 'EUR', 'prices_include_tax': True,
+    'id': 1, 'status': 'pending_payment', 'is_pending': True, 'payment_on_its_way': False, 'currency': 'EUR', 'prices_include_tax': True,
     'created_at': '2026-11-22T03:59:11Z', 'reserved_until': 1795321751,
     'totals': {'subtotal': price(26097), 'discount': price(0), 'shipping': price(0), 'tax': price(4350),
                'total': price(26097), 'paid': price(0), 'refunded': price(0)},

@@ -719,6 +719,9 @@ def delayed_methods(P, db, sku):
               all(st == 200 and b'Your payment is on its way' in body and b'few seconds' not in body
                   for st, _, body in pages) and b'action="/orders/%d/pay"' % oid in pages[1][2],
               [(st, body[-800:]) for st, _, body in pages])
+        st, js, _ = s.api('GET', '/api/v1/orders/%d' % oid)
+        check('delayed method (%s): the API says so too (payment_on_its_way)' % tag,
+              st == 200 and js.get('payment_on_its_way') is True and js.get('status') == 'pending_payment', (st, js))
     (_, paid, sid, total), (shopper2, failed, sid2, total2) = orders
     st, js = stripe_send(P, session_event('evt_1StripeDelayedPaid1', 'checkout.session.async_payment_succeeded', sid,
                                           paid, total, 'paid', 'pi_test_delayed_paid'))
@@ -750,9 +753,12 @@ def delayed_methods(P, db, sku):
           q(db, "SELECT provider_ref FROM order_payments WHERE order_id = ? AND kind = 'failed'", (failed,)) ==
           [(sid2,)], (st, js))
     st, _, body = shopper2.send('GET', '/orders/%d' % failed)
-    check('after the failure the order page no longer says the payment is on its way, and offers to pay',
+    st2, js, _ = shopper2.api('GET', '/api/v1/orders/%d' % failed)
+    check('after the failure the order page no longer says the payment is on its way, and offers to pay; nor does '
+          'the API',
           st == 200 and b'on its way' not in body and b'This order awaits payment' in body and
-          b'action="/orders/%d/pay"' % failed in body, (st, body[-800:]))
+          b'action="/orders/%d/pay"' % failed in body and st2 == 200 and js.get('payment_on_its_way') is False,
+          (st, body[-800:], st2, js))
 
 
 def stripe_header(payload, secret=WHSEC, ts=None):
