@@ -315,7 +315,9 @@ enum sf_err sf_pay_stripe_session(struct sf_payments *p, const struct sf_pay_ord
 enum sf_err sf_pay_stripe_refund(struct sf_payments *p, const char *kind, int64_t id, int64_t order_id, const char *intent,
 				 int64_t amount, char *refund, size_t refund_len, char *why, size_t why_len) SF_WARN_UNUSED;
 /* Pure: the expires_at of a Checkout Session created at now for an order
- * reserved until reserved_until: reserved_until, but at least
+ * reserved until reserved_until: reserved_until - SF_PAY_SETTLE_GRACE_S
+ * (so that a long enough reservation already covers the completion
+ * webhook's grace and need not move), but at least
  * now + SF_PAY_STRIPE_SESSION_MIN_S + SF_PAY_STRIPE_SKEW_S and at most
  * now + SF_PAY_STRIPE_SESSION_MAX_S - SF_PAY_STRIPE_SKEW_S. */
 int64_t sf_pay_stripe_expires_at(int64_t now, int64_t reserved_until);

@@ -95,7 +95,11 @@ int64_t sf_pay_stripe_expires_at(int64_t now, int64_t reserved_until)
 {
 	int64_t lo = now + SF_PAY_STRIPE_SESSION_MIN_S + SF_PAY_STRIPE_SKEW_S;
 	int64_t hi = now + SF_PAY_STRIPE_SESSION_MAX_S - SF_PAY_STRIPE_SKEW_S;
-	return reserved_until < lo ? lo : reserved_until > hi ? hi : reserved_until;
+	/* a session ending the grace before the reservation needs no extension
+	 * of it: this matters once the order is past the day in which a
+	 * payment may extend it (a long reservation, a delayed payment's hold) */
+	const int64_t want = reserved_until - SF_PAY_SETTLE_GRACE_S;
+	return want < lo ? lo : want > hi ? hi : want;
 }
 
 /*

@@ -383,12 +383,13 @@ static void test_stripe_expires_at(void **state)
 	assert_int_equal(sf_pay_stripe_expires_at(now, now + 60), lo);
 	assert_int_equal(sf_pay_stripe_expires_at(now, now + 30 * 60), lo);
 	assert_int_equal(sf_pay_stripe_expires_at(now, lo), lo);
-	/* longer: the session ends with the reservation */
-	assert_int_equal(sf_pay_stripe_expires_at(now, lo + 1), lo + 1);
-	assert_int_equal(sf_pay_stripe_expires_at(now, now + 3 * 3600), now + 3 * 3600);
-	assert_int_equal(sf_pay_stripe_expires_at(now, hi), hi);
+	assert_int_equal(sf_pay_stripe_expires_at(now, lo + SF_PAY_SETTLE_GRACE_S), lo);
+	/* longer: the session ends the completion's grace before the reservation */
+	assert_int_equal(sf_pay_stripe_expires_at(now, lo + SF_PAY_SETTLE_GRACE_S + 1), lo + 1);
+	assert_int_equal(sf_pay_stripe_expires_at(now, now + 3 * 3600), now + 3 * 3600 - SF_PAY_SETTLE_GRACE_S);
+	assert_int_equal(sf_pay_stripe_expires_at(now, hi + SF_PAY_SETTLE_GRACE_S), hi);
 	/* beyond 24 h: capped, the reservation outlasts the session */
-	assert_int_equal(sf_pay_stripe_expires_at(now, hi + 1), hi);
+	assert_int_equal(sf_pay_stripe_expires_at(now, hi + SF_PAY_SETTLE_GRACE_S + 1), hi);
 	assert_int_equal(sf_pay_stripe_expires_at(now, now + 7 * 86400), hi);
 	assert_true(lo >= now + 1800 && hi <= now + 86400);
 }
@@ -987,6 +988,17 @@ static void test_stripe_session_bounds_and_races(void **state)
 	const int64_t exp = sent_expires_at(&r);
 	assert_true(exp <= before + 24 * 3600 && exp >= before + 23 * 3600);
 	assert_int_equal(reserved_until(f, oid), far);
+	/* an order placed two days ago and held five hours more (a delayed
+	 * payment's hold, a long reservation): payable another way, its
+	 * reservation left as it is */
+	order_set(f, oid, "created_at", sf_shop_now() - 2 * 86400);
+	const int64_t late = sf_shop_now() + 5 * 3600;
+	order_set(f, oid, "reserved_until", late);
+	url = NULL;
+	assert_int_equal(sf_pay_start(p, f->db, f->kr, oid, &mine, &url), SF_OK);
+	free(url);
+	assert_int_equal(sent_expires_at(&r), late - SF_PAY_SETTLE_GRACE_S);
+	assert_int_equal(reserved_until(f, oid), late);
 
 	/* ran out between the read and the write: SF_ERR_ORDER_EXPIRED, nothing recorded */
 	int64_t gone = 0;
