@@ -400,6 +400,12 @@ def test_checkout_pay(P, d, db, sku):
           and not app_test.card_spots(d), (st, js, sessions() - p1, app_test.card_spots(d)))
 
 
+# The slow endpoint holds each delivery this long: a step that waited for it
+# would take at least that, so the checks below allow half of it, which a
+# loaded machine's TLS handshakes under ASan stay far below (1 s did not).
+SLOW_S = 5
+
+
 def start_receiver():
     state = {'events': [], 'bad': 0, 'slow': 0, 'fail': 0, 'secret': None, 'seen': set()}
 
@@ -411,7 +417,7 @@ def start_receiver():
             body = self.rfile.read(int(self.headers.get('Content-Length', '0')))
             if self.path == '/slow':
                 state['slow'] += 1
-                time.sleep(5)
+                time.sleep(SLOW_S)
             if self.path == '/fail':
                 state['fail'] += 1
                 self.send_response(500)
@@ -484,7 +490,8 @@ def test_outgoing(cli, ini, P, db, sku):
         t0 = time.time()
         s, oid, info = place_order(P, sku)
         times.append(time.time() - t0)
-    check('checkout is not slowed by a slow webhook endpoint (each < 1 s)', max(times) < 1.0 and oid, times)
+    check('checkout is not slowed by a slow webhook endpoint (each < %.1f s, the endpoint holds %d s)' %
+          (SLOW_S / 2, SLOW_S), max(times) < SLOW_S / 2 and oid, times)
     st, js, _ = s.api('POST', '/api/v1/orders/%d/pay' % oid, {})
     path = js['redirect_url']
     st, hd, body = s.send('GET', path)
@@ -495,8 +502,8 @@ def test_outgoing(cli, ini, P, db, sku):
            'application/x-www-form-urlencoded')
     paid = wait_for(lambda: q(db, 'SELECT status FROM orders WHERE id = ?', (oid,))[0][0] == 'paid', timeout=10)
     took = time.time() - t0
-    check("the sandbox's payment notification does not wait for the slow endpoint (paid < 1 s after approval)",
-          paid and took < 1.0, took)
+    check("the sandbox's payment notification does not wait for the slow endpoint (paid < %.1f s after approval)" %
+          (SLOW_S / 2), paid and took < SLOW_S / 2, took)
     got = wait_for(lambda: any(e['type'] == 'order.paid' and e['data']['order_id'] == oid for e in state['events']),
                    timeout=30)
     check('the receiver got order.created and order.paid, signed and verified',
@@ -680,7 +687,7 @@ def disputes(P, db, oid, total, cli, ini):
           audit_count(db, 'order.payment_dispute_closed') >= 1, (st, js))
 
 
-def delayed_methods(P, db, sku):
+def delayed_methods(P, db, sku, staff):
     """Stripe's delayed payment methods (konbini, bank debits): the session
     completes unpaid, and checkout.session.async_payment_succeeded or
     _failed says later whether the money came."""
@@ -723,12 +730,18 @@ def delayed_methods(P, db, sku):
         check('delayed method (%s): the API says so too (payment_on_its_way)' % tag,
               st == 200 and js.get('payment_on_its_way') is True and js.get('status') == 'pending_payment', (st, js))
     (_, paid, sid, total), (shopper2, failed, sid2, total2) = orders
+    st, hd, html = staff.get('/admin/orders/%d' % paid)
+    check('the back office\'s order page warns that the payment is on its way', st == 200 and
+          'id="payment-on-its-way"' in html, (st, html[:500]))
     st, js = stripe_send(P, session_event('evt_1StripeDelayedPaid1', 'checkout.session.async_payment_succeeded', sid,
                                           paid, total, 'paid', 'pi_test_delayed_paid'))
     check('checkout.session.async_payment_succeeded: the order is paid, by that session',
           st == 200 and order_status(db, paid) == 'paid' and
           q(db, "SELECT provider_ref FROM order_payments WHERE order_id = ? AND kind = 'settled'", (paid,)) == [(sid,)],
           (st, js, order_status(db, paid)))
+    st, hd, html = staff.get('/admin/orders/%d' % paid)
+    check('paid: no more warning', st == 200 and 'payment-on-its-way' not in html and 'Order #%d' % paid in html,
+          (st, html[:500]))
     n0 = audit_count(db, 'payment.webhook_ignored')
     st, js = stripe_send(P, session_event('evt_1StripeDelayedPaid2', 'checkout.session.completed', sid, paid, total,
                                           'unpaid', 'pi_test_delayed_paid'))
@@ -1002,7 +1015,7 @@ def test_stripe(cli, d, tmp, sku):
                   'counted once, one made in the dashboard added)' % (total_rf, want),
                   st == 200 and q(db, 'SELECT refunded_minor FROM orders WHERE id = ?', (oid4,))[0][0] == want,
                   (st, js))
-        delayed_methods(P, db, sku)
+        delayed_methods(P, db, sku, owner)
         disputes(P, db, oid4, total4, cli, os.path.join(d, 'storefort.ini'))
         state['key'] = 'sk_test_rotated'
         s3, oid3, info = place_order(P, sku)
