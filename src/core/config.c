@@ -8,6 +8,7 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdio.h>
@@ -228,12 +229,23 @@ void sf_config_defaults(struct sf_config *cfg)
 	cfg->admin_ip_window_s = 15 * 60;
 }
 
+/* The configuration file, read whole and handed to inih line by line (see
+ * ini_next_line). */
+struct ini_src {
+	const char *data;
+	size_t len, pos;
+	int line;     /* the line last handed out, counted from 1 */
+	char why[96]; /* set when the reader refused a line */
+};
+
 struct load_ctx {
 	struct sf_config *cfg;
 	const char *origin; /* file name or "environment" */
 	char *err;
 	size_t errlen;
 	int failed;
+	const struct ini_src *src; /* while the file is parsed */
+	int set_on[sizeof keys / sizeof keys[0]]; /* the line each key was set on, 0 if not yet */
 };
 
 static const struct key *find_key(const char *section, const char *name)
@@ -351,6 +363,17 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 		ctx->failed = 1;
 		return 0;
 	}
+	/* A key given twice (also a continuation line, which inih hands over as
+	 * the same key again) would let the last one win unseen. */
+	size_t ki = (size_t)(k - keys);
+	int line = ctx->src ? ctx->src->line : 0;
+	if (ctx->set_on[ki]) {
+		snprintf(ctx->err, ctx->errlen, "%s: line %d: %s is already set on line %d (give each key once)",
+			 ctx->origin, line, where, ctx->set_on[ki]);
+		ctx->failed = 1;
+		return 0;
+	}
+	ctx->set_on[ki] = line ? line : -1;
 	if (!set_value(ctx, k, value, where)) {
 		ctx->failed = 1;
 		return 0;
@@ -400,6 +423,93 @@ static int apply_env(struct load_ctx *ctx)
 	return 1;
 }
 
+/* inih's reader (fgets-like): the next line of the file into str (num
+ * bytes).  inih splits a line longer than its buffer into two and a NUL byte
+ * would end a value early, both silently; such a line stops the parse with
+ * a reason in src->why instead. */
+static char *ini_next_line(char *str, int num, void *stream)
+{
+	struct ini_src *src = stream;
+	if (src->pos >= src->len || src->why[0])
+		return NULL;
+	const char *p = src->data + src->pos;
+	const char *nl = memchr(p, '\n', src->len - src->pos);
+	size_t n = nl ? (size_t)(nl - p) + 1 : src->len - src->pos;
+	size_t text = nl ? n - 1 : n;
+	if (text && p[text - 1] == '\r')
+		text--;
+	src->line++;
+	if (memchr(p, '\0', n)) {
+		snprintf(src->why, sizeof src->why, "line %d: NUL byte", src->line);
+		return NULL;
+	}
+	/* inih needs room for the CR, the LF and the NUL. */
+	if (num < 4 || text > (size_t)num - 3) {
+		snprintf(src->why, sizeof src->why, "line %d is too long (at most %d characters)", src->line,
+			 num < 4 ? 0 : num - 3);
+		return NULL;
+	}
+	memcpy(str, p, n);
+	str[n] = '\0';
+	src->pos += n;
+	return str;
+}
+
+/* Read the configuration file whole (at most CONFIG_MAX bytes) into a
+ * malloc'd buffer.  SF_OK, or SF_ERR_CONFIG with the reason in errbuf. */
+#define CONFIG_MAX (1024 * 1024)
+static enum sf_err read_config(const char *path, char **out, size_t *len, char *errbuf, size_t errlen)
+{
+	enum sf_err err = SF_ERR_CONFIG;
+	char *buf = NULL;
+	size_t n = 0;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(errbuf, errlen, "%s: cannot open configuration file: %s", path, strerror(errno));
+		return SF_ERR_CONFIG;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(errbuf, errlen, "%s: cannot read configuration file: %s", path, strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(errbuf, errlen, "%s: is a directory, not a configuration file", path);
+		goto out;
+	}
+	buf = malloc(CONFIG_MAX + 1);
+	if (!buf) {
+		snprintf(errbuf, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + n, CONFIG_MAX + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(errbuf, errlen, "%s: cannot read configuration file: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > CONFIG_MAX) {
+			snprintf(errbuf, errlen, "%s: the configuration file is larger than 1 MiB", path);
+			goto out;
+		}
+	}
+	err = SF_OK;
+out:
+	close(fd);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	*len = n;
+	return SF_OK;
+}
+
 static int resolve(char *path, size_t size, const char *base)
 {
 	if (path[0] == '/' || path[0] == '\0')
@@ -421,15 +531,21 @@ enum sf_err sf_config_load(const char *path, struct sf_config *cfg, char *errbuf
 	}
 	struct load_ctx ctx = {.cfg = cfg, .origin = path, .err = errbuf, .errlen = errlen};
 	errbuf[0] = '\0';
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(errbuf, errlen, "%s: cannot open configuration file: %s", path, strerror(errno));
+	char *text = NULL;
+	size_t text_len = 0;
+	if (read_config(path, &text, &text_len, errbuf, errlen) != SF_OK)
 		return SF_ERR_CONFIG;
-	}
-	int rc = ini_parse_file(f, on_ini_line, &ctx);
-	fclose(f);
+	struct ini_src src = {.data = text, .len = text_len};
+	ctx.src = &src;
+	int rc = ini_parse_stream(ini_next_line, &src, on_ini_line, &ctx);
+	ctx.src = NULL;
+	free(text);
 	if (ctx.failed)
 		return SF_ERR_CONFIG;
+	if (src.why[0]) {
+		snprintf(errbuf, errlen, "%s: %s", path, src.why);
+		return SF_ERR_CONFIG;
+	}
 	if (rc != 0) {
 		snprintf(errbuf, errlen, "%s: line %d: not a valid INI line", path, rc);
 		return SF_ERR_CONFIG;

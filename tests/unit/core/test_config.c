@@ -131,6 +131,34 @@ static void test_strictness(void **state)
 	big[sizeof big - 2] = '\n';
 	big[sizeof big - 1] = '\0';
 	expect_error(big, "too long");
+	/* A line inih would split in two is refused, not cut (here the first
+	 * 197 characters were a valid value). */
+	memset(big, ' ', 300);
+	memcpy(big, "[app]\nshop_name = x", 19);
+	memcpy(big + 290, "Z\n", 3);
+	expect_error(big, "line 2 is too long (at most 197 characters)");
+	/* A key given twice, or continued on an indented line: the last one
+	 * would win unseen. */
+	expect_error("[database]\npath = a.db\n[server]\nbind = ::1\n[database]\npath = b.db\n",
+		     "line 6: [database] path is already set on line 2");
+	expect_error("[app]\nshop_name = Shop\n  Evil\n", "line 3: [app] shop_name is already set on line 2");
+	/* A section may be opened again for other keys. */
+	struct sf_config c0;
+	char e0[512];
+	assert_int_equal(sf_config_load(write_ini("[app]\nshop_name = A\n[log]\nlevel = warn\n[app]\n"
+						  "environment = staging\n"),
+					&c0, e0, sizeof e0),
+			 SF_OK);
+	/* NUL bytes (a value would end early) and directories. */
+	const char *p = write_ini("[app]\nshop_name = ");
+	FILE *f = fopen(p, "a");
+	assert_non_null(f);
+	fwrite("Shop\0junk\n", 1, 10, f);
+	fclose(f);
+	assert_int_equal(sf_config_load(p, &c0, e0, sizeof e0), SF_ERR_CONFIG);
+	assert_non_null(strstr(e0, "line 2: NUL byte"));
+	assert_int_equal(sf_config_load(dir, &c0, e0, sizeof e0), SF_ERR_CONFIG);
+	assert_non_null(strstr(e0, "is a directory, not a configuration file"));
 	struct sf_config c;
 	char err[512];
 	assert_int_equal(sf_config_load("/nonexistent/storefort.ini", &c, err, sizeof err), SF_ERR_CONFIG);
