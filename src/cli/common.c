@@ -5,21 +5,52 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/log.h"
+#include "core/util.h"
 #include "crypto/keyring.h"
 #include "db/db.h"
 
+/* The length of the well-formed UTF-8 sequence at p (n bytes left), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] < 0x80 ? 1 : p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
+					: p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+	return len && len <= n && sf_utf8_valid((const char *)p, len, 0) ? len : 0;
+}
+
 int sf_cli_fail(int code, const char *fmt, ...)
 {
-	char msg[2048];
+	char msg[2048], out[4 * sizeof msg];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	/* One line, whatever the message held. */
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	fprintf(stderr, "storefort: %s\n", msg);
+	sf_utf8_clip(msg);
+	/* Messages echo what was typed or read: a card number in it is never
+	 * printed (a terminal's scrollback and a cron mail are logs too), and
+	 * the line stays one line of printable text — control characters (an
+	 * escape sequence would drive the terminal), C1 controls and bytes that
+	 * are not UTF-8 are shown as \xNN. */
+	sf_log_scrub_cards(msg);
+	const unsigned char *p = (const unsigned char *)msg;
+	size_t n = strlen(msg), o = 0;
+	while (n) {
+		size_t len = utf8_seq(p, n);
+		int ctl = len == 1 ? p[0] < 0x20 || p[0] == 0x7f : len == 2 && p[0] == 0xC2 && p[1] < 0xA0;
+		if (!len || ctl) {
+			snprintf(out + o, sizeof out - o, "\\x%02X", p[0]);
+			o += 4;
+			p++;
+			n--;
+			continue;
+		}
+		memcpy(out + o, p, len);
+		o += len;
+		p += len;
+		n -= len;
+	}
+	out[o] = '\0';
+	fprintf(stderr, "storefort: %s\n", out);
 	return code;
 }
 
