@@ -90,9 +90,10 @@ int sf_cmd_catalog(struct sf_cli *cli, int argc, char **argv)
 	if (!strcmp(argv[1], "export")) {
 		const char *out = NULL;
 		for (int i = 2; i < argc; i++) {
-			if ((!strcmp(argv[i], "--output") || !strcmp(argv[i], "-o")) && i + 1 < argc)
-				out = argv[++i];
-			else
+			int o = sf_cli_opt("catalog export", argc, argv, &i, "--output", "-o", &out);
+			if (o < 0)
+				return SF_EXIT_USAGE;
+			if (!o)
 				return sf_cli_fail(SF_EXIT_USAGE, "catalog export: unexpected argument '%s'", argv[i]);
 		}
 		return do_export(cli, out);

@@ -70,23 +70,28 @@ int sf_cmd_init(struct sf_cli *cli, int argc, char **argv)
 {
 	if (sf_cli_wants_help(argc, argv, usage))
 		return SF_EXIT_OK;
-	const char *dir = NULL, *profile = "development", *master = NULL;
+	const char *dir = NULL, *profile = NULL, *master = NULL;
 	int demo = -1;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-			dir = argv[++i];
-		else if (!strcmp(argv[i], "--profile") && i + 1 < argc)
-			profile = argv[++i];
-		else if (!strcmp(argv[i], "--master-key") && i + 1 < argc)
-			master = argv[++i];
-		else if (!strcmp(argv[i], "--demo"))
-			demo = 1;
-		else if (!strcmp(argv[i], "--no-demo"))
-			demo = 0;
-		else
+		int o = sf_cli_opt("init", argc, argv, &i, "--dir", NULL, &dir);
+		if (!o)
+			o = sf_cli_opt("init", argc, argv, &i, "--profile", NULL, &profile);
+		if (!o)
+			o = sf_cli_opt("init", argc, argv, &i, "--master-key", NULL, &master);
+		if (o < 0)
+			return SF_EXIT_USAGE;
+		if (o)
+			continue;
+		int want = !strcmp(argv[i], "--demo") ? 1 : !strcmp(argv[i], "--no-demo") ? 0 : -1;
+		if (want < 0)
 			return sf_cli_fail(SF_EXIT_USAGE, "init: unexpected argument '%s' (see 'storefort init --help')",
 					   argv[i]);
+		if (demo >= 0 && demo != want)
+			return sf_cli_fail(SF_EXIT_USAGE, "init: --demo and --no-demo contradict each other");
+		demo = want;
 	}
+	if (!profile)
+		profile = "development";
 	enum sf_env env;
 	if (!strcmp(profile, "development"))
 		env = SF_ENV_DEVELOPMENT;

@@ -106,22 +106,20 @@ static int staff_add(struct sf_cli *cli, int argc, char **argv)
 {
 	const char *roles[SF_STAFF_MAX_ROLES];
 	size_t nroles = 0;
-	const char *name = "", *email = NULL;
+	const char *name = NULL, *email = NULL;
 	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--role") || !strcmp(argv[i], "--name")) {
-			if (i + 1 >= argc)
-				return sf_cli_fail(SF_EXIT_USAGE, "staff add: %s needs a value", argv[i]);
-			if (argv[i][2] == 'n')
-				name = argv[++i];
-			else if (nroles == SF_STAFF_MAX_ROLES)
+		const char *role = NULL; /* --role may be repeated */
+		int o = sf_cli_opt("staff add", argc, argv, &i, "--name", NULL, &name);
+		if (!o && (o = sf_cli_opt("staff add", argc, argv, &i, "--role", NULL, &role)) > 0) {
+			if (nroles == SF_STAFF_MAX_ROLES)
 				return sf_cli_fail(SF_EXIT_USAGE, "staff add: at most %d roles", SF_STAFF_MAX_ROLES);
-			else
-				roles[nroles++] = argv[++i];
-		} else if (!strncmp(argv[i], "--role=", 7) && nroles < SF_STAFF_MAX_ROLES) {
-			roles[nroles++] = argv[i] + 7;
-		} else if (!strncmp(argv[i], "--name=", 7)) {
-			name = argv[i] + 7;
-		} else if (argv[i][0] == '-') {
+			roles[nroles++] = role;
+		}
+		if (o < 0)
+			return SF_EXIT_USAGE;
+		if (o)
+			continue;
+		if (argv[i][0] == '-') {
 			return sf_cli_fail(SF_EXIT_USAGE, "staff add: unknown option '%s'", argv[i]);
 		} else if (email) {
 			return sf_cli_fail(SF_EXIT_USAGE, "staff add: expected one EMAIL");
@@ -131,6 +129,8 @@ static int staff_add(struct sf_cli *cli, int argc, char **argv)
 	}
 	if (!email || !nroles)
 		return sf_cli_fail(SF_EXIT_USAGE, "staff add: expected --role ROLE and an EMAIL (see --help)");
+	if (!name)
+		name = "";
 	struct sf_app app;
 	int rc = open_app(cli, &app);
 	if (rc)

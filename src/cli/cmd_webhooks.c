@@ -100,11 +100,12 @@ int sf_cmd_webhooks(struct sf_cli *cli, int argc, char **argv)
 	const char *url = NULL, *events = NULL;
 	if (!strcmp(sub, "add")) {
 		for (int i = 2; i < argc; i++) {
-			if (!strcmp(argv[i], "--events") && i + 1 < argc)
-				events = argv[++i];
-			else if (!strncmp(argv[i], "--events=", 9))
-				events = argv[i] + 9;
-			else if (argv[i][0] != '-' && !url)
+			int o = sf_cli_opt("webhooks add", argc, argv, &i, "--events", NULL, &events);
+			if (o < 0)
+				return SF_EXIT_USAGE;
+			if (o)
+				continue;
+			if (argv[i][0] != '-' && !url)
 				url = argv[i];
 			else
 				return sf_cli_fail(SF_EXIT_USAGE, "webhooks add: unexpected argument '%s'", argv[i]);

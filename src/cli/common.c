@@ -54,6 +54,28 @@ int sf_cli_fail(int code, const char *fmt, ...)
 	return code;
 }
 
+int sf_cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char *alias,
+	       const char **value)
+{
+	const char *a = argv[*i], *v = NULL;
+	size_t n = strlen(name);
+	if (!strcmp(a, name) || (alias && !strcmp(a, alias))) {
+		if (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2))
+			v = argv[++*i];
+	} else if (!strncmp(a, name, n) && a[n] == '=') {
+		v = a + n + 1;
+	} else {
+		return 0;
+	}
+	if (!v || !*v || *value) {
+		sf_cli_fail(SF_EXIT_USAGE, "%s%s%s %s", cmd ? cmd : "", cmd ? ": " : "", name,
+			    *value ? "given twice" : "needs a value");
+		return -1;
+	}
+	*value = v;
+	return 1;
+}
+
 int sf_cli_wants_help(int argc, char **argv, const char *usage)
 {
 	for (int i = 1; i < argc; i++) {

@@ -28,6 +28,17 @@ struct sf_cli {
 /* One line "storefort: <message>" on stderr; returns code for `return`. */
 int sf_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Is argv[*i] the option name (or its short alias, may be NULL), as "NAME
+ * VALUE" or "NAME=VALUE"?  0 when it is not.  1 when it is: *value is set
+ * and *i moves past a separate value.  -1, after printing a usage error
+ * naming cmd (NULL for a global option) and the option, when the value is
+ * missing or empty (a separate value may not start with "--": "--dir
+ * --no-demo" is a forgotten value, not a folder; NAME=VALUE gives such a
+ * value) or when *value was set already (a repeated option would silently
+ * drop the first). */
+int sf_cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char *alias,
+	       const char **value);
+
 /* Does argv hold --help / -h?  Then print usage to stdout. */
 int sf_cli_wants_help(int argc, char **argv, const char *usage);
 

@@ -93,16 +93,15 @@ int main(int argc, char **argv)
 	struct sf_cli cli = {0};
 	if (sodium_init() < 0)
 		return sf_cli_fail(SF_EXIT_FAIL, "libsodium could not be initialised");
-	cli.config_path = getenv("STOREFORT_CONFIG");
+	const char *config = NULL;
 	int i = 1;
 	for (; i < argc; i++) {
-		if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "-c")) {
-			if (i + 1 >= argc)
-				return sf_cli_fail(SF_EXIT_USAGE, "--config needs a file name");
-			cli.config_path = argv[++i];
-		} else if (!strncmp(argv[i], "--config=", 9)) {
-			cli.config_path = argv[i] + 9;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		int o = sf_cli_opt(NULL, argc, argv, &i, "--config", "-c", &config);
+		if (o < 0)
+			return SF_EXIT_USAGE;
+		if (o > 0)
+			continue;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			print_usage(stdout);
 			return SF_EXIT_OK;
 		} else if (argv[i][0] == '-') {
@@ -115,6 +114,8 @@ int main(int argc, char **argv)
 		print_usage(stderr);
 		return SF_EXIT_USAGE;
 	}
+	/* An empty --config is refused above; an empty $STOREFORT_CONFIG is unset. */
+	cli.config_path = config ? config : getenv("STOREFORT_CONFIG");
 	if (!cli.config_path || !*cli.config_path)
 		cli.config_path = "storefort.ini";
 	const struct command *c = find(argv[i]);
