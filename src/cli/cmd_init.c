@@ -6,7 +6,8 @@
  * a self-signed TLS certificate for localhost, the database with every
  * migration applied and its data keys, an audit event for the init, and —
  * unless --no-demo, and never in production — the demo catalog.
- * Refuses to touch a directory that already holds a storefort.ini.
+ * Refuses, before creating anything, a directory that already holds a
+ * storefort.ini, a master key, a TLS key or certificate, or a database.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ static const char usage[] =
 	"\n"
 	"Create a data directory: storefort.ini, a master key, a self-signed TLS\n"
 	"certificate for localhost, the database (migrated) and its data keys.\n"
+	"Nothing is created when any of them exists already.\n"
 	"\n"
 	"  --dir DIR          the data directory (default: the folder of --config, else .)\n"
 	"  --profile NAME     environment profile (default development)\n"
@@ -125,6 +127,30 @@ int sf_cmd_init(struct sf_cli *cli, int argc, char **argv)
 	struct stat st;
 	if (stat(ini, &st) == 0)
 		return sf_cli_fail(SF_EXIT_FAIL, "init: %s already exists; this directory is already initialised", ini);
+	if (master && master[0] != '/')
+		return sf_cli_fail(SF_EXIT_USAGE, "init: --master-key must be an absolute path");
+	if (master) {
+		if (sf_strlcpy(p, master, sizeof p))
+			return sf_cli_fail(SF_EXIT_USAGE, "init: --master-key path is too long");
+	} else if (join(p, sizeof p, dir, "keys/master.key")) {
+		return sf_cli_fail(SF_EXIT_USAGE, "init: --dir path is too long");
+	}
+	/* Nothing is created unless everything can be: a key, certificate or
+	 * database left from an earlier instance is never overwritten, and init
+	 * stopping half-way would leave a storefort.ini that blocks the retry
+	 * next to a new master key that opens nothing. */
+	char db[SF_CFG_PATH_MAX], db_wal[SF_CFG_PATH_MAX];
+	if (join(db, sizeof db, dir, "db/storefort.db") || join(db_wal, sizeof db_wal, dir, "db/storefort.db-wal"))
+		return sf_cli_fail(SF_EXIT_USAGE, "init: --dir path is too long");
+	if (lstat(p, &st) == 0)
+		return sf_cli_fail(SF_EXIT_FAIL, "init: master key %s already exists; refusing to overwrite it", p);
+	const char *const keep[] = {key, cert, db, db_wal};
+	for (size_t i = 0; i < SF_ARRAY_LEN(keep); i++)
+		if (lstat(keep[i], &st) == 0)
+			return sf_cli_fail(SF_EXIT_FAIL,
+					   "init: %s already exists; refusing to overwrite it (init makes a new data "
+					   "directory: move it away or choose another --dir)",
+					   keep[i]);
 
 	static const struct {
 		const char *sub;
@@ -136,17 +162,13 @@ int sf_cmd_init(struct sf_cli *cli, int argc, char **argv)
 		if (sf_mkdirs(p, dirs[i].mode) != SF_OK)
 			return sf_cli_fail(SF_EXIT_FAIL, "init: cannot create folder %s: %s", p, strerror(errno));
 	}
+	sf_strlcpy(keyrel, master ? master : "keys/master.key", sizeof keyrel);
 	if (master) {
-		sf_strlcpy(keyrel, master, sizeof keyrel);
 		if (sf_strlcpy(p, master, sizeof p))
 			return sf_cli_fail(SF_EXIT_USAGE, "init: --master-key path is too long");
-	} else {
-		sf_strlcpy(keyrel, "keys/master.key", sizeof keyrel);
-		if (join(p, sizeof p, dir, keyrel))
-			return sf_cli_fail(SF_EXIT_USAGE, "init: --dir path is too long");
+	} else if (join(p, sizeof p, dir, keyrel)) {
+		return sf_cli_fail(SF_EXIT_USAGE, "init: --dir path is too long");
 	}
-	if (master && master[0] != '/')
-		return sf_cli_fail(SF_EXIT_USAGE, "init: --master-key must be an absolute path");
 	enum sf_err err = sf_master_key_create(p, env == SF_ENV_DEVELOPMENT);
 	if (err == SF_ERR_EXISTS)
 		return sf_cli_fail(SF_EXIT_FAIL, "init: master key %s already exists; refusing to overwrite it", p);
