@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cmds.h"
@@ -32,6 +33,11 @@ static int do_import(struct sf_cli *cli, const char *path)
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return sf_cli_fail(SF_EXIT_FAIL, "catalog import: cannot open %s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return sf_cli_fail(SF_EXIT_FAIL, "catalog import: %s is a directory, not a CSV file", path);
+	}
 	int rc = sf_cli_load_config(cli);
 	if (!rc)
 		rc = sf_cli_open(cli, 1, 1);

@@ -1,8 +1,10 @@
 /* common.c — shared plumbing of the subcommands (see common.h). */
 #include "cli/common.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -99,9 +101,34 @@ int sf_cli_load_config(struct sf_cli *cli)
 	return SF_EXIT_OK;
 }
 
+/* What SQLite would open without a word, or refuse with "unable to open
+ * database file": SF_EXIT_OK for a database file worth opening. */
+static int db_file_check(const char *path)
+{
+	struct stat st, wal;
+	char walpath[SF_CFG_PATH_MAX + 8];
+	if (stat(path, &st) != 0)
+		return sf_cli_fail(SF_EXIT_FAIL, "database %s: %s (create a data directory with 'storefort init', or "
+						 "correct [database] path)",
+				   path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return sf_cli_fail(SF_EXIT_FAIL, "database %s: is a directory, not a database file", path);
+	/* An empty file opens as an empty database: 'migrate' would turn a
+	 * truncated shop into a new, empty one. */
+	snprintf(walpath, sizeof walpath, "%s-wal", path);
+	if (S_ISREG(st.st_mode) && st.st_size == 0 && !(stat(walpath, &wal) == 0 && wal.st_size > 0))
+		return sf_cli_fail(SF_EXIT_FAIL, "database %s: the file is empty (0 bytes), not a storefort database: "
+						 "restore it from a backup",
+				   path);
+	return SF_EXIT_OK;
+}
+
 int sf_cli_open(struct sf_cli *cli, int keys, int check_schema)
 {
 	char err[1024];
+	int rc = db_file_check(cli->cfg.db_path);
+	if (rc)
+		return rc;
 	struct sf_db_options opt = {
 		.backend = SF_DB_SQLITE,
 		.path = cli->cfg.db_path,
