@@ -89,7 +89,9 @@ void sf_money_format(int64_t amount, const char *currency, char *out, size_t out
  * importing an export changes nothing but the one "catalog.import" event.  Import is all or nothing: the first bad
  * row is reported as "line N: reason" and nothing is written.  Every created
  * or changed product and the import itself are audit events, appended in the
- * same transaction. */
+ * same transaction.  The export writes a cell a spreadsheet would run as a
+ * formula (= + - @ tab CR, after any apostrophes) behind one more
+ * apostrophe, which the import takes away (catalog_csv.c). */
 struct sf_catalog_import_result {
 	int64_t rows;
 	int64_t products_created;

@@ -40,6 +40,28 @@ const char *const sf_csv_header[SF_CSV_NCOLS] = {
 	"variant_name", "price_minor",  "currency",      "stock",       "image",
 };
 
+/* ==== Formula cells ==== */
+
+/* A spreadsheet opening the export runs a cell that starts with = + - @
+ * (or a tab or CR) as a formula: a product name "=cmd|' /C calc'!A0" is a
+ * command.  The export puts an apostrophe before such a cell (spreadsheets
+ * then show it as text) and before a cell that is apostrophes followed by
+ * one, so that a cell really beginning with an apostrophe survives; the
+ * import takes exactly that one apostrophe away again.  export -> import ->
+ * export is therefore stable, and a hand-written "'Tis" is left alone. */
+static int formula_like(const char *s)
+{
+	while (*s == '\'')
+		s++;
+	return *s && strchr("=+-@\t\r", *s) != NULL;
+}
+
+/* The cell as stored: the export's apostrophe removed (see above). */
+static char *cell_unguard(char *s)
+{
+	return s[0] == '\'' && formula_like(s + 1) ? s + 1 : s;
+}
+
 /* ==== Parser ==== */
 
 static enum sf_err csv_fail(int64_t line, int64_t *bad_line, char *reason, size_t rl, const char *msg)
@@ -168,7 +190,7 @@ enum sf_err sf_csv_parse(char *d, size_t len, struct sf_csv_doc *doc, int64_t *b
 			term = r < len ? d[r] : '\n';
 			d[w] = '\0'; /* w <= r: this overwrites at most the terminator just read */
 			if (nf < SF_CSV_NCOLS)
-				row.f[nf] = start;
+				row.f[nf] = header ? start : cell_unguard(start);
 			nf++;
 			w++;
 			if (term == ',') {
@@ -950,8 +972,11 @@ out:
 
 static void csv_put(FILE *out, const char *s, int last)
 {
+	int guard = formula_like(s);
 	if (strpbrk(s, ",\"\r\n")) {
 		fputc('"', out);
+		if (guard)
+			fputc('\'', out);
 		for (; *s; s++) {
 			if (*s == '"')
 				fputc('"', out);
@@ -959,6 +984,8 @@ static void csv_put(FILE *out, const char *s, int last)
 		}
 		fputc('"', out);
 	} else {
+		if (guard)
+			fputc('\'', out);
 		fputs(s, out);
 	}
 	fputc(last ? '\n' : ',', out);
