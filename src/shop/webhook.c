@@ -179,8 +179,12 @@ static int url_ok(const char *url)
 	size_t host = strcspn(rest, "/?#");
 	if (memchr(rest, '@', host))
 		return 0; /* credentials in the URL: the signature is the receiver's proof */
+	/* ASCII only (RFC 3986: anything else is percent-encoded, host names in
+	 * punycode): 'webhooks list' prints the URL to a terminal, where a C1
+	 * control or a right-to-left override would be obeyed or mislead. */
 	for (const char *p = url; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == '"' || *p == '<' || *p == '>' ||
+		    *p == '\\')
 			return 0;
 	return 1;
 }

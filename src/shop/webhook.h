@@ -67,8 +67,8 @@ enum sf_err sf_webhook_enqueue_internal(struct sf_db_conn *c, const char *url, c
 
 /* ==== Subscriptions (the CLI: storefort webhooks) ==== */
 
-/* Subscribe url (absolute http:// or https://, <= SF_WEBHOOK_URL_MAX, no
- * spaces or control characters) to events (comma-separated known names, at
+/* Subscribe url (absolute http:// or https://, <= SF_WEBHOOK_URL_MAX,
+ * printable ASCII without spaces, no credentials) to events (comma-separated known names, at
  * least one; "*" means all).  A new secret is made, sealed
  * (webhook_subscriptions/secret/<id>) and copied once to secret_out.  An
  * audit event "webhook.subscribe" (actor) is written in the same

@@ -1402,6 +1402,14 @@ static void test_subscriptions_and_events(void **state)
 			 SF_ERR_WEBHOOK_URL);
 	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example@evil.example/h", "order.paid", &a, &id, sec),
 			 SF_ERR_WEBHOOK_URL);
+	/* ASCII only: a C1 control (CSI), a right-to-left override, DEL */
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example/\xC2\x9B" "31m", "order.paid", &a, &id, sec),
+			 SF_ERR_WEBHOOK_URL);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example/\xE2\x80\xAEgpj.exe", "order.paid", &a, &id,
+					sec),
+			 SF_ERR_WEBHOOK_URL);
+	assert_int_equal(sf_webhook_add(f->db, f->kr, "https://x.example/\x7F", "order.paid", &a, &id, sec),
+			 SF_ERR_WEBHOOK_URL);
 	assert_int_equal(cfx_int(f, "SELECT count(*) FROM webhook_subscriptions"), 0);
 	struct rx r = {0};
 	rx_start(&r, 500);
