@@ -121,6 +121,8 @@ int sf_cmd_bans(struct sf_cli *cli, int argc, char **argv)
 		return sf_cli_fail(SF_EXIT_USAGE, "bans: unknown subcommand '%s' (expected list or lift)", argv[1]);
 	if (list && argc > 2)
 		return sf_cli_fail(SF_EXIT_USAGE, "bans list: unexpected argument '%s'", argv[2]);
+	if (!list && sf_cli_no_options("bans lift", argc, argv, 2))
+		return SF_EXIT_USAGE;
 	if (!list && argc != 3)
 		return sf_cli_fail(SF_EXIT_USAGE, argc < 3 ? "bans lift: expected an ADDRESS"
 							   : "bans lift: expected one ADDRESS");

@@ -89,6 +89,8 @@ int sf_cmd_catalog(struct sf_cli *cli, int argc, char **argv)
 	if (argc < 2)
 		return sf_cli_fail(SF_EXIT_USAGE, "catalog: expected a subcommand: import or export");
 	if (!strcmp(argv[1], "import")) {
+		if (sf_cli_no_options("catalog import", argc, argv, 2))
+			return SF_EXIT_USAGE;
 		if (argc != 3)
 			return sf_cli_fail(SF_EXIT_USAGE, "catalog import: expected exactly one FILE.csv");
 		return do_import(cli, argv[2]);

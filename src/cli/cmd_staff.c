@@ -174,6 +174,10 @@ int sf_cmd_staff(struct sf_cli *cli, int argc, char **argv)
 	    unlock = !strcmp(sub, "unlock");
 	if (!link && !reset && !lock && !unlock)
 		return sf_cli_fail(SF_EXIT_USAGE, "staff: unknown subcommand '%s' (see 'storefort staff --help')", sub);
+	char what[32];
+	snprintf(what, sizeof what, "staff %s", sub);
+	if (sf_cli_no_options(what, argc, argv, 2))
+		return SF_EXIT_USAGE;
 	if (argc != 3 || argv[2][0] == '-')
 		return sf_cli_fail(SF_EXIT_USAGE, "staff %s: expected one EMAIL", sub);
 	struct sf_app app;

@@ -117,6 +117,8 @@ int sf_cmd_webhooks(struct sf_cli *cli, int argc, char **argv)
 		if (argc > 2)
 			return sf_cli_fail(SF_EXIT_USAGE, "webhooks list: unexpected argument '%s'", argv[2]);
 	} else if (!strcmp(sub, "remove")) {
+		if (sf_cli_no_options("webhooks remove", argc, argv, 2))
+			return SF_EXIT_USAGE;
 		if (argc != 3)
 			return sf_cli_fail(SF_EXIT_USAGE, "webhooks remove: expected one ID");
 	} else {

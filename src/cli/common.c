@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,39 +21,88 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 	return len && len <= n && sf_utf8_valid((const char *)p, len, 0) ? len : 0;
 }
 
-int sf_cli_fail(int code, const char *fmt, ...)
+/* Append s[0..n) to out at *o, a control character, a C1 control or a byte
+ * that is not UTF-8 as \xNN (out has room for 4 bytes per input byte). */
+static void put_printable(char *out, size_t *o, const char *s, size_t n)
 {
-	char msg[2048], out[4 * sizeof msg];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	sf_utf8_clip(msg);
-	/* Messages echo what was typed or read: a card number in it is never
-	 * printed (a terminal's scrollback and a cron mail are logs too), and
-	 * the line stays one line of printable text — control characters (an
-	 * escape sequence would drive the terminal), C1 controls and bytes that
-	 * are not UTF-8 are shown as \xNN. */
-	sf_log_scrub_cards(msg);
-	const unsigned char *p = (const unsigned char *)msg;
-	size_t n = strlen(msg), o = 0;
+	const unsigned char *p = (const unsigned char *)s;
 	while (n) {
 		size_t len = utf8_seq(p, n);
 		int ctl = len == 1 ? p[0] < 0x20 || p[0] == 0x7f : len == 2 && p[0] == 0xC2 && p[1] < 0xA0;
 		if (!len || ctl) {
-			snprintf(out + o, sizeof out - o, "\\x%02X", p[0]);
-			o += 4;
+			snprintf(out + *o, 5, "\\x%02X", p[0]);
+			*o += 4;
 			p++;
 			n--;
 			continue;
 		}
-		memcpy(out + o, p, len);
-		o += len;
+		memcpy(out + *o, p, len);
+		*o += len;
 		p += len;
 		n -= len;
 	}
+}
+
+/* A word of a message longer than this is shown cut in the middle. */
+#define WORD_MAX 200
+#define WORD_KEEP 80
+
+int sf_cli_fail(int code, const char *fmt, ...)
+{
+	va_list ap, ap2;
+	char small[2048], *msg = small, *out = NULL;
+	va_start(ap, fmt);
+	va_copy(ap2, ap);
+	int need = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	size_t n = need > 0 ? (size_t)need : 0;
+	if (n >= sizeof small && (msg = malloc(n + 1)) != NULL)
+		vsnprintf(msg, n + 1, fmt, ap2);
+	va_end(ap2);
+	if (msg)
+		n = strlen(msg);
+	out = msg ? malloc(4 * n + 1) : NULL;
+	if (!out) {
+		if (msg != small)
+			free(msg);
+		fputs("storefort: out of memory\n", stderr);
+		return code;
+	}
+	/* Messages echo what was typed or read: a card number in it is never
+	 * printed (a terminal's scrollback and a cron mail are logs too); a
+	 * 100 KB argument is shown by its ends, so that what the message says
+	 * about it still fits on the line; and the line stays one line of
+	 * printable text — control characters (an escape sequence would drive
+	 * the terminal), C1 controls and bytes that are not UTF-8 are shown as
+	 * \xNN. */
+	sf_log_scrub_cards(msg);
+	size_t o = 0;
+	for (const char *w = msg; *w;) {
+		size_t len = strcspn(w, " ");
+		if (len > WORD_MAX) {
+			size_t head = WORD_KEEP, tail = len - WORD_KEEP;
+			while (head && ((unsigned char)w[head] & 0xC0) == 0x80)
+				head--; /* cut before a continuation byte: at a character's start */
+			while (tail < len && ((unsigned char)w[tail] & 0xC0) == 0x80)
+				tail++;
+			put_printable(out, &o, w, head);
+			memcpy(out + o, "...", 3);
+			o += 3;
+			put_printable(out, &o, w + tail, len - tail);
+		} else {
+			put_printable(out, &o, w, len);
+		}
+		w += len;
+		if (*w) {
+			out[o++] = ' ';
+			w++;
+		}
+	}
 	out[o] = '\0';
 	fprintf(stderr, "storefort: %s\n", out);
+	if (msg != small)
+		free(msg);
+	free(out);
 	return code;
 }
 
@@ -76,6 +126,14 @@ int sf_cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name,
 	}
 	*value = v;
 	return 1;
+}
+
+int sf_cli_no_options(const char *cmd, int argc, char **argv, int from)
+{
+	for (int i = from; i < argc; i++)
+		if (!strncmp(argv[i], "--", 2))
+			return sf_cli_fail(SF_EXIT_USAGE, "%s: unknown option '%s'", cmd, argv[i]);
+	return SF_EXIT_OK;
 }
 
 int sf_cli_wants_help(int argc, char **argv, const char *usage)

@@ -39,6 +39,12 @@ int sf_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2,
 int sf_cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char *alias,
 	       const char **value);
 
+/* For a command that takes no options: SF_EXIT_USAGE, after naming it, when
+ * one of argv[from..] looks like one ("--x"), else SF_EXIT_OK.  Says
+ * "unknown option '--x'" where counting the arguments would have said
+ * "expected one EMAIL". */
+int sf_cli_no_options(const char *cmd, int argc, char **argv, int from);
+
 /* Does argv hold --help / -h?  Then print usage to stdout. */
 int sf_cli_wants_help(int argc, char **argv, const char *usage);
 
