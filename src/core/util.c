@@ -91,6 +91,10 @@ int sf_utf8_valid(const char *str, size_t n, int no_ctl)
 		}
 		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 			return 0;
+		/* C1 controls: U+009B is a terminal's CSI, and no text holds them
+		 * but text decoded with the wrong charset. */
+		if (no_ctl && cp >= 0x80 && cp <= 0x9f)
+			return 0;
 		i += len;
 	}
 	return 1;

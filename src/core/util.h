@@ -17,7 +17,8 @@
 enum sf_err sf_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) SF_WARN_UNUSED;
 
 /* Is s[0..n) well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF)?
- * With no_ctl, C0 controls other than tab, LF and CR and DEL are refused too;
+ * With no_ctl, C0 controls other than tab, LF and CR, DEL and the C1
+ * controls (U+0080..U+009F) are refused too;
  * with no_ctl SF_UTF8_LINE, tab, LF and CR as well (a one-line text). */
 #define SF_UTF8_LINE 2
 int sf_utf8_valid(const char *s, size_t n, int no_ctl);

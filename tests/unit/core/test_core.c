@@ -119,6 +119,11 @@ static void test_utf8(void **state)
 	assert_false(sf_utf8_valid("a\rb", 3, SF_UTF8_LINE));
 	assert_false(sf_utf8_valid("a\x7f", 2, SF_UTF8_LINE));
 	assert_true(sf_utf8_valid("h\xc3\xa9 b", 5, SF_UTF8_LINE));
+	/* C1 controls (CSI U+009B, NEL U+0085): text, but never with no_ctl */
+	assert_true(sf_utf8_valid("a\xc2\x9b" "31m", 6, 0));
+	assert_false(sf_utf8_valid("a\xc2\x9b" "31m", 6, 1));
+	assert_false(sf_utf8_valid("a\xc2\x85", 3, SF_UTF8_LINE));
+	assert_true(sf_utf8_valid("\xc2\xa0\xc2\xbf", 4, SF_UTF8_LINE)); /* U+00A0, U+00BF: not controls */
 	/* characters, not bytes: 1-, 2-, 3- and 4-byte sequences count one each */
 	assert_int_equal(sf_utf8_chars(""), 0);
 	assert_int_equal(sf_utf8_chars("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"), 9);
