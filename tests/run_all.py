@@ -32,6 +32,12 @@ Suites, in order:
          context with hostile variants generated from its request schema
          and parameters: 4xx with an Error body, never 5xx, nothing
          half-written, no card number kept anywhere (tests/http/sweep_test.py)
+  cli_sweep every command and subcommand the binary's help lists, attacked:
+         missing, unknown, value-less and repeated options, 100 KB, invalid
+         UTF-8, control characters and card numbers in every value, hostile
+         files, CSV, configuration, a broken database and master key, init
+         over existing files; refused with one clear line, nothing changed,
+         no card number kept or printed (tests/http/cli_sweep_test.py)
   browser the shopper journey in Debian's chromium driven by Playwright
          (tests/e2e/browser_test.py)
 The suites that send requests themselves end with one more check: every
@@ -112,6 +118,7 @@ SUITES = [
     ('shop', 'http/shop_test.py', 1200, ('app',)),
     ('admin', 'http/admin_test.py', 1200, ('app',)),
     ('sweep', 'http/sweep_test.py', 900, ('app',)),
+    ('cli_sweep', 'http/cli_sweep_test.py', 600, ('app',)),
     ('pay', 'http/pay_test.py', 1500, ('app',)),
     ('browser', 'e2e/browser_test.py', 900, ('app', 'browser')),
     ('edge', 'http/edge_test.py', 900, ('edge',)),
