@@ -40,6 +40,10 @@ Suites, in order:
          no card number kept or printed (tests/http/cli_sweep_test.py)
   browser the shopper journey in Debian's chromium driven by Playwright
          (tests/e2e/browser_test.py)
+  a11y   WCAG 2.1 AA as axe-core checks it on every page of the route table
+         (shopper, customer, back office, refused forms, 404/403), and a
+         keyboard walk through the checkout and the back-office sign-in
+         (tests/e2e/a11y_test.py)
 The suites that send requests themselves end with one more check: every
 /api/v1 answer they received matches the OpenAPI document
 (tests/http/contract.py; its own test, http_contract, is in the unit suite).
@@ -121,6 +125,7 @@ SUITES = [
     ('cli_sweep', 'http/cli_sweep_test.py', 600, ('app',)),
     ('pay', 'http/pay_test.py', 1500, ('app',)),
     ('browser', 'e2e/browser_test.py', 900, ('app', 'browser')),
+    ('a11y', 'e2e/a11y_test.py', 600, ('app', 'browser')),
     ('edge', 'http/edge_test.py', 900, ('edge',)),
 ]
 

@@ -6,22 +6,11 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { chromium } = require(path.join(__dirname, '..', 'npm', 'node_modules', 'playwright-core'));
+const { NPM, CHROMIUM, CHROMIUM_ARGS, check, done, fillFields } = require('./common');
+const { chromium } = require(path.join(NPM, 'playwright-core'));
 
 const base = process.argv[2];
 const sku = process.argv[3];
-let n = 0;
-let failed = 0;
-function check(name, ok, diag) {
-  n += 1;
-  if (ok) {
-    console.log(`ok ${n} - ${name}`);
-  } else {
-    failed += 1;
-    console.log(`not ok ${n} - ${name}`);
-    if (diag !== undefined) console.log(`#   ${String(diag).slice(0, 500).replace(/\n/g, '\n#   ')}`);
-  }
-}
 
 (async () => {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-chromium-'));
@@ -29,10 +18,9 @@ function check(name, ok, diag) {
   try {
     // a fresh profile directory (Playwright's form of --user-data-dir)
     ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
+      executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: ['--headless', ...CHROMIUM_ARGS],
       ignoreHTTPSErrors: true,
       javaScriptEnabled: false,
     });
@@ -45,12 +33,10 @@ function check(name, ok, diag) {
     check('add to cart lands on the cart', page.url().endsWith('/cart') && (await page.content()).includes(sku),
       page.url());
     await page.goto(`${base}/checkout`);
-    await page.fill('input[name="email"]', 'browser.buyer@example.org');
-    await page.fill('input[name="name"]', 'Grace Hopper');
-    await page.fill('input[name="street"]', '1 Navy Way');
-    await page.fill('input[name="city"]', 'Arlington');
-    await page.fill('input[name="postcode"]', '22202');
-    await page.fill('input[name="country"]', 'US');
+    await fillFields(page, {
+      email: 'browser.buyer@example.org', name: 'Grace Hopper', street: '1 Navy Way', city: 'Arlington',
+      postcode: '22202', country: 'US',
+    });
     await page.click('form[action="/checkout/shipping"] button[type="submit"]');
     check('step 2: shipping methods', (await page.locator('input[name="shipping_method"]').count()) > 0);
     await page.locator('input[name="shipping_method"]').first().check();
@@ -82,6 +68,5 @@ function check(name, ok, diag) {
     if (ctx) await ctx.close();
     fs.rmSync(profile, { recursive: true, force: true });
   }
-  console.log(`1..${n}`);
-  process.exit(failed ? 1 : 0);
+  done();
 })();
