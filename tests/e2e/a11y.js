@@ -39,7 +39,55 @@ async function audit(page, label) {
   for (const v of res.violations) {
     for (const node of v.nodes) lines.push(`${v.id} on ${where}: ${node.target.join(' ')} — ${v.help}`);
   }
+  // Text on a gradient, which axe leaves for a person to judge: every
+  // colour of the gradient inside the box against the text's colour.
+  const onGradient = res.incomplete.filter((v) => v.id === 'color-contrast').flatMap((v) => v.nodes)
+    .filter((node) => node.any.some((c) => c.data && c.data.messageKey === 'bgGradient'))
+    .map((node) => node.target.join(' '));
+  const low = await page.evaluate(gradientContrast, onGradient);
+  for (const [target, ratio, need] of low) {
+    lines.push(`color-contrast (text on a gradient) on ${where}: ${target} — ${ratio.toFixed(2)}:1, needs ${need}:1`);
+  }
   check(`axe: ${label} (${where})`, lines.length === 0, lines.join('\n'));
+}
+
+// In the page: for each selector, the lowest contrast of its text against
+// the linear gradient behind it (stops clamped to the box), when below what
+// WCAG 1.4.3 asks: [[selector, ratio, needed]].
+function gradientContrast(targets) {
+  const rgb = (s) => s.match(/[\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => {
+    const l = c.map((v) => { const x = v / 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+  };
+  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+  const out = [];
+  for (const t of targets) {
+    const el = document.querySelector(t);
+    let bg = el;
+    while (bg && !/linear-gradient/.test(getComputedStyle(bg).backgroundImage)) bg = bg.parentElement;
+    if (!bg) continue;
+    const stops = [...getComputedStyle(bg).backgroundImage.matchAll(/(rgba?\([^)]*\))\s+([\d.]+)%/g)]
+      .map((m) => [rgb(m[1]), parseFloat(m[2])]);
+    const at = (p) => {
+      for (let i = 1; i < stops.length; i += 1) {
+        if (p <= stops[i][1]) {
+          const [c0, p0] = stops[i - 1];
+          const [c1, p1] = stops[i];
+          const f = p1 > p0 ? Math.max(0, (p - p0) / (p1 - p0)) : 1;
+          return c0.map((v, k) => v + f * (c1[k] - v));
+        }
+      }
+      return stops[stops.length - 1][0];
+    };
+    const s = getComputedStyle(el);
+    const size = parseFloat(s.fontSize);
+    const need = size >= 24 || (size >= 18.66 && parseInt(s.fontWeight, 10) >= 700) ? 3 : 4.5;
+    let worst = 99;
+    for (let p = 0; p <= 100; p += 2) worst = Math.min(worst, ratio(rgb(s.color), at(p)));
+    if (worst < need) out.push([t, worst, need]);
+  }
+  return out;
 }
 
 // A refused input must show its error on the page that comes back.
