@@ -109,7 +109,7 @@ enum sf_err sf_api_account_register(struct sf_req *req, struct sf_resp *resp)
 	if (!(body = parse_members(req, resp, names, v, 3)))
 		return SF_OK;
 	sf_account_req(req, &r);
-	enum sf_err err = sf_customer_register(req->app, &r, v[0], v[1], v[2], &why);
+	enum sf_err err = sf_customer_register(req->app, &r, v[0], v[1], v[2], &why, NULL);
 	json_decref(body);
 	if (err)
 		return fail(req, resp, err, why);
@@ -195,7 +195,7 @@ enum sf_err sf_api_account_profile(struct sf_req *req, struct sf_resp *resp)
 	if (!(body = parse_members(req, resp, names, v, 3)))
 		return SF_OK;
 	sf_account_req(req, &r);
-	enum sf_err err = sf_customer_update(req->app, &r, me(req), v[0], v[1], v[2], &why);
+	enum sf_err err = sf_customer_update(req->app, &r, me(req), v[0], v[1], v[2], &why, NULL);
 	json_decref(body);
 	if (err)
 		return fail(req, resp, err, why);
@@ -238,7 +238,7 @@ static enum sf_err address_write(struct sf_req *req, struct sf_resp *resp, int64
 	if (!(body = parse_members(req, resp, NULL, NULL, 0)))
 		return SF_OK;
 	sf_account_req(req, &r);
-	enum sf_err err = sf_customer_address_save(req->app, &r, me(req), aid, body, &saved, &why);
+	enum sf_err err = sf_customer_address_save(req->app, &r, me(req), aid, body, &saved, &why, NULL);
 	json_decref(body);
 	if (err)
 		return err == SF_ERR_NOT_FOUND ? err : fail(req, resp, err, why);

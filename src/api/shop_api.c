@@ -417,7 +417,7 @@ enum sf_err sf_api_checkout(struct sf_req *req, struct sf_resp *resp)
 	if (err == SF_ERR_ADDRESS) {
 		/* name the field that failed (never its value) */
 		char country[3], why[SF_CHECKOUT_WHY_MAX];
-		if (sf_checkout_validate(&cr.address, cr.email, country, why, sizeof why) == SF_ERR_ADDRESS) {
+		if (sf_checkout_validate(&cr.address, cr.email, country, why, sizeof why, NULL) == SF_ERR_ADDRESS) {
 			sf_resp_error(req, resp, err, why);
 			err = SF_OK;
 		}

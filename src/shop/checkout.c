@@ -274,39 +274,49 @@ static int has_card(const char *s)
 	return s && sf_log_has_card(s, strlen(s));
 }
 
-/* SF_ERR_ADDRESS, saying in why[n] (when given) which field failed and
- * what it must be: never its value. */
-static enum sf_err address_fault(char *why, size_t n, const char *text)
+/* err, saying in why[n] (when given) what the field must be -- never its
+ * value -- and in *field (when given) the field's name. */
+static enum sf_err field_fault(enum sf_err err, char *why, size_t n, const char *text, const char **field,
+			       const char *name)
 {
-	if (why && n)
+	if (why && n && text)
 		sf_strlcpy(why, text, n);
-	return SF_ERR_ADDRESS;
+	if (field)
+		*field = name;
+	return err;
+}
+
+static enum sf_err address_fault(char *why, size_t n, const char *text, const char **field, const char *name)
+{
+	return field_fault(SF_ERR_ADDRESS, why, n, text, field, name);
 }
 
 enum sf_err sf_checkout_validate(const struct sf_address *a, const char *email, char country_out[3], char *why,
-				 size_t why_n)
+				 size_t why_n, const char **field)
 {
 	const struct {
-		const char *v, *label;
+		const char *v, *label, *name;
 		size_t max;
 		int required;
 	} f[] = {
-		{a->name, "name", SF_ADDR_NAME_MAX, 1},
-		{a->street, "street and number", SF_ADDR_STREET_MAX, 1},
-		{a->city, "city", SF_ADDR_CITY_MAX, 1},
-		{a->postcode, "postcode", SF_ADDR_POSTCODE_MAX, 1},
-		{a->phone, "phone", SF_ADDR_PHONE_MAX, 0},
+		{a->name, "name", "name", SF_ADDR_NAME_MAX, 1},
+		{a->street, "street and number", "street", SF_ADDR_STREET_MAX, 1},
+		{a->city, "city", "city", SF_ADDR_CITY_MAX, 1},
+		{a->postcode, "postcode", "postcode", SF_ADDR_POSTCODE_MAX, 1},
+		{a->phone, "phone", "phone", SF_ADDR_PHONE_MAX, 0},
 	};
 	if (why && why_n)
 		why[0] = '\0';
-	if (has_card(a->country) || has_card(email))
-		return SF_ERR_CARD_DATA;
+	if (field)
+		*field = NULL;
+	if (has_card(a->country))
+		return field_fault(SF_ERR_CARD_DATA, why, why_n, NULL, field, "country");
+	if (has_card(email))
+		return field_fault(SF_ERR_CARD_DATA, why, why_n, NULL, field, "email");
 	for (size_t i = 0; i < SF_ARRAY_LEN(f); i++)
-		if (has_card(f[i].v)) {
-			if (f[i].v == a->phone && why && why_n)
-				sf_strlcpy(why, SF_LOG_PHONE_CARD_WHY, why_n);
-			return SF_ERR_CARD_DATA;
-		}
+		if (has_card(f[i].v))
+			return field_fault(SF_ERR_CARD_DATA, why, why_n, f[i].v == a->phone ? SF_LOG_PHONE_CARD_WHY : NULL,
+					   field, f[i].name);
 	for (size_t i = 0; i < SF_ARRAY_LEN(f); i++) {
 		char text[96];
 		if (f[i].required && (!f[i].v || !*f[i].v))
@@ -316,27 +326,29 @@ enum sf_err sf_checkout_validate(const struct sf_address *a, const char *email, 
 				 f[i].max);
 		else
 			continue;
-		return address_fault(why, why_n, text);
+		return address_fault(why, why_n, text, field, f[i].name);
 	}
 	if (!a->country || strlen(a->country) != 2)
-		return address_fault(why, why_n, "The country must be two letters, e.g. FR.");
+		return address_fault(why, why_n, "The country must be two letters, e.g. FR.", field, "country");
 	for (int i = 0; i < 2; i++) {
 		char ch = a->country[i];
 		if (ch >= 'a' && ch <= 'z')
 			ch = (char)(ch - 'a' + 'A');
 		if (ch < 'A' || ch > 'Z')
-			return address_fault(why, why_n, "The country must be two letters, e.g. FR.");
+			return address_fault(why, why_n, "The country must be two letters, e.g. FR.", field, "country");
 		country_out[i] = ch;
 	}
 	country_out[2] = '\0';
 	for (const char *p = a->phone ? a->phone : ""; *p; p++)
 		if (!strchr("0123456789 +-()", *p))
-			return address_fault(why, why_n, "The phone may hold only digits, blanks and + - ( ).");
+			return address_fault(why, why_n, "The phone may hold only digits, blanks and + - ( ).", field,
+					     "phone");
 	/* The rule an account's address follows, so that every order's mails can
 	 * be queued: the outbox refuses what this refuses (<, >, quotes, commas). */
 	char norm[SF_CUSTOMER_EMAIL_MAX + 1];
 	if (!text_ok(email, SF_EMAIL_MAX, 1) || strchr(email, ' ') || !sf_customer_email_norm(email, norm, sizeof norm))
-		return address_fault(why, why_n, "Enter an e-mail address an order's mails can be sent to.");
+		return address_fault(why, why_n, "Enter an e-mail address an order's mails can be sent to.", field,
+				     "email");
 	return SF_OK;
 }
 
@@ -629,7 +641,7 @@ static enum sf_err place(struct sf_db *db, struct place_ctx *x, int64_t *order_i
 		return SF_ERR_IDEMPOTENCY_KEY;
 	if (req->owner.customer_id <= 0 && !req->owner.has_guest)
 		return SF_ERR_CART_EMPTY;
-	err = sf_checkout_validate(&req->address, req->email, x->country, NULL, 0);
+	err = sf_checkout_validate(&req->address, req->email, x->country, NULL, 0, NULL);
 	if (err)
 		return err;
 	if (has_card(req->shipping_method) || has_card(req->coupon))

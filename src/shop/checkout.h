@@ -105,10 +105,13 @@ struct sf_address {
  * SF_ERR_CARD_DATA (a field holds a card number; why says how to write a
  * phone number taken for one, "" for the other fields), or SF_ERR_ADDRESS with
  * why[why_n] (when why is not NULL) saying which field failed and what it
- * must be, never its value; why holds "" otherwise.  Pure. */
+ * must be, never its value; why holds "" otherwise.  On a failure *field
+ * (when field is not NULL) names the field as a checkout form names it
+ * (email, name, street, city, postcode, country, phone; a static string),
+ * NULL otherwise, so that a page can mark that input.  Pure. */
 #define SF_CHECKOUT_WHY_MAX 128
 enum sf_err sf_checkout_validate(const struct sf_address *a, const char *email, char country_out[3], char *why,
-				 size_t why_n) SF_WARN_UNUSED;
+				 size_t why_n, const char **field) SF_WARN_UNUSED;
 
 struct sf_checkout_req {
 	struct sf_cart_owner owner;

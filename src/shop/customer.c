@@ -51,10 +51,22 @@ static enum sf_err check_text(const char *s, size_t max, int required)
 
 /* Returns err, with *why: bad (what the field must look like) for malformed
  * input, NULL for a card number, whose answer is the error's own sentence
- * (never "the name must be …", which would not tell the shopper why). */
-static enum sf_err field_fail(enum sf_err err, const char *bad, const char **why)
+ * (never "the name must be …", which would not tell the shopper why); and
+ * *field (when field is not NULL): name, the field at fault. */
+static enum sf_err field_fail(enum sf_err err, const char *bad, const char **why, const char *name,
+			      const char **field)
 {
 	*why = err == SF_ERR_CARD_DATA ? NULL : bad;
+	if (field)
+		*field = name;
+	return err;
+}
+
+/* err, naming the field at fault in *field (when field is not NULL). */
+static enum sf_err at_field(enum sf_err err, const char *name, const char **field)
+{
+	if (err && field)
+		*field = name;
 	return err;
 }
 
@@ -496,28 +508,30 @@ static enum sf_db_status reg_txn(struct sf_db_conn *c, void *arg)
 }
 
 enum sf_err sf_customer_register(struct sf_app *app, const struct sf_customer_req *r, const char *email,
-				 const char *password, const char *name, const char **why)
+				 const char *password, const char *name, const char **why, const char **field)
 {
 	static const char *const bad_name = "The name must be at most 100 characters of text.";
 	char norm[SF_CUSTOMER_EMAIL_MAX + 1];
 	unsigned char idx[SF_BLIND_INDEX_LEN];
 	char hash[SF_PW_HASH_MAX];
 	*why = NULL;
+	if (field)
+		*field = NULL;
 	enum sf_err err = email_arg(email, norm, sizeof norm, why);
 	if (err)
-		return err;
+		return at_field(err, "email", field);
 	err = check_text(name, SF_CUSTOMER_NAME_MAX, 0);
 	if (err)
-		return field_fail(err, bad_name, why);
+		return field_fail(err, bad_name, why, "name", field);
 	if (password && sf_log_has_card(password, strnlen(password, 4096)))
-		return SF_ERR_CARD_DATA;
+		return at_field(SF_ERR_CARD_DATA, "password", field);
 	char local[SF_CUSTOMER_EMAIL_MAX + 1];
 	sf_strlcpy(local, norm, sizeof local);
 	*strchr(local, '@') = '\0';
 	const char *hints[] = {local, norm, name, NULL};
 	err = sf_password_policy(password, hints, why);
 	if (err)
-		return err;
+		return at_field(err, "password", field);
 	if (!app->mail_enqueue)
 		return SF_ERR_UNAVAILABLE;
 	err = email_index(app, norm, idx);
@@ -1066,23 +1080,28 @@ out:
 }
 
 enum sf_err sf_customer_update(struct sf_app *app, const struct sf_customer_req *r, int64_t customer_id,
-			       const char *name, const char *phone, const char *birth_date, const char **why)
+			       const char *name, const char *phone, const char *birth_date, const char **why,
+			       const char **field)
 {
 	*why = NULL;
+	if (field)
+		*field = NULL;
 	enum sf_err err = check_text(name, SF_CUSTOMER_NAME_MAX, 0);
 	if (err)
-		return field_fail(err, "The name must be at most 100 characters of text.", why);
+		return field_fail(err, "The name must be at most 100 characters of text.", why, "name", field);
 	err = check_text(phone, SF_CUSTOMER_PHONE_MAX, 0);
 	if (err == SF_ERR_CARD_DATA) {
 		*why = SF_LOG_PHONE_CARD_WHY;
-		return err;
+		return at_field(err, "phone", field);
 	}
 	if (err || (phone && !phone_ok(phone)))
 		return field_fail(err ? err : SF_ERR_BAD_PARAM,
-				  "The phone number may hold only digits, spaces and + - ( ) . (at most 32).", why);
+				  "The phone number may hold only digits, spaces and + - ( ) . (at most 32).", why, "phone",
+				  field);
 	err = check_text(birth_date, 10, 0);
 	if (err || (birth_date && *birth_date && !date_ok(birth_date)))
-		return field_fail(err ? err : SF_ERR_BAD_PARAM, "The birth date must be a date written YYYY-MM-DD.", why);
+		return field_fail(err ? err : SF_ERR_BAD_PARAM, "The birth date must be a date written YYYY-MM-DD.", why,
+				  "birth_date", field);
 	struct upd_ctx x = {.app = app, .r = r, .id = customer_id, .vals = {NULL, name, phone, birth_date}};
 	snprintf(x.changed, sizeof x.changed, "{\"fields\":\"%s%s%s\"}", name ? "name," : "", phone ? "phone," : "",
 		 birth_date ? "birth_date" : "");
@@ -1162,7 +1181,7 @@ static int country_ok(const char *s)
 }
 
 /* Validate fields into a JSON text (malloc'd) of exactly the known keys. */
-static enum sf_err addr_validate(const json_t *fields, char **text, const char **why)
+static enum sf_err addr_validate(const json_t *fields, char **text, const char **why, const char **field)
 {
 	static const size_t maxes[] = {100, 200, 200, 100, 20, 2, 32};
 	static const int required[] = {1, 1, 0, 1, 1, 1, 0};
@@ -1198,7 +1217,7 @@ static enum sf_err addr_validate(const json_t *fields, char **text, const char *
 				       "keep every field short.";
 			else if (err == SF_ERR_CARD_DATA && i == 6)
 				*why = SF_LOG_PHONE_CARD_WHY;
-			return err;
+			return at_field(err, addr_fields[i], field);
 		}
 		json_object_set_new(o, addr_fields[i], json_string(s ? s : ""));
 	}
@@ -1208,14 +1227,17 @@ static enum sf_err addr_validate(const json_t *fields, char **text, const char *
 }
 
 enum sf_err sf_customer_address_save(struct sf_app *app, const struct sf_customer_req *r, int64_t customer_id,
-				     int64_t address_id, const json_t *fields, int64_t *saved_id, const char **why)
+				     int64_t address_id, const json_t *fields, int64_t *saved_id, const char **why,
+				     const char **field)
 {
 	*why = NULL;
 	*saved_id = 0;
+	if (field)
+		*field = NULL;
 	if (address_id < 0)
 		return SF_ERR_NOT_FOUND;
 	char *text = NULL;
-	enum sf_err err = addr_validate(fields, &text, why);
+	enum sf_err err = addr_validate(fields, &text, why, field);
 	if (err)
 		return err;
 	struct addr_ctx x = {.app = app, .r = r, .cid = customer_id, .aid = address_id, .json = text};

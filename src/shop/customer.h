@@ -55,9 +55,12 @@ struct sf_customer_req {
  * confirmed: a new verification link mailed, earlier ones dead, the
  * password unchanged — the caller answers "check your e-mail" in every
  * case), SF_ERR_BAD_PARAM (e-mail or name malformed), SF_ERR_WEAK_PASSWORD,
- * SF_ERR_CARD_DATA, or a storage error. */
+ * SF_ERR_CARD_DATA, or a storage error.  On a refusal of the input *field
+ * (when field is not NULL) names the field at fault ("email", "name",
+ * "password"; a static string) so that a form can mark it; NULL otherwise. */
 enum sf_err sf_customer_register(struct sf_app *app, const struct sf_customer_req *r, const char *email,
-				 const char *password, const char *name, const char **why) SF_WARN_UNUSED;
+				 const char *password, const char *name, const char **why,
+				 const char **field) SF_WARN_UNUSED;
 
 /* Confirm an e-mail address with the token of its link.  SF_OK,
  * SF_ERR_TOKEN_INVALID (unknown, used or expired), or a storage error. */
@@ -105,10 +108,12 @@ enum sf_err sf_customer_get(struct sf_app *app, const struct sf_customer_req *r,
 
 /* Update name, phone and birth date (each NULL: unchanged; "" clears).
  * birth_date is YYYY-MM-DD.  SF_OK, SF_ERR_BAD_PARAM (*why),
- * SF_ERR_CARD_DATA, SF_ERR_NOT_FOUND, or a storage error. */
+ * SF_ERR_CARD_DATA, SF_ERR_NOT_FOUND, or a storage error; on the first two
+ * *field (when field is not NULL) names the field at fault ("name",
+ * "phone", "birth_date"), NULL otherwise. */
 enum sf_err sf_customer_update(struct sf_app *app, const struct sf_customer_req *r, int64_t customer_id,
-			       const char *name, const char *phone, const char *birth_date,
-			       const char **why) SF_WARN_UNUSED;
+			       const char *name, const char *phone, const char *birth_date, const char **why,
+			       const char **field) SF_WARN_UNUSED;
 
 /* One address of the customer (audited as customer.read).  SF_OK with a
  * new object, SF_ERR_NOT_FOUND (no such address of this customer). */
@@ -119,10 +124,12 @@ enum sf_err sf_customer_address_get(struct sf_app *app, const struct sf_customer
  * strings: name, line1, city, postal_code, country required; line2, phone
  * optional; other members refused).  SF_OK with *saved_id,
  * SF_ERR_BAD_PARAM (*why), SF_ERR_CARD_DATA, SF_ERR_NOT_FOUND (another
- * customer's or no such address), SF_ERR_LIMIT (address book full). */
+ * customer's or no such address), SF_ERR_LIMIT (address book full).  On
+ * SF_ERR_BAD_PARAM or SF_ERR_CARD_DATA for one field's value, *field (when
+ * field is not NULL) names it (a member name above); NULL otherwise. */
 enum sf_err sf_customer_address_save(struct sf_app *app, const struct sf_customer_req *r, int64_t customer_id,
-				     int64_t address_id, const json_t *fields, int64_t *saved_id,
-				     const char **why) SF_WARN_UNUSED;
+				     int64_t address_id, const json_t *fields, int64_t *saved_id, const char **why,
+				     const char **field) SF_WARN_UNUSED;
 
 /* Delete an address.  SF_OK or SF_ERR_NOT_FOUND. */
 enum sf_err sf_customer_address_delete(struct sf_app *app, const struct sf_customer_req *r, int64_t customer_id,

@@ -73,6 +73,16 @@ static enum sf_err show_error(struct sf_req *req, struct sf_resp *resp, const ch
 	return show(req, resp, sf_err_status(err), name, ctx);
 }
 
+/* values (may be NULL: a new object) with field marked as the input a
+ * refusal is about (sf_web_mark_invalid); for show_error's values. */
+static json_t *invalid(json_t *values, const char *field)
+{
+	if (!values)
+		values = json_object();
+	sf_web_mark_invalid(values, field);
+	return values;
+}
+
 static enum sf_err message_page(struct sf_req *req, struct sf_resp *resp, const char *heading, const char *message,
 				const char *href, const char *link)
 {
@@ -150,10 +160,11 @@ enum sf_err sf_web_account_register(struct sf_req *req, struct sf_resp *resp)
 		return err;
 	const char *email = sf_form_get(req, "email"), *name = sf_form_get(req, "name");
 	sf_account_req(req, &r);
-	err = sf_customer_register(req->app, &r, email, sf_form_get(req, "password"), name, &why);
+	const char *field = NULL;
+	err = sf_customer_register(req->app, &r, email, sf_form_get(req, "password"), name, &why, &field);
 	if (err) {
 		json_t *v = json_pack("{s:s, s:s}", "email", sf_form_echo(email), "name", sf_form_echo(name));
-		return show_error(req, resp, "account_register", "Create an account", err, why, v);
+		return show_error(req, resp, "account_register", "Create an account", err, why, invalid(v, field));
 	}
 	kick_mail(req);
 	return message_page(req, resp, "Check your e-mail",
@@ -208,8 +219,10 @@ enum sf_err sf_web_account_login(struct sf_req *req, struct sf_resp *resp)
 		kick_mail(req); /* a new verification link may be queued */
 	}
 	if (err)
+		/* which of the two was wrong is not said, so both are marked */
 		return show_error(req, resp, "account_login", "Log in", err,
-				  err == SF_ERR_LOGIN_FAILED ? SF_CUSTOMER_LOGIN_FAILED_WHY : NULL, echo_email(req));
+				  err == SF_ERR_LOGIN_FAILED ? SF_CUSTOMER_LOGIN_FAILED_WHY : NULL,
+				  invalid(invalid(echo_email(req), "email"), "password"));
 	err = sf_auth_session_start(req, resp, SF_PRINCIPAL_CUSTOMER, id);
 	if (err)
 		return err;
@@ -242,7 +255,8 @@ enum sf_err sf_web_account_forgot(struct sf_req *req, struct sf_resp *resp)
 	err = sf_customer_reset_request(req->app, &r, sf_form_get(req, "email"));
 	if (err)
 		return show_error(req, resp, "account_forgot", "Forgot your password?", err,
-				  err == SF_ERR_BAD_PARAM ? "Enter a valid e-mail address." : NULL, echo_email(req));
+				  err == SF_ERR_BAD_PARAM ? "Enter a valid e-mail address." : NULL,
+				  invalid(echo_email(req), "email"));
 	kick_mail(req);
 	return message_page(req, resp, "Check your e-mail",
 			    "If the address has an account, we sent it a link to choose a new password. The link "
@@ -272,7 +286,8 @@ enum sf_err sf_web_account_reset(struct sf_req *req, struct sf_resp *resp)
 	err = sf_customer_reset_confirm(req->app, &r, tok, sf_form_get(req, "password"), &id, &why);
 	if (err)
 		return show_error(req, resp, "account_reset", "Choose a new password", err, why,
-				  json_pack("{s:s}", "token", tok && strlen(tok) <= 64 ? tok : ""));
+				  invalid(json_pack("{s:s}", "token", tok && strlen(tok) <= 64 ? tok : ""),
+					  err == SF_ERR_TOKEN_INVALID ? NULL : "password"));
 	return message_page(req, resp, "Password changed",
 			    "Your new password is set and every session of your account was ended.",
 			    "/account/login", "Log in");
@@ -285,10 +300,11 @@ static int64_t me(const struct sf_req *req)
 	return sf_auth_principal(req)->id;
 }
 
-/* The account page, with an optional error or notice; typed (stolen, may be
- * NULL) holds profile values to show instead of the stored ones. */
+/* The account page, with an optional error (about the profile input field,
+ * or NULL) or notice; typed (stolen, may be NULL) holds profile values to
+ * show instead of the stored ones. */
 static enum sf_err account_page(struct sf_req *req, struct sf_resp *resp, unsigned status, const char *error,
-				const char *notice, json_t *typed)
+				const char *field, const char *notice, json_t *typed)
 {
 	struct sf_customer_req r;
 	json_t *acct = NULL;
@@ -310,13 +326,14 @@ static enum sf_err account_page(struct sf_req *req, struct sf_resp *resp, unsign
 	json_object_set_new(ctx, "account", acct);
 	set_str(ctx, "error", error);
 	set_str(ctx, "notice", notice);
+	sf_web_mark_invalid(ctx, field);
 	return show(req, resp, status, "account", ctx);
 }
 
 enum sf_err sf_web_account_home(struct sf_req *req, struct sf_resp *resp)
 {
 	const char *saved = sf_req_query(req, "saved");
-	return account_page(req, resp, 200, NULL, saved ? "Your changes are saved." : NULL, NULL);
+	return account_page(req, resp, 200, NULL, NULL, saved ? "Your changes are saved." : NULL, NULL);
 }
 
 enum sf_err sf_web_account_profile(struct sf_req *req, struct sf_resp *resp)
@@ -329,14 +346,15 @@ enum sf_err sf_web_account_profile(struct sf_req *req, struct sf_resp *resp)
 	const char *name = sf_form_get(req, "name"), *phone = sf_form_get(req, "phone"),
 		   *birth = sf_form_get(req, "birth_date");
 	sf_account_req(req, &r);
-	err = sf_customer_update(req->app, &r, me(req), name, phone, birth, &why);
+	const char *field = NULL;
+	err = sf_customer_update(req->app, &r, me(req), name, phone, birth, &why, &field);
 	if (err) {
 		if (sf_err_status(err) >= 500 || err == SF_ERR_NOT_FOUND)
 			return err;
 		/* What was typed goes back, not what is stored (a field left out
 		 * of the form keeps its stored value, as the update does). */
 		static const char *const keys[] = {"name", "phone", "birth_date"};
-		return account_page(req, resp, sf_err_status(err), why ? why : sf_err_desc(err), NULL,
+		return account_page(req, resp, sf_err_status(err), why ? why : sf_err_desc(err), field, NULL,
 				    echoed(form_object(req, keys, SF_ARRAY_LEN(keys))));
 	}
 	return sf_resp_redirect(req, resp, 303, "/account?saved=1");
@@ -344,8 +362,10 @@ enum sf_err sf_web_account_profile(struct sf_req *req, struct sf_resp *resp)
 
 static const char *const addr_keys[] = {"name", "line1", "line2", "city", "postal_code", "country", "phone"};
 
+/* The address form posting to action, with address (stolen, may be NULL)
+ * and an error (NULL: none) about the input field (NULL: none named). */
 static enum sf_err address_form(struct sf_req *req, struct sf_resp *resp, unsigned status, json_t *address,
-				const char *action, const char *error)
+				const char *action, const char *error, const char *field)
 {
 	json_t *ctx = sf_web_shop_ctx(req, resp, "Address");
 	if (!ctx) {
@@ -355,12 +375,13 @@ static enum sf_err address_form(struct sf_req *req, struct sf_resp *resp, unsign
 	json_object_set_new(ctx, "address", address ? address : json_object());
 	set_str(ctx, "action", action);
 	set_str(ctx, "error", error);
+	sf_web_mark_invalid(ctx, field);
 	return show(req, resp, status, "account_address", ctx);
 }
 
 enum sf_err sf_web_account_address_new(struct sf_req *req, struct sf_resp *resp)
 {
-	return address_form(req, resp, 200, NULL, "/account/addresses", NULL);
+	return address_form(req, resp, 200, NULL, "/account/addresses", NULL, NULL);
 }
 
 enum sf_err sf_web_account_address_edit(struct sf_req *req, struct sf_resp *resp)
@@ -373,7 +394,7 @@ enum sf_err sf_web_account_address_edit(struct sf_req *req, struct sf_resp *resp
 	if (err)
 		return err;
 	const char *action = sf_arena_printf(req->arena, "/account/addresses/%lld", (long long)aid);
-	return address_form(req, resp, 200, a, action, NULL);
+	return address_form(req, resp, 200, a, action, NULL, NULL);
 }
 
 static enum sf_err address_save(struct sf_req *req, struct sf_resp *resp, int64_t aid)
@@ -388,7 +409,8 @@ static enum sf_err address_save(struct sf_req *req, struct sf_resp *resp, int64_
 	if (!fields)
 		return SF_ERR_NOMEM;
 	sf_account_req(req, &r);
-	err = sf_customer_address_save(req->app, &r, me(req), aid, fields, &saved, &why);
+	const char *field = NULL;
+	err = sf_customer_address_save(req->app, &r, me(req), aid, fields, &saved, &why, &field);
 	if (err) {
 		if (sf_err_status(err) >= 500 || err == SF_ERR_NOT_FOUND) {
 			json_decref(fields);
@@ -399,7 +421,7 @@ static enum sf_err address_save(struct sf_req *req, struct sf_resp *resp, int64_
 					 : "/account/addresses";
 		if (aid)
 			json_object_set_new(fields, "id", json_integer(aid));
-		return address_form(req, resp, sf_err_status(err), fields, action, why ? why : sf_err_desc(err));
+		return address_form(req, resp, sf_err_status(err), fields, action, why ? why : sf_err_desc(err), field);
 	}
 	json_decref(fields);
 	return sf_resp_redirect(req, resp, 303, "/account?saved=1");

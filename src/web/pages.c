@@ -193,6 +193,19 @@ json_t *sf_web_page_base(const struct sf_app *app, const char *title)
 			 "search_q", "", "has_nav", 0, "prices_incl", cfg ? cfg->shop_prices_include_tax != 0 : 1);
 }
 
+void sf_web_mark_invalid(json_t *ctx, const char *field)
+{
+	if (!ctx || !field)
+		return;
+	json_t *inv = json_object_get(ctx, "invalid");
+	if (!json_is_object(inv)) {
+		inv = json_object();
+		if (!inv || json_object_set_new(ctx, "invalid", inv) != 0)
+			return;
+	}
+	json_object_set_new(inv, field, json_true());
+}
+
 static enum sf_err base_ctx(struct sf_req *req, const char *title, int with_nav, json_t **out)
 {
 	struct sf_app *app = req->app;

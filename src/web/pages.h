@@ -40,6 +40,12 @@ struct sf_app;
  * out of memory. */
 json_t *sf_web_page_base(const struct sf_app *app, const char *title);
 
+/* Mark the form field named field (NULL: none) as the one a refusal is
+ * about: ctx "invalid" {field: true}, which the form templates turn into
+ * aria-invalid="true" and aria-describedby="form-error" (the id of the
+ * page's error message) on that input.  Does nothing when ctx is NULL. */
+void sf_web_mark_invalid(json_t *ctx, const char *field);
+
 /* GET / — category tiles and the newest products.
  * Returns SF_OK (resp filled, 200), or the catalog's/renderer's error
  * (SF_ERR_DB…, SF_ERR_NOMEM, SF_ERR_LIMIT, SF_ERR_UNAVAILABLE when the app has

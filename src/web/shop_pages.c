@@ -245,9 +245,9 @@ static void address_of(struct sf_req *req, struct sf_address *a)
 
 /* A checkout step's page with the posted address, extra (stolen) and the
  * refusal why that brought the shopper there (message NULL: the registry's
- * description). */
+ * description; field NULL, or the input the refusal is about). */
 static enum sf_err checkout_step(struct sf_req *req, struct sf_resp *resp, const char *tmpl, enum sf_err why,
-				 json_t *extra, const char *message)
+				 json_t *extra, const char *message, const char *field)
 {
 	json_t *ctx = sf_web_shop_ctx(req, resp, "Checkout");
 	if (ctx) {
@@ -257,21 +257,25 @@ static enum sf_err checkout_step(struct sf_req *req, struct sf_resp *resp, const
 	}
 	json_decref(extra);
 	set_error_msg(ctx, why, message);
+	sf_web_mark_invalid(ctx, why ? field : NULL);
 	return page(req, resp, why ? sf_err_status(why) : 200, tmpl, ctx);
 }
 
 /* Step 1 again, refused with err; for SF_ERR_ADDRESS the message names the
  * field that failed (never its value), and so does a card number in the
- * phone field (SF_LOG_PHONE_CARD_WHY). */
+ * phone field (SF_LOG_PHONE_CARD_WHY); that input is marked invalid. */
 static enum sf_err address_step(struct sf_req *req, struct sf_resp *resp, enum sf_err err)
 {
 	struct sf_address a;
 	char country[3], why[SF_CHECKOUT_WHY_MAX];
+	const char *field = NULL;
 	address_of(req, &a);
 	if ((err != SF_ERR_ADDRESS && err != SF_ERR_CARD_DATA) ||
-	    sf_checkout_validate(&a, sf_form_get(req, "email"), country, why, sizeof why) != err)
+	    sf_checkout_validate(&a, sf_form_get(req, "email"), country, why, sizeof why, &field) != err) {
 		why[0] = '\0';
-	return checkout_step(req, resp, "checkout", err, NULL, why[0] ? why : NULL);
+		field = NULL;
+	}
+	return checkout_step(req, resp, "checkout", err, NULL, why[0] ? why : NULL, field);
 }
 
 /* The visitor's non-empty cart for a checkout step: SF_OK and *cart, or
@@ -310,7 +314,7 @@ enum sf_err sf_web_checkout(struct sf_req *req, struct sf_resp *resp)
 	enum sf_err err = checkout_cart(req, resp, &cart, &shown);
 	if (err || shown)
 		return err;
-	return checkout_step(req, resp, "checkout", SF_OK, json_pack("{s:o}", "cart", cart), NULL);
+	return checkout_step(req, resp, "checkout", SF_OK, json_pack("{s:o}", "cart", cart), NULL, NULL);
 }
 
 /* Step 2: the address checks out; offer the shipping methods. */
@@ -332,7 +336,8 @@ static enum sf_err shipping_step(struct sf_req *req, struct sf_resp *resp, enum 
 	/* a refusal the shopper repairs in the cart (a coupon, stock) */
 	int fix_cart = why && why != SF_ERR_SHIPPING_METHOD;
 	return checkout_step(req, resp, "checkout_shipping", why,
-			     json_pack("{s:o,s:b}", "cart", cart, "fix_cart", fix_cart), NULL);
+			     json_pack("{s:o,s:b}", "cart", cart, "fix_cart", fix_cart), NULL,
+			     why == SF_ERR_SHIPPING_METHOD ? "shipping_method" : NULL);
 }
 
 /* Parse the form and check the address carried in it.  SF_OK, or the
@@ -346,7 +351,7 @@ static enum sf_err posted_address(struct sf_req *req, struct sf_resp *resp, int 
 	if (err)
 		return err;
 	address_of(req, &a);
-	err = sf_checkout_validate(&a, sf_form_get(req, "email"), country, NULL, 0);
+	err = sf_checkout_validate(&a, sf_form_get(req, "email"), country, NULL, 0, NULL);
 	if (user_error(err)) {
 		*shown = 1;
 		return address_step(req, resp, err);
@@ -400,7 +405,7 @@ static enum sf_err review_step(struct sf_req *req, struct sf_resp *resp, enum sf
 	return checkout_step(req, resp, "checkout_review", why,
 			     json_pack("{s:o,s:s,s:s}", "review", review, "idempotency_key", key, "shipping_method",
 				       sf_form_get(req, "shipping_method")),
-			     message);
+			     message, NULL);
 }
 
 enum sf_err sf_web_checkout_review(struct sf_req *req, struct sf_resp *resp)

@@ -90,10 +90,24 @@ function gradientContrast(targets) {
   return out;
 }
 
-// A refused input must show its error on the page that comes back.
-async function refused(page, label) {
+// A refused input must show its error on the page that comes back, and the
+// inputs at fault (fields: their names; [] when the error is about none)
+// must say so to a screen reader: aria-invalid="true" and aria-describedby
+// pointing at the error, which is announced (role="alert"); no other input
+// is marked.
+async function refused(page, label, fields) {
   const shown = await page.locator('[role="alert"], .notice-error, .adm-alert-error, .adm-error').count();
   check(`${label}: the error is shown`, shown > 0, `${page.url()}: ${(await page.textContent('main')).slice(0, 300)}`);
+  const marked = await page.evaluate(() => [...document.querySelectorAll('[aria-invalid="true"]')].map((i) => {
+    const ids = (i.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+    const said = ids.map((id) => document.getElementById(id)).filter((e) => e && e.closest('[role="alert"]'));
+    return { name: i.name, said: said.map((e) => e.textContent.trim()).join(' ') };
+  }));
+  const names = [...new Set(marked.map((m) => m.name))].sort();
+  check(`${label}: the inputs at fault (${fields.join(', ') || 'none'}) are marked invalid, no other`,
+    names.join(' ') === [...fields].sort().join(' '), `marked: ${names.join(' ')}`);
+  check(`${label}: each input marked invalid is described by the announced error`,
+    marked.every((m) => m.said.length > 0), JSON.stringify(marked));
   await audit(page, label);
 }
 
@@ -166,7 +180,7 @@ async function checkout(page, audited) {
     await audit(page, 'checkout step 1');
     await fillFields(page, ADDRESS);
     await submitRaw(page, 'form[action="/checkout/shipping"]', { email: 'not-an-address', country: 'X' });
-    await refused(page, 'checkout step 1 refused');
+    await refused(page, 'checkout step 1 refused', ['country']);
   }
   await fillFields(page, ADDRESS);
   await Promise.all([page.waitForNavigation(), page.click('form[action="/checkout/shipping"] button[type="submit"]')]);
@@ -175,7 +189,7 @@ async function checkout(page, audited) {
     await page.$eval('form[action="/checkout/review"]', (f) => { f.noValidate = true; });
     await page.$$eval('input[name="shipping_method"]', (l) => l.forEach((i) => { i.checked = false; }));
     await Promise.all([page.waitForNavigation(), page.click('form[action="/checkout/review"] button[type="submit"]')]);
-    await refused(page, 'checkout step 2 refused (no method)');
+    await refused(page, 'checkout step 2 refused (no method)', ['shipping_method']);
   }
   await page.locator('input[name="shipping_method"]').first().check();
   await Promise.all([page.waitForNavigation(), page.click('form[action="/checkout/review"] button[type="submit"]')]);
@@ -229,7 +243,7 @@ async function customer(ctx) {
   await go(page, '/account/register', 'register');
   await page.fill('#reg-email', email);
   await submitRaw(page, 'form[action="/account/register"]', { password: 'short' });
-  await refused(page, 'register refused (weak password)');
+  await refused(page, 'register refused (weak password)', ['password']);
   await page.fill('#reg-email', email);
   await page.fill('#reg-name', 'Ada Customer');
   await page.fill('#reg-password', CUSTOMER_PW);
@@ -239,7 +253,7 @@ async function customer(ctx) {
   check('the verification mail has a link', verify);
   await go(page, '/account/verify?token=not-a-real-token-at-all', 'verify with a bad link');
   await Promise.all([page.waitForNavigation(), page.click('form[action="/account/verify"] button[type="submit"]')]);
-  await refused(page, 'verify refused');
+  await refused(page, 'verify refused', []);
   await go(page, verify, 'verify');
   await Promise.all([page.waitForNavigation(), page.click('form[action="/account/verify"] button[type="submit"]')]);
   await audit(page, 'verify: address confirmed');
@@ -247,7 +261,7 @@ async function customer(ctx) {
   await page.fill('#login-email', email);
   await page.fill('#login-password', 'wrong-password-123');
   await Promise.all([page.waitForNavigation(), page.click('form[action="/account/login"] button[type="submit"]')]);
-  await refused(page, 'login refused');
+  await refused(page, 'login refused', ['email', 'password']);
   await page.fill('#login-email', email);
   await page.fill('#login-password', CUSTOMER_PW);
   await Promise.all([page.waitForNavigation(), page.click('form[action="/account/login"] button[type="submit"]')]);
@@ -256,13 +270,13 @@ async function customer(ctx) {
   await submitRaw(page, 'form[action="/account/profile"]', { birth_date: '' });
   await page.$eval('#p-birth', (i) => { i.type = 'text'; });
   await submitRaw(page, 'form[action="/account/profile"]', { birth_date: '31-31-1999' });
-  await refused(page, 'profile refused (bad birth date)');
+  await refused(page, 'profile refused (bad birth date)', ['birth_date']);
   await go(page, '/account', 'account home');
   await submitRaw(page, 'form[action="/account/profile"]', { name: 'Ada Customer', phone: '+44 20 7946 0000' });
   await audit(page, 'profile saved');
   await go(page, '/account/addresses/new', 'new address');
   await submitRaw(page, 'form[action="/account/addresses"]', { name: 'Ada', country: 'Narnia' });
-  await refused(page, 'new address refused');
+  await refused(page, 'new address refused', ['line1']);
   await page.goto(`${base}/account/addresses/new`);
   await submitRaw(page, 'form[action="/account/addresses"]', {
     name: 'Ada Customer', line1: '12 Analytical Row', postal_code: 'N1 9GU', city: 'London', country: 'GB',
@@ -272,7 +286,7 @@ async function customer(ctx) {
   const edit = await page.getAttribute('a[href$="/edit"]', 'href');
   await go(page, edit, 'edit address');
   await submitRaw(page, `form[action="${edit.replace(/\/edit$/, '')}"]`, { city: '' });
-  await refused(page, 'edit address refused');
+  await refused(page, 'edit address refused', ['city']);
   const orderUrl = await checkout(page, false);
   check('the customer placed an order', /\/orders\/\d+$/.test(orderUrl), orderUrl);
   await go(page, '/account/orders', 'order history');
@@ -282,7 +296,7 @@ async function customer(ctx) {
   await audit(page, 'logged out');
   await go(page, '/account/forgot', 'forgot password');
   await submitRaw(page, 'form[action="/account/forgot"]', { email: 'not an address' });
-  await refused(page, 'forgot refused');
+  await refused(page, 'forgot refused', ['email']);
   await page.fill('#forgot-email', email);
   await Promise.all([page.waitForNavigation(), page.click('form[action="/account/forgot"] button[type="submit"]')]);
   await audit(page, 'forgot: link sent');
@@ -290,7 +304,7 @@ async function customer(ctx) {
   check('the reset mail has a link', reset);
   await go(page, reset, 'reset password');
   await submitRaw(page, 'form[action="/account/reset"]', { password: 'short' });
-  await refused(page, 'reset refused (weak password)');
+  await refused(page, 'reset refused (weak password)', ['password']);
   await page.fill('#reset-password', 'Another-Long-Passphrase-77');
   await Promise.all([page.waitForNavigation(), page.click('form[action="/account/reset"] button[type="submit"]')]);
   await audit(page, 'reset done');
@@ -305,7 +319,7 @@ async function staff(ctx, spare) {
   await go(page, '/admin/login', 'back-office login');
   await go(page, pathOf(cfg.spare_link), 'enrollment');
   await submitRaw(page, 'form[action$="/enroll"]', { password: PW, password_again: 'Something-Else-Entirely-1' });
-  await refused(page, 'enrollment refused (passwords differ)');
+  await refused(page, 'enrollment refused (passwords differ)', ['password', 'password_again']);
   await page.goto(base + pathOf(cfg.owner_link));
   await page.fill('#password', PW);
   await page.fill('#password_again', PW);
@@ -313,7 +327,7 @@ async function staff(ctx, spare) {
   await audit(page, 'TOTP set-up');
   let step = 0;
   await submitRaw(page, 'form[action$="/2fa/setup"]', { code: '12' });
-  await refused(page, 'TOTP set-up refused');
+  await refused(page, 'TOTP set-up refused', ['code']);
   // a refused code shows a new key
   const key = (await page.textContent('code.adm-key')).replace(/\s/g, '');
   await submitRaw(page, 'form[action$="/2fa/setup"]', { code: totp(key, step++) });
@@ -324,11 +338,11 @@ async function staff(ctx, spare) {
   await Promise.all([page.waitForNavigation(), page.click('form[action$="/logout"] button[type="submit"]')]);
   await page.goto(`${base}/admin/login`);
   await submitRaw(page, 'form[action$="/login"]', { email: cfg.owner_email, password: 'not-the-password-1' });
-  await refused(page, 'back-office login refused');
+  await refused(page, 'back-office login refused', ['email', 'password']);
   await submitRaw(page, 'form[action$="/login"]', { email: cfg.owner_email, password: PW });
   await audit(page, 'TOTP step');
   await submitRaw(page, 'form[action$="/login/code"]', { code: '1' });
-  await refused(page, 'TOTP step refused');
+  await refused(page, 'TOTP step refused', ['code']);
   await submitRaw(page, 'form[action$="/login/code"]', { code: totp(key, step++) });
   check('the staff member is signed in', new URL(page.url()).pathname === '/admin', page.url());
   await audit(page, 'dashboard');
@@ -347,13 +361,13 @@ async function staff(ctx, spare) {
   }
   await go(page, '/admin/reauth?next=%2Fadmin%2Fsecurity', 're-authentication');
   await submitRaw(page, 'form[action$="/reauth"]', { password: 'not-the-password-1', code: '1' });
-  await refused(page, 're-authentication refused');
+  await refused(page, 're-authentication refused', ['password', 'code']);
   await page.goto(`${base}/admin/products/new`);
   await submitRaw(page, 'form[action="/admin/products"]', { name: '', slug: 'Not A Slug!' });
-  await refused(page, 'new product refused');
+  await refused(page, 'new product refused', []);
   await page.goto(`${base}/admin/coupons`);
   await submitRaw(page, 'form[action="/admin/coupons"]', { code: '??' });
-  await refused(page, 'coupon refused');
+  await refused(page, 'coupon refused', []);
   await go(page, '/admin/no-such-page', 'back-office 404');
   await page.goto(`${base}/admin/tax`);
   await submitForged(page, 'form[action="/admin/tax"]');

@@ -149,7 +149,7 @@ static int64_t registered(const char *email, const char *name)
 	char tok[SF_SESSION_COOKIE_LEN + 1];
 	int64_t id = 0;
 	char old[SF_SESSION_COOKIE_LEN + 1];
-	assert_int_equal(sf_customer_register(&app, &r, email, PW, name, &why), SF_OK);
+	assert_int_equal(sf_customer_register(&app, &r, email, PW, name, &why, NULL), SF_OK);
 	char *m = newest_mail();
 	assert_non_null(strstr(m, "Subject: Confirm your e-mail address"));
 	assert_non_null(strstr(m, "https://shop.example/account/verify?token="));
@@ -213,7 +213,7 @@ static void test_register_no_enumeration(void **state)
 	struct sf_customer_req r = at(T0);
 	const char *why = NULL;
 	/* registering again answers the same, and mails the owner instead */
-	assert_int_equal(sf_customer_register(&app, &r, "bob@example.org", "Another-Passphrase-88", NULL, &why),
+	assert_int_equal(sf_customer_register(&app, &r, "bob@example.org", "Another-Passphrase-88", NULL, &why, NULL),
 			 SF_OK);
 	char *m = newest_mail();
 	assert_non_null(strstr(m, "already has one"));
@@ -225,11 +225,16 @@ static void test_register_no_enumeration(void **state)
 			 SF_ERR_LOGIN_FAILED);
 	assert_int_equal(sf_customer_login(&app, &r, "bob@example.org", PW, &id), SF_OK);
 	/* bad input */
-	assert_int_equal(sf_customer_register(&app, &r, "not-an-address", PW, NULL, &why), SF_ERR_BAD_PARAM);
-	assert_int_equal(sf_customer_register(&app, &r, "c@example.org", "short", NULL, &why), SF_ERR_WEAK_PASSWORD);
-	assert_int_equal(sf_customer_register(&app, &r, "c@example.org", PW, "4111 1111 1111 1111", &why),
+	const char *field = NULL;
+	assert_int_equal(sf_customer_register(&app, &r, "not-an-address", PW, NULL, &why, &field), SF_ERR_BAD_PARAM);
+	assert_string_equal(field, "email"); /* the form marks the field at fault */
+	assert_int_equal(sf_customer_register(&app, &r, "c@example.org", "short", NULL, &why, &field),
+			 SF_ERR_WEAK_PASSWORD);
+	assert_string_equal(field, "password");
+	assert_int_equal(sf_customer_register(&app, &r, "c@example.org", PW, "4111 1111 1111 1111", &why, &field),
 			 SF_ERR_CARD_DATA);
-	assert_int_equal(sf_customer_register(&app, &r, "c@example.org", "c-example-Orbit-7731", NULL, &why),
+	assert_string_equal(field, "name");
+	assert_int_equal(sf_customer_register(&app, &r, "c@example.org", "c-example-Orbit-7731", NULL, &why, NULL),
 			 SF_ERR_WEAK_PASSWORD);
 }
 
@@ -245,14 +250,14 @@ static void test_unconfirmed_recovers(void **state)
 	const char *why = NULL;
 	char first[SF_SESSION_COOKIE_LEN + 1], tok[SF_SESSION_COOKIE_LEN + 1];
 	int64_t id = 0;
-	assert_int_equal(sf_customer_register(&app, &r, "henry@example.org", PW, NULL, &why), SF_OK);
+	assert_int_equal(sf_customer_register(&app, &r, "henry@example.org", PW, NULL, &why, NULL), SF_OK);
 	char *m = newest_mail();
 	link_token(m, first);
 	free(m);
 	/* 49 hours later the link has expired */
 	struct sf_customer_req late = at(T0 + 49 * 3600);
 	assert_int_equal(sf_customer_verify(&app, &late, first), SF_ERR_TOKEN_INVALID);
-	assert_int_equal(sf_customer_register(&app, &late, "henry@example.org", "Another-Passphrase-88", NULL, &why),
+	assert_int_equal(sf_customer_register(&app, &late, "henry@example.org", "Another-Passphrase-88", NULL, &why, NULL),
 			 SF_OK);
 	m = newest_mail();
 	assert_non_null(strstr(m, "Subject: Finish creating your account"));
@@ -269,19 +274,19 @@ static void test_unconfirmed_recovers(void **state)
 	assert_int_equal(sf_customer_login(&app, &late, "henry@example.org", PW, &id), SF_ERR_LOGIN_FAILED);
 	assert_int_equal(sf_customer_login(&app, &late, "henry@example.org", "Another-Passphrase-88", &id), SF_OK);
 	/* a confirmation link mailed before registering again died with it */
-	assert_int_equal(sf_customer_register(&app, &r, "jack@example.org", "Squatter-Passphrase-42", NULL, &why),
+	assert_int_equal(sf_customer_register(&app, &r, "jack@example.org", "Squatter-Passphrase-42", NULL, &why, NULL),
 			 SF_OK);
 	m = newest_mail();
 	link_token(m, first);
 	free(m);
-	assert_int_equal(sf_customer_register(&app, &r, "jack@example.org", PW, NULL, &why), SF_OK);
+	assert_int_equal(sf_customer_register(&app, &r, "jack@example.org", PW, NULL, &why, NULL), SF_OK);
 	assert_int_equal(sf_customer_verify(&app, &r, first), SF_ERR_TOKEN_INVALID);
 	assert_int_equal(sf_customer_login(&app, &r, "jack@example.org", "Squatter-Passphrase-42", &id),
 			 SF_ERR_LOGIN_FAILED);
 
 	/* Made by someone else: the owner resets the password, which confirms
 	 * the address; asking for the link alone confirms nothing. */
-	assert_int_equal(sf_customer_register(&app, &r, "irene@example.org", "Squatter-Passphrase-42", NULL, &why),
+	assert_int_equal(sf_customer_register(&app, &r, "irene@example.org", "Squatter-Passphrase-42", NULL, &why, NULL),
 			 SF_OK);
 	assert_int_equal(sf_customer_reset_request(&app, &r, "irene@example.org"), SF_OK);
 	m = newest_mail();
@@ -462,40 +467,42 @@ static void test_profile_and_addresses(void **state)
 	int64_t b = registered("grace@example.org", "Grace");
 	struct sf_customer_req r = at(T0);
 	const char *why = NULL;
-	assert_int_equal(sf_customer_update(&app, &r, a, "Frank Q", "+49 30 123456", "1980-02-29", &why), SF_OK);
-	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "call me", NULL, &why), SF_ERR_BAD_PARAM);
-	assert_int_equal(sf_customer_update(&app, &r, a, NULL, NULL, "1981-02-29", &why), SF_ERR_BAD_PARAM);
-	assert_int_equal(sf_customer_update(&app, &r, a, "4111111111111111", NULL, NULL, &why), SF_ERR_CARD_DATA);
+	assert_int_equal(sf_customer_update(&app, &r, a, "Frank Q", "+49 30 123456", "1980-02-29", &why, NULL), SF_OK);
+	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "call me", NULL, &why, NULL), SF_ERR_BAD_PARAM);
+	const char *field = NULL;
+	assert_int_equal(sf_customer_update(&app, &r, a, NULL, NULL, "1981-02-29", &why, &field), SF_ERR_BAD_PARAM);
+	assert_string_equal(field, "birth_date");
+	assert_int_equal(sf_customer_update(&app, &r, a, "4111111111111111", NULL, NULL, &why, NULL), SF_ERR_CARD_DATA);
 	assert_null(why); /* the card error's own sentence, not "the name must be ..." */
 	/* card numbers however written: refused with the card error, never stored */
 	static const char *const cards[] = {"4111  1111  1111  1111", "card 4111/1111/1111/1111",
 					    "4111111111111111-deadbeef", "4111.1111.1111.1111"};
 	for (size_t i = 0; i < sizeof cards / sizeof cards[0]; i++) {
 		why = "unset";
-		assert_int_equal(sf_customer_update(&app, &r, a, cards[i], NULL, NULL, &why), SF_ERR_CARD_DATA);
+		assert_int_equal(sf_customer_update(&app, &r, a, cards[i], NULL, NULL, &why, NULL), SF_ERR_CARD_DATA);
 		assert_null(why);
 		why = "unset";
-		assert_int_equal(sf_customer_update(&app, &r, a, NULL, cards[i], NULL, &why), SF_ERR_CARD_DATA);
+		assert_int_equal(sf_customer_update(&app, &r, a, NULL, cards[i], NULL, &why, NULL), SF_ERR_CARD_DATA);
 		assert_string_equal(why, SF_LOG_PHONE_CARD_WHY); /* says how to write a phone number */
 	}
-	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "+49 30 1234 5678", NULL, &why), SF_OK);
+	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "+49 30 1234 5678", NULL, &why, NULL), SF_OK);
 	/* A 13-digit mobile number that passes Luhn (one in ten do) is refused
 	 * like a card, with the way out: the country code in brackets. */
-	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "+86 138 1234 5603", NULL, &why), SF_ERR_CARD_DATA);
+	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "+86 138 1234 5603", NULL, &why, NULL), SF_ERR_CARD_DATA);
 	assert_string_equal(why, SF_LOG_PHONE_CARD_WHY);
-	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "(+86) 138 1234 5603", NULL, &why), SF_OK);
+	assert_int_equal(sf_customer_update(&app, &r, a, NULL, "(+86) 138 1234 5603", NULL, &why, NULL), SF_OK);
 	/* limits count characters, as the forms' maxlength does: 100 Cyrillic
 	 * letters (200 bytes) pass, 101 do not */
 	char cyr[2 * SF_CUSTOMER_NAME_MAX + 3];
 	for (int i = 0; i < SF_CUSTOMER_NAME_MAX; i++)
 		memcpy(cyr + 2 * i, "\xd0\x96", 2); /* Ж */
 	cyr[2 * SF_CUSTOMER_NAME_MAX] = '\0';
-	assert_int_equal(sf_customer_update(&app, &r, a, cyr, NULL, NULL, &why), SF_OK);
+	assert_int_equal(sf_customer_update(&app, &r, a, cyr, NULL, NULL, &why, NULL), SF_OK);
 	memcpy(cyr + 2 * SF_CUSTOMER_NAME_MAX, "\xd0\x96", 3);
-	assert_int_equal(sf_customer_update(&app, &r, a, cyr, NULL, NULL, &why), SF_ERR_BAD_PARAM);
-	assert_int_equal(sf_customer_update(&app, &r, a, "Frank Q", NULL, NULL, &why), SF_OK);
-	assert_int_equal(sf_customer_update(&app, &r, a, "bad\x01name", NULL, NULL, &why), SF_ERR_BAD_PARAM);
-	assert_int_equal(sf_customer_update(&app, &r, a, "bad\nname", NULL, NULL, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_customer_update(&app, &r, a, cyr, NULL, NULL, &why, NULL), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_customer_update(&app, &r, a, "Frank Q", NULL, NULL, &why, NULL), SF_OK);
+	assert_int_equal(sf_customer_update(&app, &r, a, "bad\x01name", NULL, NULL, &why, NULL), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_customer_update(&app, &r, a, "bad\nname", NULL, NULL, &why, NULL), SF_ERR_BAD_PARAM);
 	json_t *me = NULL;
 	assert_int_equal(sf_customer_get(&app, &r, a, 0, &me), SF_OK);
 	assert_string_equal(json_string_value(json_object_get(me, "name")), "Frank Q");
@@ -506,11 +513,11 @@ static void test_profile_and_addresses(void **state)
 	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", "Frank Q", "line1", "Main St 1", "city", "Berlin",
 			      "postal_code", "10115", "country", "DE");
 	int64_t aid = 0, bid = 0;
-	assert_int_equal(sf_customer_address_save(&app, &r, a, 0, f, &aid, &why), SF_OK);
+	assert_int_equal(sf_customer_address_save(&app, &r, a, 0, f, &aid, &why, NULL), SF_OK);
 	assert_true(aid > 0);
-	assert_int_equal(sf_customer_address_save(&app, &r, b, 0, f, &bid, &why), SF_OK);
+	assert_int_equal(sf_customer_address_save(&app, &r, b, 0, f, &bid, &why, NULL), SF_OK);
 	/* someone else's address: not found, unchanged */
-	assert_int_equal(sf_customer_address_save(&app, &r, b, aid, f, &bid, &why), SF_ERR_NOT_FOUND);
+	assert_int_equal(sf_customer_address_save(&app, &r, b, aid, f, &bid, &why, NULL), SF_ERR_NOT_FOUND);
 	assert_int_equal(sf_customer_address_delete(&app, &r, b, aid), SF_ERR_NOT_FOUND);
 	json_t *got = NULL;
 	assert_int_equal(sf_customer_address_get(&app, &r, b, aid, &got), SF_ERR_NOT_FOUND);
@@ -519,23 +526,25 @@ static void test_profile_and_addresses(void **state)
 	json_decref(got);
 	/* hostile fields */
 	json_object_set_new(f, "line2", json_string("5500 0055 5555 5559"));
-	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_CARD_DATA);
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why, NULL), SF_ERR_CARD_DATA);
 	assert_null(why); /* the card error's own sentence */
 	json_object_del(f, "line2");
 	json_object_set_new(f, "phone", json_string("+86 138 1234 5603"));
-	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_CARD_DATA);
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why, NULL), SF_ERR_CARD_DATA);
 	assert_string_equal(why, SF_LOG_PHONE_CARD_WHY);
 	json_object_del(f, "phone");
 	json_object_set_new(f, "line2", json_integer(3));
-	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why, NULL), SF_ERR_BAD_PARAM);
 	json_object_del(f, "line2");
 	json_object_set_new(f, "evil", json_string("x"));
-	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why, NULL), SF_ERR_BAD_PARAM);
 	json_object_del(f, "evil");
 	json_object_set_new(f, "country", json_string("Germany"));
-	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_ERR_BAD_PARAM);
+	field = NULL;
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why, &field), SF_ERR_BAD_PARAM);
+	assert_string_equal(field, "country");
 	json_object_set_new(f, "country", json_string("FR"));
-	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why), SF_OK);
+	assert_int_equal(sf_customer_address_save(&app, &r, a, aid, f, &bid, &why, NULL), SF_OK);
 	assert_int_equal(bid, aid);
 	assert_int_equal(sf_customer_get(&app, &r, a, 1, &me), SF_OK);
 	assert_int_equal(json_array_size(json_object_get(me, "addresses")), 1);
@@ -543,8 +552,8 @@ static void test_profile_and_addresses(void **state)
 	/* the address book is capped */
 	int64_t x = 0;
 	for (int i = 1; i < SF_CUSTOMER_MAX_ADDRESSES; i++)
-		assert_int_equal(sf_customer_address_save(&app, &r, a, 0, f, &x, &why), SF_OK);
-	assert_int_equal(sf_customer_address_save(&app, &r, a, 0, f, &x, &why), SF_ERR_LIMIT);
+		assert_int_equal(sf_customer_address_save(&app, &r, a, 0, f, &x, &why, NULL), SF_OK);
+	assert_int_equal(sf_customer_address_save(&app, &r, a, 0, f, &x, &why, NULL), SF_ERR_LIMIT);
 	assert_int_equal(sf_customer_address_delete(&app, &r, a, aid), SF_OK);
 	assert_int_equal(sf_customer_address_delete(&app, &r, a, aid), SF_ERR_NOT_FOUND);
 	json_decref(f);
