@@ -546,6 +546,14 @@ static int slug_ok(const char *s, size_t max)
 	return 1;
 }
 
+/* A slug, SKU or tax class that fits its pattern can still spell a card
+ * number (digits and '-'); these are stored and audited as they are, so
+ * one is refused as card data, like any other field. */
+static int spells_card(const char *s)
+{
+	return s && sf_log_has_card(s, strlen(s));
+}
+
 static int status_ok(const char *s)
 {
 	return s && (!strcmp(s, "active") || !strcmp(s, "draft") || !strcmp(s, "archived"));
@@ -560,6 +568,10 @@ enum sf_err sf_bo_product_save(struct sf_db *db, const struct sf_keyring *kr, in
 	if (!id && !slug_ok(in->slug, 120)) {
 		*why = "The slug must be 1 to 120 characters of a-z, 0-9 and '-'.";
 		return SF_ERR_BAD_PARAM;
+	}
+	if (!id && spells_card(in->slug)) {
+		*why = "The slug must not be a card number.";
+		return SF_ERR_CARD_DATA;
 	}
 	if ((err = text_in(in->name, 1, 200))) {
 		*why = "The name must be 1 to 200 characters.";
@@ -631,6 +643,10 @@ enum sf_err sf_bo_variant_save(struct sf_db *db, const struct sf_keyring *kr, in
 	if (!variant_id && !sku_ok(sku)) {
 		*why = "The SKU must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'.";
 		return SF_ERR_BAD_PARAM;
+	}
+	if (!variant_id && spells_card(sku)) {
+		*why = "The SKU must not be a card number.";
+		return SF_ERR_CARD_DATA;
 	}
 	if ((err = text_in(name, 0, 200))) {
 		*why = "The variant name must be at most 200 characters.";
@@ -792,6 +808,8 @@ enum sf_err sf_bo_tax_save(struct sf_db *db, const struct sf_keyring *kr, const 
 {
 	*why = NULL;
 	enum sf_err err = text_in(label, 1, 64);
+	if (!err && spells_card(cls))
+		err = SF_ERR_CARD_DATA;
 	if (!slug_ok(cls, 32) || rate_bp < 0 || rate_bp > 10000 || err) {
 		*why = "Class: 1 to 32 of a-z, 0-9, '-'; rate 0 to 10000 basis points; label 1 to 64 characters.";
 		return err == SF_ERR_CARD_DATA ? err : SF_ERR_BAD_PARAM;

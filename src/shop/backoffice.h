@@ -112,7 +112,8 @@ enum sf_err sf_bo_product_save(struct sf_db *db, const struct sf_keyring *kr, in
  * through inventory adjustments) or update (name, price, currency) a
  * variant of product_id, audited "variant.create" / "variant.update".
  * sku [A-Za-z0-9._-]{1,64}; name 0..200; price 0..SF_MONEY_MAX (10^9) minor units;
- * currency [A-Z]{3}.  SF_OK, SF_ERR_BAD_PARAM (*why), SF_ERR_NOT_FOUND,
+ * currency [A-Z]{3}.  SF_OK, SF_ERR_BAD_PARAM (*why), SF_ERR_CARD_DATA (a
+ * card number as the sku or in the name), SF_ERR_NOT_FOUND,
  * SF_ERR_DB_CONSTRAINT (sku taken), or a database error. */
 enum sf_err sf_bo_variant_save(struct sf_db *db, const struct sf_keyring *kr, int64_t product_id,
 			       int64_t variant_id, const char *sku, const char *name, int64_t price,
@@ -147,7 +148,8 @@ enum sf_err sf_bo_shipping_save(struct sf_db *db, const struct sf_keyring *kr, i
 /* {"items":[{"class","rate_bp","rate_text","label"}]}. */
 enum sf_err sf_bo_taxes(struct sf_db *db, json_t **out) SF_WARN_UNUSED;
 /* Create or update a tax class ("tax.update"): class [a-z0-9_-]{1,32},
- * rate 0..10000 bp, label 1..64.  SF_OK, SF_ERR_BAD_PARAM (*why), db error. */
+ * rate 0..10000 bp, label 1..64.  SF_OK, SF_ERR_BAD_PARAM (*why),
+ * SF_ERR_CARD_DATA (a card number as the class or in the label), db error. */
 enum sf_err sf_bo_tax_save(struct sf_db *db, const struct sf_keyring *kr, const char *cls, int64_t rate_bp,
 			   const char *label, const struct sf_shop_actor *actor, const char **why) SF_WARN_UNUSED;
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "db/db.h"
 #include "shop/money.h"
@@ -195,6 +196,10 @@ enum sf_err sf_coupon_create(struct sf_db *db, const struct sf_keyring *kr, cons
 	enum sf_err err = sf_coupon_normalize(spec->code, code);
 	if (err)
 		return err;
+	/* the code is stored and audited as it is: it may fit the code's
+	 * pattern and still be a card number */
+	if (sf_log_has_card(code, strlen(code)))
+		return SF_ERR_CARD_DATA;
 	if (spec->value <= 0 || (spec->kind == SF_COUPON_PERCENT && spec->value > 10000) ||
 	    spec->value > SF_MONEY_MAX || spec->min_order < 0 || spec->min_order > SF_MONEY_MAX ||
 	    spec->max_uses < 0 || spec->max_per_customer < 0 ||

@@ -125,6 +125,8 @@ enum sf_err sf_web_admin_coupon_create(struct sf_req *req, struct sf_resp *resp)
 		why = "A coupon with this code exists already.";
 	else if (err == SF_ERR_COUPON_INVALID)
 		why = "The code must be 3 to 32 letters, digits, - or _.";
+	else if (err == SF_ERR_CARD_DATA)
+		why = NULL; /* the registry's own words */
 	if (err == SF_ERR_INVALID || err == SF_ERR_COUPON_INVALID)
 		err = SF_ERR_BAD_PARAM;
 	return sf_admin_user_error(err) ? coupons_page(req, resp, err, why) : err;

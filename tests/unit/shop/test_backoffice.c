@@ -195,6 +195,9 @@ static void test_catalog_edit(void **state)
 	assert_int_equal(sf_bo_product_save(f->db, f->kr, 0, &in, &staff, &id, &why), SF_ERR_DB_CONSTRAINT);
 	in.slug = "Bad Slug";
 	assert_int_equal(sf_bo_product_save(f->db, f->kr, 0, &in, &staff, NULL, &why), SF_ERR_BAD_PARAM);
+	/* a slug, SKU or tax class may fit its pattern and still be a card number */
+	in.slug = "4111-1111-1111-1111";
+	assert_int_equal(sf_bo_product_save(f->db, f->kr, 0, &in, &staff, NULL, &why), SF_ERR_CARD_DATA);
 	in.slug = "mug2";
 	in.status = "deleted";
 	assert_int_equal(sf_bo_product_save(f->db, f->kr, 0, &in, &staff, NULL, &why), SF_ERR_BAD_PARAM);
@@ -212,6 +215,8 @@ static void test_catalog_edit(void **state)
 	assert_int_equal(sf_bo_variant_save(f->db, f->kr, id, 0, "MUG-1", "Blue", 1250, "EUR", &staff, &why),
 			 SF_ERR_DB_CONSTRAINT);
 	assert_int_equal(sf_bo_variant_save(f->db, f->kr, id, 0, "MUG 2", "x", 1, "EUR", &staff, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_bo_variant_save(f->db, f->kr, id, 0, "4111111111111111", "x", 1, "EUR", &staff, &why),
+			 SF_ERR_CARD_DATA);
 	assert_int_equal(sf_bo_variant_save(f->db, f->kr, id, 0, "MUG-2", "x", -1, "EUR", &staff, &why), SF_ERR_BAD_PARAM);
 	/* a price one unit of which no order could hold */
 	assert_int_equal(sf_bo_variant_save(f->db, f->kr, id, 0, "MUG-2", "x", SF_MONEY_MAX + 1, "EUR", &staff, &why),
@@ -247,6 +252,7 @@ static void test_tax_shipping_coupons(void **state)
 	assert_int_equal(sf_bo_tax_save(f->db, f->kr, "books", 700, "VAT 7%", &staff, &why), SF_OK);
 	assert_int_equal(sf_bo_tax_save(f->db, f->kr, "books", 10001, "x", &staff, &why), SF_ERR_BAD_PARAM);
 	assert_int_equal(sf_bo_tax_save(f->db, f->kr, "Bad Class", 1, "x", &staff, &why), SF_ERR_BAD_PARAM);
+	assert_int_equal(sf_bo_tax_save(f->db, f->kr, "4111111111111111", 1, "x", &staff, &why), SF_ERR_CARD_DATA);
 	json_t *m = NULL;
 	assert_int_equal(sf_bo_shipping(f->db, &m), SF_OK);
 	int64_t mid = json_integer_value(json_object_get(json_array_get(json_object_get(m, "items"), 0), "id"));

@@ -91,6 +91,8 @@ static void t_create_and_apply(void **state)
 	assert_int_equal(sf_coupon_create(f->db, f->kr, &bad, NULL, NULL), SF_ERR_INVALID);
 	bad.value = 0;
 	assert_int_equal(sf_coupon_create(f->db, f->kr, &bad, NULL, NULL), SF_ERR_INVALID);
+	struct sf_coupon card = {.code = "4111-1111-1111-1111", .kind = SF_COUPON_PERCENT, .value = 1000};
+	assert_int_equal(sf_coupon_create(f->db, f->kr, &card, NULL, NULL), SF_ERR_CARD_DATA);
 	struct sf_coupon dup = {.code = "Save10", .kind = SF_COUPON_FIXED, .value = 100};
 	assert_int_equal(sf_coupon_create(f->db, f->kr, &dup, NULL, NULL), SF_ERR_DB_CONSTRAINT);
 	/* through the cart: 3 x 19.99 + 5.50 = 65.47, 10 % = 6.55 */
