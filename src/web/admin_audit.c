@@ -72,6 +72,14 @@ static enum sf_err read_filter(struct sf_req *req, int from_form, const char *fi
 	v[N_FILTERS] = from_form ? NULL : sf_req_query(req, "before");
 	if (fixed_action)
 		v[1] = fixed_action;
+	/* the filters are echoed into pages and, for an export, into its own
+	 * audit event: a card number typed as one is refused, not kept */
+	for (int i = 0; i < N_FILTERS; i++) {
+		if (v[i] && sf_log_has_card(v[i], strlen(v[i]))) {
+			*bad = filter_names[i];
+			return SF_ERR_CARD_DATA;
+		}
+	}
 	enum sf_err err = sf_audit_filter_parse(f, v[0], v[1], v[2], v[3], v[4], v[5], v[N_FILTERS], NULL, bad);
 	if (err)
 		return err;
@@ -104,9 +112,11 @@ static enum sf_err audit_page(struct sf_req *req, struct sf_resp *resp, const ch
 		ctx = NULL;
 	}
 	enum sf_err err = ctx ? read_filter(req, 0, fixed_action, &f, &echo, &bad) : SF_ERR_NOMEM;
-	if (err == SF_ERR_BAD_PARAM) {
+	if (err == SF_ERR_BAD_PARAM || err == SF_ERR_CARD_DATA) {
 		/* show the form again with the error, and no results */
-		sf_admin_error(ctx, err, "A filter is not valid: check the dates (YYYY-MM-DD) and the other fields.");
+		sf_admin_error(ctx, err, err == SF_ERR_CARD_DATA ? NULL
+								: "A filter is not valid: check the dates (YYYY-MM-DD) and "
+								  "the other fields.");
 		if (ctx && bad)
 			json_object_set_new(ctx, "bad_field", json_string(bad));
 		return sf_admin_render(req, resp, 400, tmpl, ctx);
