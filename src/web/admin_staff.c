@@ -138,7 +138,9 @@ static enum sf_err member_page(struct sf_req *req, struct sf_resp *resp, int64_t
 	}
 	mark_roles(roles, json_object_get(m, "roles"));
 	json_object_set_new(ctx, "member", m);
-	json_object_set_new(ctx, "roles", roles);
+	/* not "roles": inside {{#member}} that name is the member's own list
+	 * of role names, which the form's checkboxes would iterate instead */
+	json_object_set_new(ctx, "role_list", roles);
 	sf_admin_error(ctx, why, why_text);
 	return sf_admin_render(req, resp, why ? sf_err_status(why) : 200, "admin_staff_member", ctx);
 }

@@ -750,6 +750,10 @@ def test_staff(owner, analyst, db):
     sid = int(m.group(1))
     st, hd, html = owner.get('/admin/staff/%d' % sid)
     check('member page renders (roles, where and when)', st == 200 and 'Where and when' in html and csp_clean(html), st)
+    boxes = re.findall(r'<input type="checkbox" name="(role_[^"]*)" value="1"( checked)?>', html)
+    check('member page: a checkbox per role, named role_<role>, the member\'s own ticked',
+          ('role_order_operator', ' checked') in boxes and ('role_analyst', '') in boxes and
+          ('role_owner', '') in boxes, boxes)
     st, hd, html = owner.post('/admin/staff/%d/roles' % sid, {'role_analyst': '1'})
     check('roles changed: 303, audited as staff.roles', st == 303 and db_count(
         db, "SELECT count(*) FROM audit_events WHERE action = 'staff.roles' AND object_id = ?", (str(sid),)) >= 1,
