@@ -38,6 +38,12 @@ Suites, in order:
          files, CSV, configuration, a broken database and master key, init
          over existing files; refused with one clear line, nothing changed,
          no card number kept or printed (tests/http/cli_sweep_test.py)
+  forms  every HTML form route of src/api/routes.c (storefront, customer
+         account, back office and its way in) in its own authentication
+         context, its fields read from the page that holds the form, with
+         hostile variants: 4xx, never 5xx, nothing half-written, the valid
+         form taken, no card number kept anywhere; again with the WAF only
+         detecting (tests/http/form_sweep_test.py)
   browser the shopper journey in Debian's chromium driven by Playwright
          (tests/e2e/browser_test.py)
   a11y   WCAG 2.1 AA as axe-core checks it on every page of the route table
@@ -123,6 +129,7 @@ SUITES = [
     ('admin', 'http/admin_test.py', 1200, ('app',)),
     ('sweep', 'http/sweep_test.py', 900, ('app',)),
     ('cli_sweep', 'http/cli_sweep_test.py', 600, ('app',)),
+    ('forms', 'http/form_sweep_test.py', 900, ('app',)),
     ('pay', 'http/pay_test.py', 1500, ('app',)),
     ('browser', 'e2e/browser_test.py', 900, ('app', 'browser')),
     ('a11y', 'e2e/a11y_test.py', 600, ('app', 'browser')),

@@ -36,6 +36,7 @@ the audit chain intact, every /api/v1 answer valid by the document.
 SF_KEEP_TMP=1 keeps the data directory.
 """
 import argparse
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -149,18 +150,36 @@ class Tables:
             pk = [r[1] for r in sorted(info, key=lambda r: r[5]) if r[5]]
             self.keys[t] = ', '.join('"%s"' % c for c in pk) if pk else 'rowid'
         self.last = None
+        self.tops = {}  # the APPEND_ONLY tables' highest rowid read
 
     def version(self):
         return self.con.execute('PRAGMA data_version').fetchone()[0]
+
+    # Tables that only grow (their rows are never changed: the audit chain,
+    # which `audit verify` checks, and the WAF's log): read from the last
+    # row on, unless a row went away.
+    APPEND_ONLY = ('audit_events', 'waf_events')
 
     def take(self):
         v = self.version()
         if self.last and self.last[0] == v:
             return self.last[1]
+        prev = self.last[1] if self.last else {}
         snap = {}
         for t, cols in self.cols.items():
-            snap[t] = {r[:-len(cols)]: r[-len(cols):] for r in self.con.execute('SELECT %s, %s FROM "%s"' % (
-                self.keys[t], ', '.join('"%s"' % c for c in cols), t))}
+            sel = 'SELECT %s, %s FROM "%s"' % (self.keys[t], ', '.join('"%s"' % c for c in cols), t)
+            old = prev.get(t)
+            if t in self.APPEND_ONLY and old is not None:
+                top = self.tops[t]
+                new = {r[:-len(cols)]: r[-len(cols):] for r in self.con.execute(sel + ' WHERE rowid > ?', (top,))}
+                if self.con.execute('SELECT count(*) FROM "%s"' % t).fetchone()[0] == len(old) + len(new):
+                    snap[t] = {**old, **new} if new else old
+                    self.tops[t] = max([top] + [k[0] for k in new])
+                    continue
+            rows = {r[:-len(cols)]: r[-len(cols):] for r in self.con.execute(sel)}
+            snap[t] = old if rows == old else rows  # the same object: diff() passes it by
+            if t in self.APPEND_ONLY:
+                self.tops[t] = max([0] + [k[0] for k in rows])
         self.last = (v, snap)
         return snap
 
@@ -185,8 +204,11 @@ class Tables:
 def unexplained(diff, op):
     """The parts of a diff that a refused request of op may not have written:
     anything but the WAF's record of a block, audit events of refused
-    attempts (outcome failure or denied, with the audit chain's head) and,
-    for a login, the failed login count."""
+    attempts (outcome failure or denied, with the audit chain's head),
+    for a login, the failed login count, the columns op['may'] names
+    ({table: columns} that a refusal of op may change; '+rows' among them:
+    it may add rows too), and audit events of
+    the reads op['reads'] names (a page shown again reads what it shows)."""
     bad = {}
     for t, (added, removed, changed) in diff.items():
         if t == 'waf_events' and not removed and not changed:
@@ -194,10 +216,14 @@ def unexplained(diff, op):
         if t == 'audit_head':
             continue
         if t == 'audit_events' and not removed and not changed and \
-                all(r.get('outcome') in ('failure', 'denied') for r in added):
+                all(r.get('outcome') in ('failure', 'denied') or r.get('action') in op.get('reads', ())
+                    for r in added):
             continue
         if t == 'customers' and op.get('login') and not added and not removed and \
                 all(set(c) <= {'failed_logins', 'locked_until', 'updated_at'} for c in changed.values()):
+            continue
+        may = op.get('may', {}).get(t)
+        if may and (not added or '+rows' in may) and not removed and all(set(c) <= may for c in changed.values()):
             continue
         bad[t] = (added[:3], removed[:3], dict(list(changed.items())[:3]))
     return bad
@@ -803,8 +829,9 @@ class Sweep:
         return problems
 
 
-def routes_in_source():
-    """(METHOD, pattern) of every /api/v1 row of src/api/routes.c."""
+def route_rows():
+    """(METHOD, pattern) of every row of src/api/routes.c (form_sweep_test
+    takes its form routes from here too)."""
     with open(ROUTES_C, encoding='utf-8') as f:
         src = f.read()
     macro_method = {}
@@ -812,10 +839,15 @@ def routes_in_source():
         first = m.group(3)
         macro_method[m.group(1)] = first.strip('"') if first.startswith('"') else None
     out = set()
-    for m in re.finditer(r'(?:(\w+)\(|\{)\s*(?:"([A-Z]+)"\s*,\s*)?"(/api/v1[^"]*)"', src):
+    for m in re.finditer(r'(?:(\w+)\(|\{)\s*(?:"([A-Z]+)"\s*,\s*)?"(/[^"]*)"', src):
         method = m.group(2) or macro_method.get(m.group(1) or '')
         out.add((method, m.group(3)))
     return out
+
+
+def routes_in_source():
+    """(METHOD, pattern) of every /api/v1 row of src/api/routes.c."""
+    return {(m, p) for m, p in route_rows() if p.startswith('/api/v1')}
 
 
 def sweep_all(sw, ops, phase):
@@ -827,6 +859,45 @@ def sweep_all(sw, ops, phase):
         problems = sw.run(key, spec)
         check('%s: %d hostile requests -> 4xx with an Error body, nothing half-written (%.1fs)'
               % (key, sw.requests - n0, time.time() - t0), not problems, '\n'.join(problems[:20]))
+
+
+@contextlib.contextmanager
+def data_dir(prefix, label):
+    """A new temporary directory for one sweep, removed at the end
+    (SF_KEEP_TMP=1 keeps it); a crash of the test itself is a failure, not
+    a pass."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield tmp
+    except Exception:
+        import traceback
+        check('%s ran to the end' % label, False, '\n'.join(traceback.format_exc().splitlines()[-20:]))
+    finally:
+        if os.environ.get('SF_KEEP_TMP'):
+            print('# kept ' + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def demo(cli, tmp):
+    """A data directory with the demo shop under tmp: (dir, config, database),
+    or Nones when init failed."""
+    d = os.path.join(tmp, 'dev')
+    rc, out, err = cli.run('init', '--dir', d, '--demo', timeout=600)
+    if not check('init --demo', rc == 0, (rc, err)):
+        return None, None, None
+    return d, os.path.join(d, 'storefort.ini'), os.path.join(d, 'db', 'storefort.db')
+
+
+def closing_checks(cli, d, ini, label):
+    """What a sweep ends with: no card number in any file of the data
+    directory, every WAF event from a hostile request, the audit chain
+    intact."""
+    found = app_test.card_spots(d)
+    check('no card number in any file of the data directory (logs, database, mail, media)', not found, found)
+    check_waf_clean(d, label)
+    rc, out, err = cli.run('--config', ini, 'audit', 'verify')
+    check('audit trail intact after the %s' % label, rc == 0, (rc, out, err))
 
 
 def stop(srv, label):
@@ -883,25 +954,25 @@ def stripe_phase(w, sw, ops, cli, ini, env, tmp):
         stop(srv, 'stripe, WAF detecting')
 
 
-def main():
+def cli_of_args():
+    """The CLI of the binary named by --binary."""
     ap = argparse.ArgumentParser()
     ap.add_argument('--binary', required=True)
-    a = ap.parse_args()
-    cli = CLI(os.path.abspath(a.binary))
-    tmp = tempfile.mkdtemp(prefix='sf-sweep-')
+    return CLI(os.path.abspath(ap.parse_args().binary))
+
+
+def main():
+    cli = cli_of_args()
     t_start = time.time()
     doc = Doc()
     documented = {(m, p) for m, p, _ in doc.operations()}
     source = routes_in_source()
     check('src/api/routes.c: every /api/v1 route is in the OpenAPI document',
           len(source) >= 30 and not source - documented, sorted(source - documented) or len(source))
-    try:
-        d = os.path.join(tmp, 'dev')
-        rc, out, err = cli.run('init', '--dir', d, '--demo', timeout=600)
-        if not check('init --demo', rc == 0, (rc, err)):
+    with data_dir('sf-sweep-', 'sweep') as tmp:
+        d, ini, db = demo(cli, tmp)
+        if not d:
             return app_test.summary()
-        ini = os.path.join(d, 'storefort.ini')
-        db = os.path.join(d, 'db', 'storefort.db')
         secret = os.path.join(tmp, 'sandbox-secret')
         with open(secret, 'w') as f:
             f.write(SANDBOX_SECRET + '\n')
@@ -934,19 +1005,7 @@ def main():
         check('every member of every request body was attacked (wrong types, oversize, card number)', not missing,
               missing)
         print('# %d operations, %d hostile requests in %.1fs' % (len(sw.ops), sw.requests, time.time() - t_start))
-        found = app_test.card_spots(d)
-        check('no card number in any file of the data directory (logs, database, mail)', not found, found)
-        check_waf_clean(d, 'sweep')
-        rc, out, err = cli.run('--config', ini, 'audit', 'verify')
-        check('audit trail intact after the sweep', rc == 0, (rc, out, err))
-    except Exception:  # a crash of the test itself is a failure, not a pass
-        import traceback
-        check('sweep ran to the end', False, '\n'.join(traceback.format_exc().splitlines()[-20:]))
-    finally:
-        if os.environ.get('SF_KEEP_TMP'):
-            print('# kept ' + tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        closing_checks(cli, d, ini, 'sweep')
     return app_test.summary()
 
 
