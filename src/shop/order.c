@@ -623,7 +623,17 @@ enum sf_err sf_order_payment_pending(struct sf_db_conn *c, const struct sf_keyri
 	int64_t until = 0;
 	if (!text_ok(provider, SF_ORDER_REF_MAX, 1) || !text_ok(provider_ref, SF_ORDER_REF_MAX, 1) || hold_s < 1)
 		return SF_ERR_INVALID;
-	enum sf_err err = hold(c, order_id, &until, hold_s);
+	/* Providers do not order their events: this payment's failure may have
+	 * come first (a completion retried after a failed delivery).  Holding
+	 * the order then would keep its stock for days for money that will
+	 * never come. */
+	enum sf_err err = SF_OK;
+	int failed = pay_seen(c, provider, provider_ref, "failed", order_id, &err);
+	if (err)
+		return err;
+	if (failed)
+		return SF_ERR_ORDER_STATE;
+	err = hold(c, order_id, &until, hold_s);
 	if (err)
 		return err;
 	json_t *extra = json_pack("{s:s,s:s,s:I}", "provider", provider, "ref", provider_ref, "held_until",

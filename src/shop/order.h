@@ -137,8 +137,9 @@ enum sf_err sf_order_payment_failed(struct sf_db_conn *c, const struct sf_keyrin
  * (SF_ORDER_HOLD_MAX_S from its creation), and recorded (event + audit,
  * "order.payment_pending"); the order stays pending_payment.  SF_OK,
  * SF_ERR_INVALID, SF_ERR_NOT_FOUND, SF_ERR_ORDER_STATE (not
- * pending_payment), SF_ERR_ORDER_EXPIRED (its reservation ran out:
- * nothing changed), or a database error. */
+ * pending_payment, or the failure of this provider_ref was recorded
+ * already: its completion came late), SF_ERR_ORDER_EXPIRED (its
+ * reservation ran out), both with nothing changed, or a database error. */
 #define SF_ORDER_REASON_DELAYED "payment pending at the provider (delayed method)"
 enum sf_err sf_order_payment_pending(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
 				     const char *provider, const char *provider_ref, int64_t hold_s,

@@ -572,9 +572,10 @@ static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 					     sf_err_code(SF_ERR_ORDER_STATE), ev->order_id);
 	} else if (!strcmp(ev->kind, "pending")) {
 		x->err = sf_order_payment_pending(c, x->kr, ev->order_id, ev->provider, ev->ref, ev->hold_s, &actor);
-		/* The order was paid by another attempt, or ended: nothing to
-		 * hold.  Should the money still come, the settlement is kept
-		 * and refunded (keep_unapplied). */
+		/* The order was paid by another attempt, or ended, or this
+		 * payment's failure came first: nothing to hold.  Should the
+		 * money still come, the settlement is kept and refunded
+		 * (keep_unapplied). */
 		if (x->err == SF_ERR_ORDER_STATE || x->err == SF_ERR_ORDER_EXPIRED)
 			x->err = audit_event(c, x->kr, ev->provider, x->n, "payment.webhook_ignored", "denied",
 					     sf_err_code(x->err), ev->order_id);

@@ -772,6 +772,27 @@ def delayed_methods(P, db, sku, staff):
           st == 200 and b'on its way' not in body and b'This order awaits payment' in body and
           b'action="/orders/%d/pay"' % failed in body and st2 == 200 and js.get('payment_on_its_way') is False,
           (st, body[-800:], st2, js))
+    # Stripe does not order its events, and retries a delivery that failed
+    # for up to three days: a session's completion may come after the
+    # failure of its delayed payment.
+    s3, late, info = place_order(P, sku)
+    st, js, _ = s3.api('POST', '/api/v1/orders/%d/pay' % late, {})
+    sid3 = (js or {}).get('redirect_url', '').rsplit('/', 1)[-1]
+    total3 = q(db, 'SELECT total_minor, currency FROM orders WHERE id = ?', (late,))[0]
+    st, js = stripe_send(P, session_event('evt_1StripeDelayedLate0', 'checkout.session.async_payment_failed', sid3,
+                                          late, total3, 'unpaid', 'pi_test_delayed_late'))
+    check('a delayed payment\'s failure before its session\'s completion: recorded', st == 200 and
+          q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'failed'", (late,))[0][0] == 1,
+          (st, js))
+    before, n0 = held(late)[0], audit_count(db, 'payment.webhook_ignored')
+    st, js = stripe_send(P, session_event('evt_1StripeDelayedLate1', 'checkout.session.completed', sid3, late, total3,
+                                          'unpaid', 'pi_test_delayed_late'))
+    st2, js2, _ = s3.api('GET', '/api/v1/orders/%d' % late)
+    check('the completion after that failure: acknowledged, audited as ignored, the order not held for money '
+          'that will not come',
+          st == 200 and held(late)[0] == before and q(db, pending, (late,))[0][0] == 0 and
+          audit_count(db, 'payment.webhook_ignored') == n0 + 1 and st2 == 200 and
+          js2.get('payment_on_its_way') is False, (st, js, held(late), before, js2))
 
 
 def stripe_header(payload, secret=WHSEC, ts=None):

@@ -82,7 +82,7 @@ static enum sf_db_status op_txn(struct sf_db_conn *c, void *vctx)
 		x->err = sf_order_payment_settled(c, x->f->kr, x->id, "sandbox", x->ref, x->amount, x->currency, NULL);
 		break;
 	case OP_FAIL:
-		x->err = sf_order_payment_failed(c, x->f->kr, x->id, "sandbox", x->ref, "declined", NULL);
+		x->err = sf_order_payment_failed(c, x->f->kr, x->id, x->a ? x->a : "sandbox", x->ref, "declined", NULL);
 		break;
 	case OP_PENDING:
 		x->err = sf_order_payment_pending(c, x->f->kr, x->id, "stripe", x->ref, x->amount, NULL);
@@ -263,6 +263,25 @@ static void t_payment_pending(void **state)
 		 "AND reason LIKE 'payment pending%%'",
 		 (long long)id);
 	assert_int_equal(cfx_int(f, sql), 1);
+	/* Stripe does not order its events: the failure of a delayed payment
+	 * (checkout.session.async_payment_failed) may come before the
+	 * session's completion, retried after a failed delivery.  That
+	 * completion does not hold the order for a payment known to have
+	 * failed, and records nothing. */
+	int64_t other = 0;
+	assert_int_equal(cfx_buy(f, &o, "BOOK", 1, "pending-key-03", &other), SF_OK);
+	snprintf(sql, sizeof sql, "SELECT reserved_until FROM orders WHERE id = %lld", (long long)other);
+	const int64_t other_first = cfx_int(f, sql);
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_FAIL, .id = other, .ref = "cs_f", .a = "stripe"}), SF_OK);
+	audits = shop_fx_audit_count(f);
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_PENDING, .id = other, .ref = "cs_f", .amount = 3 * 86400}),
+			 SF_ERR_ORDER_STATE);
+	assert_int_equal(cfx_int(f, sql), other_first);
+	assert_int_equal(shop_fx_audit_count(f), audits);
+	/* another session's delayed payment still holds it */
+	assert_int_equal(run(f, (struct op_ctx){.op = OP_PENDING, .id = other, .ref = "cs_g", .amount = 3 * 86400}),
+			 SF_OK);
+	assert_true(cfx_int(f, sql) > other_first);
 	/* a shorter hold does not shorten it */
 	assert_int_equal(run(f, (struct op_ctx){.op = OP_PENDING, .id = id, .ref = "cs_2", .amount = 60}), SF_OK);
 	snprintf(sql, sizeof sql, "SELECT reserved_until FROM orders WHERE id = %lld", (long long)id);
