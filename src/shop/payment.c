@@ -470,6 +470,22 @@ static enum sf_err check_session(struct sf_db_conn *c, struct sf_pay_event *ev)
 	return SF_OK;
 }
 
+/* Whether a session of ev->order_id recorded ev->failed_intent at its
+ * completion (struct sf_pay_event): *yes 1 or 0. */
+static enum sf_err failure_of_session(struct sf_db_conn *c, const struct sf_pay_event *ev, int *yes)
+{
+	int64_t order_id = 0;
+	*yes = 0;
+	if (!ev->failed_intent)
+		return SF_OK;
+	struct sf_db_param p[] = {SF_DB_TEXT(ev->provider), SF_DB_TEXT(ev->failed_intent)};
+	enum sf_db_status st = sf_db_query_one(c, SF_STMT_PAY_SESSION_BY_INTENT, p, 2, read_session_order, &order_id);
+	if (st < 0)
+		return sf_db_err(st);
+	*yes = st == SF_DB_OK && order_id == ev->order_id;
+	return SF_OK;
+}
+
 /* A settlement the order cannot take (see payment.h): recorded to be
  * refunded, audited; the order is left as it is. */
 static enum sf_err keep_unapplied(struct sf_db_conn *c, struct apply_ctx *x, enum sf_err why)
@@ -562,14 +578,26 @@ static enum sf_db_status apply_txn(struct sf_db_conn *c, void *vctx)
 		if (x->err == SF_ERR_ORDER_STATE || x->err == SF_ERR_ORDER_EXPIRED || x->err == SF_ERR_AMOUNT_MISMATCH)
 			x->err = keep_unapplied(c, x, x->err);
 	} else if (!strcmp(ev->kind, "failed")) {
-		x->err = sf_order_payment_failed(c, x->kr, ev->order_id, ev->provider, ev->ref, ev->reason, &actor);
-		/* An earlier attempt's failure arriving after another attempt paid
-		 * (providers do not order their events), or after the order ended:
-		 * it changes nothing, is audited, and is acknowledged, so that the
-		 * provider does not send it again for days. */
-		if (x->err == SF_ERR_ORDER_STATE)
+		int by_session = 0;
+		x->err = failure_of_session(c, ev, &by_session);
+		/* A delayed payment that fails (a konbini voucher expired, a bank
+		 * debit returned) fails its payment intent too: Stripe sends both
+		 * events, in either order; the session's is the one recorded. */
+		if (!x->err && by_session) {
 			x->err = audit_event(c, x->kr, ev->provider, x->n, "payment.webhook_ignored", "denied",
-					     sf_err_code(SF_ERR_ORDER_STATE), ev->order_id);
+					     "reported by its session", ev->order_id);
+		} else if (!x->err) {
+			x->err = sf_order_payment_failed(c, x->kr, ev->order_id, ev->provider, ev->ref, ev->reason,
+							 &actor);
+			/* An earlier attempt's failure arriving after another attempt
+			 * paid (providers do not order their events), or after the
+			 * order ended: it changes nothing, is audited, and is
+			 * acknowledged, so that the provider does not send it again
+			 * for days. */
+			if (x->err == SF_ERR_ORDER_STATE)
+				x->err = audit_event(c, x->kr, ev->provider, x->n, "payment.webhook_ignored", "denied",
+						     sf_err_code(SF_ERR_ORDER_STATE), ev->order_id);
+		}
 	} else if (!strcmp(ev->kind, "pending")) {
 		x->err = sf_order_payment_pending(c, x->kr, ev->order_id, ev->provider, ev->ref, ev->hold_s, &actor);
 		/* The order was paid by another attempt, or ended, or this

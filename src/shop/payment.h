@@ -206,6 +206,11 @@ struct sf_pay_event {
 	const char *currency; /* the amount's */
 	const char *reason;   /* failure or refund reason (recorded), or NULL */
 	int64_t hold_s;       /* "pending": seconds from now */
+	const char *failed_intent; /* "failed": the payment intent that failed, or NULL.  When
+				    * a session of order_id recorded it at its completion (a
+				    * delayed method), the session's own failure event reports
+				    * it: this one is acknowledged and audited as ignored, so
+				    * that the failure is recorded once */
 	/* Checked in the same transaction, before anything is written: */
 	const char *session;   /* the provider's session: must exist and be order_id's */
 	const char *intent;    /* with session: recorded on it (Stripe's payment intent),

@@ -409,7 +409,7 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 		}
 		e.kind = "failed";
 		e.order_id = order_id;
-		e.ref = oref;
+		e.ref = e.failed_intent = oref;
 		e.currency = "";
 		e.reason = reason;
 		err = sf_pay_apply(db, kr, &e, n, replayed);

@@ -765,6 +765,19 @@ def delayed_methods(P, db, sku, staff):
           st == 200 and order_status(db, failed) == 'pending_payment' and
           q(db, "SELECT provider_ref FROM order_payments WHERE order_id = ? AND kind = 'failed'", (failed,)) ==
           [(sid2,)], (st, js))
+    # An expired konbini voucher or a returned bank debit also fails the
+    # session's payment intent: Stripe sends payment_intent.payment_failed
+    # besides the session's async failure, in either order.
+    n0 = audit_count(db, 'payment.webhook_ignored')
+    st, js = stripe_send(P, {'id': 'evt_1StripeDelayedFail4', 'type': 'payment_intent.payment_failed',
+                             'data': {'object': {'id': 'pi_test_delayed_fail', 'object': 'payment_intent',
+                                                 'metadata': {'order_id': str(failed)},
+                                                 'last_payment_error': {'message': 'The voucher expired.'}}}})
+    check('the failed payment intent of that session: acknowledged, audited as ignored, the failure recorded once',
+          st == 200 and order_status(db, failed) == 'pending_payment' and
+          q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'failed'", (failed,))[0][0] == 1 and
+          q(db, "SELECT count(*) FROM order_events WHERE order_id = ? AND reason = 'The voucher expired.'",
+            (failed,))[0][0] == 0 and audit_count(db, 'payment.webhook_ignored') == n0 + 1, (st, js))
     st, _, body = shopper2.send('GET', '/orders/%d' % failed)
     st2, js, _ = shopper2.api('GET', '/api/v1/orders/%d' % failed)
     check('after the failure the order page no longer says the payment is on its way, and offers to pay; nor does '
