@@ -914,12 +914,21 @@ enum sf_err sf_order_get(struct sf_db_conn *c, const struct sf_keyring *kr, int6
 	sf_json_put(&oom, ord, "coupon", o.coupon[0] ? json_string(o.coupon) : json_null());
 	sf_json_put(&oom, ord, "shipping", json_pack("{s:s,s:s}", "code", o.ship_code, "name", o.ship_name));
 	err = order_children(c, &oom, ord, &o);
-	/* a delayed payment on its way: the last event is its hold (a failure
-	 * of that payment comes after it) */
-	const json_t *hist = json_object_get(ord, "history");
-	const char *last = json_string_value(json_object_get(json_array_get(hist, json_array_size(hist) - 1), "reason"));
-	sf_json_put(&oom, ord, "payment_on_its_way",
-		    json_boolean(o.status == SF_ORDER_PENDING_PAYMENT && last && !strcmp(last, SF_ORDER_REASON_DELAYED)));
+	/* A delayed payment on its way: a hold that no failure of a delayed
+	 * payment answered.  Not "the last event is a hold": another attempt's
+	 * declined card may come after it while that money is still coming,
+	 * and staff told otherwise might cancel the order. */
+	size_t i;
+	json_t *e;
+	int64_t awaited = 0;
+	json_array_foreach(json_object_get(ord, "history"), i, e) {
+		const char *why = json_string_value(json_object_get(e, "reason"));
+		if (why && !strcmp(why, SF_ORDER_REASON_DELAYED))
+			awaited++;
+		else if (why && !strcmp(why, SF_ORDER_REASON_DELAYED_FAILED))
+			awaited--;
+	}
+	sf_json_put(&oom, ord, "payment_on_its_way", json_boolean(o.status == SF_ORDER_PENDING_PAYMENT && awaited > 0));
 	if (!err && personal)
 		err = order_personal(c, kr, &oom, ord, &o, v);
 	if (!err && oom)

@@ -141,6 +141,11 @@ enum sf_err sf_order_payment_failed(struct sf_db_conn *c, const struct sf_keyrin
  * already: its completion came late), SF_ERR_ORDER_EXPIRED (its
  * reservation ran out), both with nothing changed, or a database error. */
 #define SF_ORDER_REASON_DELAYED "payment pending at the provider (delayed method)"
+/* The reason a provider's failure of such a payment is recorded with
+ * (sf_order_payment_failed): an order's payment is on its way
+ * ("payment_on_its_way", sf_order_get) while it has more holds than
+ * failures of them. */
+#define SF_ORDER_REASON_DELAYED_FAILED "the delayed payment did not arrive"
 enum sf_err sf_order_payment_pending(struct sf_db_conn *c, const struct sf_keyring *kr, int64_t order_id,
 				     const char *provider, const char *provider_ref, int64_t hold_s,
 				     const struct sf_shop_actor *actor) SF_WARN_UNUSED;

@@ -36,6 +36,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "db/db.h"
+#include "shop/order.h"
 #include "shop/webhook.h"
 
 #define ANSWER_MAX (256u * 1024u)
@@ -385,7 +386,7 @@ enum sf_err sf_pay_webhook_stripe(struct sf_payments *p, struct sf_db *db, const
 		order_id = claimed > 0 ? claimed : 0;
 		if (async_failed) {
 			e.kind = "failed";
-			e.reason = "the delayed payment did not arrive";
+			e.reason = SF_ORDER_REASON_DELAYED_FAILED;
 		} else if (status && !strcmp(status, "paid")) {
 			e.kind = "settled";
 			e.amount = amount;

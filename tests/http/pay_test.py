@@ -729,7 +729,18 @@ def delayed_methods(P, db, sku, staff):
         st, js, _ = s.api('GET', '/api/v1/orders/%d' % oid)
         check('delayed method (%s): the API says so too (payment_on_its_way)' % tag,
               st == 200 and js.get('payment_on_its_way') is True and js.get('status') == 'pending_payment', (st, js))
-    (_, paid, sid, total), (shopper2, failed, sid2, total2) = orders
+    (shopper1, paid, sid, total), (shopper2, failed, sid2, total2) = orders
+    # The shopper tries to pay another way meanwhile and that card is
+    # declined: the konbini payment is still on its way.
+    st, js = stripe_send(P, {'id': 'evt_1StripeDelayedCard1', 'type': 'payment_intent.payment_failed',
+                             'data': {'object': {'id': 'pi_test_delayed_card', 'object': 'payment_intent',
+                                                 'metadata': {'order_id': str(paid)},
+                                                 'last_payment_error': {'message': 'Your card was declined.'}}}})
+    st2, js2, _ = shopper1.api('GET', '/api/v1/orders/%d' % paid)
+    check('another attempt\'s card declined while a delayed payment is on its way: recorded, and the order still '
+          'says the payment is on its way',
+          st == 200 and q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'failed'",
+                          (paid,))[0][0] == 1 and st2 == 200 and js2.get('payment_on_its_way') is True, (st, js, js2))
     st, hd, html = staff.get('/admin/orders/%d' % paid)
     check('the back office\'s order page warns that the payment is on its way', st == 200 and
           'id="payment-on-its-way"' in html, (st, html[:500]))
@@ -757,7 +768,8 @@ def delayed_methods(P, db, sku, staff):
                                           paid, total2, 'unpaid', 'pi_test_delayed_fail'))
     check('an async failure naming another order than its session\'s: 404, nothing written',
           st == 404 and order_status(db, paid) == 'paid' and
-          q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'failed'", (paid,))[0][0] == 0,
+          q(db, "SELECT count(*) FROM order_payments WHERE order_id = ? AND kind = 'failed' AND provider_ref = ?",
+            (paid, sid2))[0][0] == 0,
           (st, js))
     st, js = stripe_send(P, session_event('evt_1StripeDelayedFail3', 'checkout.session.async_payment_failed', sid2,
                                           failed, total2, 'unpaid', 'pi_test_delayed_fail'))
