@@ -143,6 +143,13 @@ static enum sf_err order_page(struct sf_req *req, struct sf_resp *resp, int64_t 
 	json_object_set_new(ctx, "can_refund", json_boolean(sf_order_transition_allowed(s, SF_ORDER_REFUNDED)));
 	json_object_set_new(ctx, "can_ship", json_boolean(sf_order_move_allowed(s, stage, SF_ORDER_SHIPPED)));
 	json_object_set_new(ctx, "refund_key", json_string(key));
+	/* the browser checks a refund's amount as sf_money_parse will: in the
+	 * order's currency's decimals (none for yen, three for dinars) */
+	char pattern[32] = "[0-9]+";
+	const int dec = sf_money_decimals(json_string_value(json_object_get(o, "currency")));
+	if (dec > 0)
+		snprintf(pattern, sizeof pattern, "[0-9]+(\\.[0-9]{1,%d})?", dec);
+	json_object_set_new(ctx, "refund_pattern", json_string(pattern));
 	sf_admin_times(json_object_get(o, "history"), "at");
 	/* staff's refunds through the provider, and payments that came when
 	 * the order could not take them (payment.h) */

@@ -276,6 +276,20 @@ def test_refund_ship(owner, db, oid2):
     c.commit()
     c.close()
     total = db_count(db, 'SELECT total_minor FROM orders WHERE id = ?', (oid2,))
+    # the browser's check of the refund amount follows the order's currency,
+    # as the server's does (sf_money_parse): 1.505 KWD, 500 yen, 12.50 euros
+    for cur, good, bad in (('KWD', ['1.505', '2', '0.5'], ['1.5055', 'x']), ('JPY', ['500'], ['5.00', '5.5']),
+                           ('EUR', ['12.50', '12'], ['1.234'])):
+        c = sqlite3.connect(db)
+        c.execute('UPDATE orders SET currency = ? WHERE id = ?', (cur, oid2))
+        c.commit()
+        c.close()
+        st, hd, html = owner.get('/admin/orders/%d' % oid2)
+        m = re.search(r'<input name="amount"[^>]* pattern="([^"]*)"', html)
+        check('the refund form of a %s order takes %s, not %s' % (cur, ' '.join(good), ' '.join(bad)),
+              st == 200 and m and all(re.fullmatch(m.group(1), a) for a in good) and
+              not any(re.fullmatch(m.group(1), a) for a in bad) and 'Amount (%s)' % cur in html,
+              m and m.group(1))
     owner.get('/admin/orders/%d' % oid2)
     key = hidden(owner.last, 'refund_key')
     for amount, name in [('abc', 'text'), ('-1', 'negative'), ('0', 'zero'), ('1.234', 'three decimals'),
