@@ -1019,6 +1019,12 @@ enum sf_err sf_pay_refund_send(struct sf_payments *p, struct sf_db *db, const st
 	return st < 0 ? sf_db_err(st) : SF_OK;
 }
 
+/* Column col of cur as a JSON string, or JSON null when it is NULL. */
+static json_t *text_or_null(struct sf_db_cursor *cur, int col)
+{
+	return sf_db_col_is_null(cur, col) ? json_null() : json_string(sf_db_col_text(cur, col, NULL));
+}
+
 /* An order's rows of unapplied_payments (staff = 0) or order_refunds, as
  * payment.h lists them. */
 static enum sf_err refunds_of(struct sf_db_conn *c, int64_t order_id, int staff, json_t **out)
@@ -1036,14 +1042,13 @@ static enum sf_err refunds_of(struct sf_db_conn *c, int64_t order_id, int staff,
 		json_t *o = json_object();
 		sf_json_put(&oom, o, "provider", json_string(sf_db_col_text(cur, 0, NULL)));
 		sf_json_put(&oom, o, "amount", sf_money_json(sf_db_col_int(cur, 1), sf_db_col_text(cur, 2, NULL)));
-		if (!sf_db_col_is_null(cur, 3))
-			sf_json_put(&oom, o, "reason", json_string(sf_db_col_text(cur, 3, NULL)));
+		/* null rather than left out: a template section of a missing
+		 * member falls back to the page's own (its "error" flash) */
+		sf_json_put(&oom, o, "reason", text_or_null(cur, 3));
 		sf_json_put(&oom, o, "status", json_string(sf_db_col_text(cur, 4, NULL)));
 		sf_json_put(&oom, o, "created_at", json_integer(sf_db_col_int(cur, 5)));
-		if (!sf_db_col_is_null(cur, 6))
-			sf_json_put(&oom, o, "refund_ref", json_string(sf_db_col_text(cur, 6, NULL)));
-		if (!sf_db_col_is_null(cur, 7))
-			sf_json_put(&oom, o, "error", json_string(sf_db_col_text(cur, 7, NULL)));
+		sf_json_put(&oom, o, "refund_ref", text_or_null(cur, 6));
+		sf_json_put(&oom, o, "error", text_or_null(cur, 7));
 		if (staff)
 			sf_json_put(&oom, o, "by", json_string(sf_db_col_text(cur, 8, NULL)));
 		sf_json_push(&oom, arr, o);

@@ -296,9 +296,11 @@ enum sf_err sf_pay_refund_send(struct sf_payments *p, struct sf_db *db, const st
 			       int64_t id) SF_WARN_UNUSED;
 /* An order's unapplied payments and staff refunds, oldest first, for
  * staff (one read transaction): *unapplied = [{provider, amount
- * (sf_money_json), reason, status, created_at, refund_ref?, error?}],
- * *refunds = [{provider, amount, reason?, status, created_at, refund_ref?,
- * error?, by}].  SF_OK and both (the caller frees), or an error. */
+ * (sf_money_json), reason, status, created_at, refund_ref, error}],
+ * *refunds = [{provider, amount, reason, status, created_at, refund_ref,
+ * error, by}], reason, refund_ref and error null when there is none (never
+ * left out: a template would take the page's own).  SF_OK and both (the
+ * caller frees), or an error. */
 enum sf_err sf_pay_order_refunds(struct sf_db *db, int64_t order_id, json_t **unapplied,
 				 json_t **refunds) SF_WARN_UNUSED;
 

@@ -357,6 +357,10 @@ def test_refund_ship(owner, db, oid2):
           'R&amp;D late' in html and 'R&D late' not in html, html[:300])
     st, hd, html = owner.post('/admin/orders/%d/ship' % oid2, {'carrier': 'DHL', 'tracking': 'JD0001'})
     check('ship before fulfilled: 409', st == 409, st)
+    refund_row = re.search(r'<table class="adm-table" id="refunds">.*?</table>', html, re.S)
+    check('the page\'s own error is not shown as the error of a refund that had none',
+          'class="adm-error"' in html and refund_row and 'sandbox-refund-staff-' in refund_row.group(0) and
+          '</code>: ' not in refund_row.group(0), refund_row and refund_row.group(0))
     check('a partially refunded order is still delivered: its page offers fulfilled, not shipping yet',
           '<option value="fulfilled">' in html and 'cancelled</option>' not in html and
           'action="/admin/orders/%d/ship"' % oid2 not in html, html[:300])
