@@ -628,12 +628,6 @@ static int sku_ok(const char *s)
 	return 1;
 }
 
-static int currency_ok(const char *c)
-{
-	return c && strlen(c) == 3 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && c[2] >= 'A' &&
-	       c[2] <= 'Z';
-}
-
 enum sf_err sf_bo_variant_save(struct sf_db *db, const struct sf_keyring *kr, int64_t product_id,
 			       int64_t variant_id, const char *sku, const char *name, int64_t price,
 			       const char *currency, const struct sf_shop_actor *actor, const char **why)
@@ -652,7 +646,7 @@ enum sf_err sf_bo_variant_save(struct sf_db *db, const struct sf_keyring *kr, in
 		*why = "The variant name must be at most 200 characters.";
 		return err;
 	}
-	if (price < 0 || price > SF_MONEY_MAX || !currency_ok(currency)) {
+	if (price < 0 || price > SF_MONEY_MAX || !sf_money_currency_ok(currency)) {
 		*why = "Give a price of at most 10,000,000.00 (10^9 of the currency's smallest unit, the most one "
 		       "order may total) and a currency such as EUR.";
 		return SF_ERR_BAD_PARAM;

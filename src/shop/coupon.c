@@ -204,7 +204,7 @@ enum sf_err sf_coupon_create(struct sf_db *db, const struct sf_keyring *kr, cons
 	    spec->value > SF_MONEY_MAX || spec->min_order < 0 || spec->min_order > SF_MONEY_MAX ||
 	    spec->max_uses < 0 || spec->max_per_customer < 0 ||
 	    (spec->starts_at && spec->ends_at && spec->ends_at <= spec->starts_at) ||
-	    (spec->currency[0] && strlen(spec->currency) != 3))
+	    (spec->currency[0] && !sf_money_currency_ok(spec->currency)))
 		return SF_ERR_INVALID;
 	struct create_ctx x = {.spec = spec, .code = code, .kr = kr, .actor = actor};
 	enum sf_db_status st = sf_db_txn(db, create_txn, &x, 8);

@@ -75,8 +75,9 @@ enum sf_err sf_coupon_release(struct sf_db_conn *c, int64_t order_id) SF_WARN_UN
 /* Create a coupon from spec (code normalised here; id, uses ignored) and
  * audit it ("coupon.create") in one transaction.  SF_OK and *id;
  * SF_ERR_COUPON_INVALID (bad code), SF_ERR_CARD_DATA (a code that is a card
- * number), SF_ERR_INVALID (bad value, window or limits), SF_ERR_DB_CONSTRAINT
- * (code exists), or a database error. */
+ * number), SF_ERR_INVALID (bad value, window, limits, or a currency other
+ * than "" or three capitals), SF_ERR_DB_CONSTRAINT (code exists), or a
+ * database error. */
 enum sf_err sf_coupon_create(struct sf_db *db, const struct sf_keyring *kr, const struct sf_coupon *spec,
 			     const struct sf_shop_actor *actor, int64_t *id) SF_WARN_UNUSED;
 

@@ -27,6 +27,12 @@ int sf_money_decimals(const char *currency)
 	return 2;
 }
 
+int sf_money_currency_ok(const char *c)
+{
+	return c && strlen(c) == 3 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && c[2] >= 'A' &&
+	       c[2] <= 'Z';
+}
+
 int sf_money_parse(const char *s, const char *currency, int64_t *out)
 {
 	const int dec = currency ? sf_money_decimals(currency) : 2;

@@ -36,6 +36,12 @@ void sf_money_allocate(int64_t amount, const int64_t *weights, size_t n, int64_t
  * is ¥1000, €10.00 or 1.000 KWD. */
 int sf_money_decimals(const char *currency);
 
+/* 1 when currency is an ISO 4217 code as storefort stores it: three
+ * capital letters A-Z; else 0 (also NULL).  A code in other letters
+ * would be read with the wrong decimals (sf_money_decimals) and match no
+ * cart. */
+int sf_money_currency_ok(const char *currency);
+
 /* Parse text a person typed ("12.50", "12.5", "1000") as minor units of
  * currency (sf_money_decimals; NULL: 2 decimals, as for percentages in
  * hundredths): digits, then optionally "." and 1 to that many decimals

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "db/db.h"
+#include "shop/money.h"
 
 #define MAX_BUCKETS 400
 
@@ -190,19 +191,10 @@ static enum sf_db_status rep_txn(struct sf_db_conn *c, void *ctx)
 	return st;
 }
 
-static int currency_ok(const char *c)
-{
-	for (int i = 0; i < 3; i++) {
-		if (c[i] < 'A' || c[i] > 'Z')
-			return 0;
-	}
-	return c[3] == '\0';
-}
-
 enum sf_err sf_report_sales(struct sf_db *db, const struct sf_report_query *q, json_t **out)
 {
 	*out = NULL;
-	if (q->from < 0 || q->to <= q->from || q->to - q->from > SF_REPORT_MAX_SPAN || !currency_ok(q->currency) ||
+	if (q->from < 0 || q->to <= q->from || q->to - q->from > SF_REPORT_MAX_SPAN || !sf_money_currency_ok(q->currency) ||
 	    q->top < 1 || q->top > SF_REPORT_TOP_MAX || (unsigned)q->period > SF_REPORT_MONTH)
 		return SF_ERR_INVALID;
 	struct rep r = {.q = q};

@@ -100,7 +100,7 @@ enum sf_err sf_web_admin_coupon_create(struct sf_req *req, struct sf_resp *resp)
 	 * the shop's); a percentage in hundredths */
 	char shop_cy[4];
 	sf_admin_shop_currency(app->db, shop_cy);
-	const char *money_cy = cp.kind == SF_COUPON_FIXED && cy && strlen(cy) == 3 ? cy : shop_cy;
+	const char *money_cy = cp.kind == SF_COUPON_FIXED && sf_money_currency_ok(cy) ? cy : shop_cy;
 	if (!kind || (strcmp(kind, "fixed") && strcmp(kind, "percent")) ||
 	    sf_money_parse(sf_form_get(req, "value"), cp.kind == SF_COUPON_FIXED ? money_cy : NULL, &cp.value) ||
 	    (sf_form_get(req, "min_order") && *sf_form_get(req, "min_order") &&
@@ -110,8 +110,9 @@ enum sf_err sf_web_admin_coupon_create(struct sf_req *req, struct sf_resp *resp)
 	    sf_admin_int(req, "max_per_customer", 0, 0, 1000000, 0, &cp.max_per_customer))
 		return coupons_page(req, resp, SF_ERR_BAD_PARAM, why);
 	if (cp.kind == SF_COUPON_FIXED) {
-		if (!cy || strlen(cy) != 3)
-			return coupons_page(req, resp, SF_ERR_BAD_PARAM, "A fixed coupon needs a currency such as EUR.");
+		if (!sf_money_currency_ok(cy))
+			return coupons_page(req, resp, SF_ERR_BAD_PARAM,
+					    "A fixed coupon needs a currency in capitals such as EUR.");
 		memcpy(cp.currency, cy, 4);
 	}
 	struct sf_shop_actor a;

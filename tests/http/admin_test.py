@@ -570,6 +570,10 @@ def test_settings(owner, db):
                          ({'code': 'ok-code', 'kind': 'percent', 'value': '101'}, 'over 100 %'),
                          ({'code': 'ok-code', 'kind': 'bogus', 'value': '1'}, 'bad kind'),
                          ({'code': 'ok-code', 'kind': 'fixed', 'value': '5'}, 'fixed without currency'),
+                         # "jpy" was read with two decimals (500 -> 50000) and never matched a JPY cart
+                         ({'code': 'ok-code', 'kind': 'fixed', 'value': '500', 'currency': 'jpy'},
+                          'a currency not in capitals'),
+                         ({'code': 'ok-code', 'kind': 'fixed', 'value': '5', 'currency': 'E1R'}, 'a currency with a digit'),
                          ({'code': 'ok-code', 'kind': 'percent', 'value': '5', 'starts': '2026-02-31'}, 'bad date'),
                          ({'code': 'ok-code', 'kind': 'percent', 'value': '5', 'max_uses': '-3'}, 'negative limit')]:
         st, hd, html = owner.post('/admin/coupons', fields)

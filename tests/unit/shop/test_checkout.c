@@ -103,6 +103,12 @@ static void t_money_parse(void **state)
 	assert_int_equal(sf_money_decimals("P Y"), 2);
 	assert_int_equal(sf_money_decimals("JP"), 2);
 	assert_int_equal(sf_money_decimals(NULL), 2);
+	assert_int_equal(sf_money_currency_ok("JPY"), 1);
+	assert_int_equal(sf_money_currency_ok("jpy"), 0);
+	assert_int_equal(sf_money_currency_ok("E1R"), 0);
+	assert_int_equal(sf_money_currency_ok("EU"), 0);
+	assert_int_equal(sf_money_currency_ok("EURO"), 0);
+	assert_int_equal(sf_money_currency_ok(NULL), 0);
 	char t[32];
 	sf_money_plain(1250, "EUR", t, sizeof t);
 	assert_string_equal(t, "12.50");
