@@ -557,8 +557,8 @@ out:
 }
 
 /* Extend order_id's reservation (sf_order_hold_until, and with
- * delayed_s > 0 sf_order_payment_pending, whose end it computes into
- * *until). */
+ * delayed_s > 0 sf_order_payment_pending, whose end it computes); *until
+ * is then where the reservation ends, never before it did. */
 static enum sf_err hold(struct sf_db_conn *c, int64_t order_id, int64_t *until, int64_t delayed_s)
 {
 	struct order_row o;
@@ -576,6 +576,10 @@ static enum sf_err hold(struct sf_db_conn *c, int64_t order_id, int64_t *until, 
 	else if (now >= o.reserved_until ||
 		 (!delayed_s && *until > o.reserved_until && *until > o.created_at + SF_ORDER_HOLD_MAX_S))
 		err = SF_ERR_ORDER_EXPIRED;
+	/* never shortened (the statement keeps the later end): *until says
+	 * where the reservation really ends, for the record of a delayed hold */
+	if (*until < o.reserved_until)
+		*until = o.reserved_until;
 	order_row_free(&o);
 	if (err)
 		return err;

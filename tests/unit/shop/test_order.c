@@ -282,10 +282,14 @@ static void t_payment_pending(void **state)
 	assert_int_equal(run(f, (struct op_ctx){.op = OP_PENDING, .id = other, .ref = "cs_g", .amount = 3 * 86400}),
 			 SF_OK);
 	assert_true(cfx_int(f, sql) > other_first);
-	/* a shorter hold does not shorten it */
+	/* a shorter hold does not shorten it, and the trail says how long
+	 * the order is really held */
 	assert_int_equal(run(f, (struct op_ctx){.op = OP_PENDING, .id = id, .ref = "cs_2", .amount = 60}), SF_OK);
 	snprintf(sql, sizeof sql, "SELECT reserved_until FROM orders WHERE id = %lld", (long long)id);
 	assert_int_equal(cfx_int(f, sql), held);
+	assert_int_equal(cfx_int(f, "SELECT json_extract(detail, '$.held_until') FROM audit_events "
+				    "WHERE action = 'order.payment_pending' ORDER BY id DESC LIMIT 1"),
+			 held);
 	/* an order placed two days ago: held at most the hold past a day after it */
 	snprintf(sql, sizeof sql, "UPDATE orders SET created_at = %lld WHERE id = %lld",
 		 (long long)(sf_shop_now() - 2 * 86400), (long long)id);
