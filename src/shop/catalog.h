@@ -67,7 +67,7 @@ enum sf_err sf_catalog_categories(struct sf_db *db, json_t **out) SF_WARN_UNUSED
 enum sf_err sf_catalog_category(struct sf_db *db, const char *slug, json_t **out) SF_WARN_UNUSED;
 
 /* Format minor units as text ("€19.99", "¥1999", "$0.05", "1250 KRW",
- * "1.500 KWD": sf_money_decimals); out gets at most outlen bytes, always
+ * "1.500 KWD": sf_money_decimals); out receives at most outlen bytes, always
  * NUL-terminated. */
 void sf_money_format(int64_t amount, const char *currency, char *out, size_t outlen);
 

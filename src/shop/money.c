@@ -18,7 +18,7 @@ int sf_money_decimals(const char *currency)
 	 * amounts go to the provider as storefort keeps them. */
 	static const char zero[] = "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF";
 	static const char three[] = "BHD JOD KWD OMR TND";
-	if (!currency || strlen(currency) != 3 || strchr(currency, ' '))
+	if (!sf_money_currency_ok(currency)) /* then a match is one whole code */
 		return 2;
 	if (strstr(zero, currency))
 		return 0;

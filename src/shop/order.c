@@ -925,14 +925,15 @@ enum sf_err sf_order_get(struct sf_db_conn *c, const struct sf_keyring *kr, int6
 	size_t i;
 	json_t *e;
 	int64_t awaited = 0;
-	json_array_foreach(json_object_get(ord, "history"), i, e) {
+	const json_t *hist = o.status == SF_ORDER_PENDING_PAYMENT ? json_object_get(ord, "history") : NULL;
+	json_array_foreach(hist, i, e) {
 		const char *why = json_string_value(json_object_get(e, "reason"));
 		if (why && !strcmp(why, SF_ORDER_REASON_DELAYED))
 			awaited++;
 		else if (why && !strcmp(why, SF_ORDER_REASON_DELAYED_FAILED))
 			awaited--;
 	}
-	sf_json_put(&oom, ord, "payment_on_its_way", json_boolean(o.status == SF_ORDER_PENDING_PAYMENT && awaited > 0));
+	sf_json_put(&oom, ord, "payment_on_its_way", json_boolean(awaited > 0));
 	if (!err && personal)
 		err = order_personal(c, kr, &oom, ord, &o, v);
 	if (!err && oom)

@@ -250,20 +250,17 @@ static enum sf_err op_begin(struct sf_req *req, struct order_op *op)
 }
 
 /* The currency of order id into cy, which a refund's amount is typed in
- * (left "" when the order cannot be read: the refund then fails on it). */
+ * (left "" when the order cannot be read: the refund then fails on it).
+ * The order's brief: its lines, events and JSON are not needed. */
 static void order_currency(struct sf_req *req, int64_t id, char cy[4])
 {
 	struct sf_app *app = req->app;
 	struct sf_order_viewer v;
+	struct sf_order_brief b;
 	char aid[24];
-	json_t *o = NULL;
 	viewer_of(req, &v, aid);
-	if (sf_order_fetch(app->db, app->keys, id, &v, 0, &o) == SF_OK) {
-		const char *c = json_string_value(json_object_get(o, "currency"));
-		if (c && strlen(c) == 3)
-			memcpy(cy, c, 4);
-	}
-	json_decref(o);
+	if (sf_order_brief(app->db, app->keys, id, &v, &b) == SF_OK && strlen(b.currency) == 3)
+		memcpy(cy, b.currency, 4);
 }
 
 static const char *reason_of(struct sf_req *req)
