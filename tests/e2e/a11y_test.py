@@ -18,23 +18,17 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'http'))
-from app_test import CLI, Server, check  # noqa: E402
+from app_test import CLI, Server, check, npm_ci  # noqa: E402
+from sweep_test import route_rows  # noqa: E402  (the rows of src/api/routes.c)
 from admin_test import add_staff  # noqa: E402  (its one-time enrollment link)
 
-NPM = os.path.join(os.path.dirname(HERE), 'npm')
-# the route-table macros and row form that declare a GET route
-GET_ROW = re.compile(r'(?:PUBLIC_READ\("GET",\s*|CUSTOMER_READ\(|ADMIN_READ\(|STAFF_LOGIN_READ\(|STAFF_STEP_READ\(|'
-                     r'\{"GET",\s*)"([^"]+)"')
 NOT_PAGES = ('/api/', '/static/', '/media/', '/healthz', '/readyz')
 
 
 def page_routes():
     """The GET routes of the route table that answer with an HTML page."""
-    with open(os.path.join(ROOT, 'src', 'api', 'routes.c'), encoding='utf-8') as f:
-        text = f.read()
-    return sorted({p for p in GET_ROW.findall(text) if not p.startswith(NOT_PAGES)})
+    return sorted({p for m, p in route_rows() if m == 'GET' and not p.startswith(NOT_PAGES)})
 
 
 def route_regex(pattern):
@@ -51,10 +45,8 @@ def main():
     try:
         routes = page_routes()
         check('the route table lists the GET pages', len(routes) > 30, routes)
-        p = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=NPM, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=600)
-        ok = check('npm ci (playwright-core and axe-core from the lock file)', p.returncode == 0,
-                   p.stdout.decode()[-1500:])
+        ok, log = npm_ci()
+        ok = check('npm ci (playwright-core and axe-core from the lock file)', ok, log)
         d = os.path.join(tmp, 'dev')
         rc, out, err = cli.run('init', '--dir', d, '--demo', timeout=600)
         ok = check('init --demo', rc == 0, err) and ok

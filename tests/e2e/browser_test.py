@@ -14,9 +14,7 @@ import shutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'http'))
-from app_test import CLI, Server, check  # noqa: E402
-
-NPM = os.path.join(os.path.dirname(HERE), 'npm')
+from app_test import CLI, Server, check, npm_ci  # noqa: E402
 
 
 def main():
@@ -28,9 +26,8 @@ def main():
     srv = None
     ok = True
     try:
-        p = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=NPM, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=600)
-        ok = check('npm ci (playwright-core from the lock file)', p.returncode == 0, p.stdout.decode()[-1500:])
+        ok, log = npm_ci()
+        ok = check('npm ci (playwright-core from the lock file)', ok, log)
         ok = check('chromium is installed', os.path.exists('/usr/bin/chromium')) and ok
         d = os.path.join(tmp, 'dev')
         rc, out, err = cli.run('init', '--dir', d, '--demo', timeout=600)

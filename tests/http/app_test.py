@@ -36,6 +36,17 @@ RESULTS = []
 HOSTILE = {'on': False, 'ids': set()}
 
 
+# tests/npm: the test-only tools from npm (stripe, @redocly/cli, playwright-core, axe-core)
+NPM_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'npm')
+
+
+def npm_ci():
+    """Install tests/npm from its lock file: (ok, the tail of npm's output)."""
+    p = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=NPM_DIR, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=600)
+    return p.returncode == 0, p.stdout.decode('utf-8', 'replace')[-2000:]
+
+
 def check(name, cond, diag=''):
     RESULTS.append(bool(cond))
     n = len(RESULTS)

@@ -238,7 +238,7 @@ def judge(rc, out, err, want_rc, needle, usage):
 # ==== the commands ====
 #
 # SLOTS: every value a command takes, with a valid value, its kind, and the
-# answer a hostile value gets (exit status, what stderr names).  {X} is the
+# answer a hostile value receives (exit status, what stderr names).  {X} is the
 # slot being attacked; the others keep their valid value.
 
 def template(key, s):

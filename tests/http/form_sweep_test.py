@@ -18,7 +18,7 @@ list follows the templates.  The hostile variants:
            them through: the back office), a Luhn-valid card number (plain,
            spaced, dashed), a NUL; numeric ones as -1, 0, 2^63, 1e308, 1.5
            and text; a select outside its options; ids of another owner.
-           The first field of each form also gets control characters,
+           The first field of each form also receives control characters,
            invalid UTF-8 (%C3%28, %FF), a lone surrogate as UTF-8 (%ED%A0%80),
            malformed percent-encoding (%ZZ, a trailing %): the form decoder
            refuses those before any handler runs, whichever field holds

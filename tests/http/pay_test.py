@@ -44,7 +44,7 @@ sys.path.insert(0, HERE)
 import contract  # noqa: E402  (the OpenAPI document: what a variant may hold)
 from accounts_test import Browser, link_token, mails, wait_mail  # noqa: E402
 import app_test  # noqa: E402
-from app_test import CLI, Server, check  # noqa: E402
+from app_test import CLI, Server, check, npm_ci  # noqa: E402
 from shop_test import ADDRESS, Shopper, code, count, csp_clean, hidden  # noqa: E402
 from admin_test import Staff, add_staff  # noqa: E402  (a staff member's browser, enrolled with TOTP)
 
@@ -76,12 +76,6 @@ def wait_for(fn, timeout=15.0):
 def order_status(db, oid):
     r = q(db, 'SELECT status FROM orders WHERE id = ?', (oid,))
     return r[0][0] if r else None
-
-
-def npm_ci():
-    p = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=NPM_DIR, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=600)
-    return p.returncode == 0, p.stdout.decode('utf-8', 'replace')[-2000:]
 
 
 def checkout_pay(s, key, pay=True, address=ADDRESS):

@@ -525,7 +525,7 @@ def prefix_and_allow(cli, d, db, ini):
         # The pages say why in words; the admin API names the refusal (access_policy), so a 403
         # for another reason (CSRF, a permission) does not pass for this one.
         why = b'The back office cannot be used from this address or at this time.'
-        check('[admin] allow: an address outside the list gets 403 for the whole back office (access_policy)',
+        check('[admin] allow: an address outside the list is answered 403 for the whole back office (access_policy)',
               st == st2 == st4 == 403 and why in body and why in body2 and
               (jbody(body4) or {}).get('error', {}).get('code') == 'access_policy', (st, st2, st4, body4[:300]))
         check('[admin] allow: the storefront is not affected', st3 == 200, st3)

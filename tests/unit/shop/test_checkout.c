@@ -96,19 +96,18 @@ static void t_money_parse(void **state)
 	}
 	int64_t x;
 	assert_int_equal(sf_money_parse(NULL, "EUR", &x), -1);
-	assert_int_equal(sf_money_decimals("JPY"), 0);
-	assert_int_equal(sf_money_decimals("VND"), 0);
-	assert_int_equal(sf_money_decimals("TND"), 3);
-	assert_int_equal(sf_money_decimals("EUR"), 2);
-	assert_int_equal(sf_money_decimals("P Y"), 2);
-	assert_int_equal(sf_money_decimals("JP"), 2);
-	assert_int_equal(sf_money_decimals(NULL), 2);
-	assert_int_equal(sf_money_currency_ok("JPY"), 1);
-	assert_int_equal(sf_money_currency_ok("jpy"), 0);
-	assert_int_equal(sf_money_currency_ok("E1R"), 0);
-	assert_int_equal(sf_money_currency_ok("EU"), 0);
-	assert_int_equal(sf_money_currency_ok("EURO"), 0);
-	assert_int_equal(sf_money_currency_ok(NULL), 0);
+	/* a code: its decimals, and whether it is one (three capitals) */
+	static const struct {
+		const char *cur;
+		int decimals, ok;
+	} codes[] = {
+		{"JPY", 0, 1}, {"VND", 0, 1}, {"TND", 3, 1}, {"EUR", 2, 1}, {"P Y", 2, 0},
+		{"JP", 2, 0},  {"jpy", 2, 0}, {"E1R", 2, 0}, {"EU", 2, 0},  {"EURO", 2, 0}, {NULL, 2, 0},
+	};
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		assert_int_equal(sf_money_decimals(codes[i].cur), codes[i].decimals);
+		assert_int_equal(sf_money_currency_ok(codes[i].cur), codes[i].ok);
+	}
 	char t[32];
 	sf_money_plain(1250, "EUR", t, sizeof t);
 	assert_string_equal(t, "12.50");
